@@ -1,0 +1,344 @@
+// Package memory implements orgd's storage ports in process memory, with
+// the same atomicity and uniqueness rules as the mongodb adapter. It backs
+// the core's unit tests and throwaway runs.
+package memory
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"orgd/core/domain"
+	"orgd/ports"
+)
+
+// Store holds every collection of one master database and its tenant
+// collections. The zero value is not usable; call New.
+type Store struct {
+	mu      sync.Mutex
+	orgs    map[domain.ID]domain.Organization
+	claims  map[string]domain.NameClaim
+	admins  map[domain.ID]domain.Admin
+	tenants map[string][]map[string]any
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		orgs:    map[domain.ID]domain.Organization{},
+		claims:  map[string]domain.NameClaim{},
+		admins:  map[domain.ID]domain.Admin{},
+		tenants: map[string][]map[string]any{},
+	}
+}
+
+// Orgs returns the Store's organization repository.
+func (s *Store) Orgs() *Orgs { return (*Orgs)(s) }
+
+// Names returns the Store's name registry.
+func (s *Store) Names() *Names { return (*Names)(s) }
+
+// Admins returns the Store's admin repository.
+func (s *Store) Admins() *Admins { return (*Admins)(s) }
+
+// Tenants returns the Store's tenant collections.
+func (s *Store) Tenants() *Tenants { return (*Tenants)(s) }
+
+// Orgs implements ports.OrgRepository.
+type Orgs Store
+
+// Names implements ports.NameRegistry.
+type Names Store
+
+// Admins implements ports.AdminRepository.
+type Admins Store
+
+// Tenants implements ports.TenantStore, plus document seeding and counting
+// for tests.
+type Tenants Store
+
+var (
+	_ ports.OrgRepository   = (*Orgs)(nil)
+	_ ports.NameRegistry    = (*Names)(nil)
+	_ ports.AdminRepository = (*Admins)(nil)
+	_ ports.TenantStore     = (*Tenants)(nil)
+)
+
+func clone(o domain.Organization) domain.Organization {
+	if o.Pending != nil {
+		p := *o.Pending
+		o.Pending = &p
+	}
+	return o
+}
+
+// Insert implements ports.OrgRepository.
+func (r *Orgs) Insert(_ context.Context, org domain.Organization) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.orgs[org.ID]; ok {
+		return domain.ErrOrgExists
+	}
+	for _, o := range r.orgs {
+		if o.NameKey == org.NameKey {
+			return domain.ErrOrgExists
+		}
+	}
+	r.orgs[org.ID] = clone(org)
+	return nil
+}
+
+// ByID implements ports.OrgRepository.
+func (r *Orgs) ByID(_ context.Context, id domain.ID) (domain.Organization, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	o, ok := r.orgs[id]
+	if !ok {
+		return domain.Organization{}, fmt.Errorf("org %s: %w", id, domain.ErrOrgNotFound)
+	}
+	return clone(o), nil
+}
+
+// ByNameKey implements ports.OrgRepository.
+func (r *Orgs) ByNameKey(_ context.Context, key string) (domain.Organization, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, o := range r.orgs {
+		if o.NameKey == key {
+			return clone(o), nil
+		}
+	}
+	return domain.Organization{}, fmt.Errorf("org %q: %w", key, domain.ErrOrgNotFound)
+}
+
+// Replace implements ports.OrgRepository.
+func (r *Orgs) Replace(_ context.Context, org domain.Organization, expected int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.orgs[org.ID]
+	if !ok || cur.Version != expected {
+		return domain.ErrStale
+	}
+	for id, o := range r.orgs {
+		if id != org.ID && o.NameKey == org.NameKey {
+			return domain.ErrOrgExists
+		}
+	}
+	r.orgs[org.ID] = clone(org)
+	return nil
+}
+
+// Delete implements ports.OrgRepository.
+func (r *Orgs) Delete(_ context.Context, id domain.ID, expected int64) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.orgs[id]
+	if !ok || cur.Version != expected {
+		return domain.ErrStale
+	}
+	delete(r.orgs, id)
+	return nil
+}
+
+// WithPending implements ports.OrgRepository.
+func (r *Orgs) WithPending(context.Context) ([]domain.Organization, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.Organization
+	for _, o := range r.orgs {
+		if o.Pending != nil {
+			out = append(out, clone(o))
+		}
+	}
+	return out, nil
+}
+
+// Reserve implements ports.NameRegistry.
+func (r *Names) Reserve(_ context.Context, c domain.NameClaim) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.claims[c.Key]; ok {
+		return domain.ErrOrgExists
+	}
+	r.claims[c.Key] = c
+	return nil
+}
+
+// Claim implements ports.NameRegistry.
+func (r *Names) Claim(_ context.Context, key string) (domain.NameClaim, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c, ok := r.claims[key]
+	if !ok {
+		return domain.NameClaim{}, domain.ErrOrgNotFound
+	}
+	return c, nil
+}
+
+// Release implements ports.NameRegistry.
+func (r *Names) Release(_ context.Context, key string, orgID domain.ID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if c, ok := r.claims[key]; ok && c.OrgID == orgID {
+		delete(r.claims, key)
+	}
+	return nil
+}
+
+// All implements ports.NameRegistry.
+func (r *Names) All(context.Context) ([]domain.NameClaim, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]domain.NameClaim, 0, len(r.claims))
+	for _, c := range r.claims {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out, nil
+}
+
+// Insert implements ports.AdminRepository.
+func (r *Admins) Insert(_ context.Context, a domain.Admin) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.admins[a.ID]; ok {
+		return domain.ErrEmailExists
+	}
+	for _, o := range r.admins {
+		if o.Email == a.Email {
+			return domain.ErrEmailExists
+		}
+	}
+	r.admins[a.ID] = a
+	return nil
+}
+
+// ByID implements ports.AdminRepository.
+func (r *Admins) ByID(_ context.Context, id domain.ID) (domain.Admin, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	a, ok := r.admins[id]
+	if !ok {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
+	return a, nil
+}
+
+// ByEmail implements ports.AdminRepository.
+func (r *Admins) ByEmail(_ context.Context, email domain.Email) (domain.Admin, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, a := range r.admins {
+		if a.Email == email {
+			return a, nil
+		}
+	}
+	return domain.Admin{}, domain.ErrAdminNotFound
+}
+
+// Update implements ports.AdminRepository.
+func (r *Admins) Update(_ context.Context, a domain.Admin) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	cur, ok := r.admins[a.ID]
+	if !ok {
+		return domain.ErrAdminNotFound
+	}
+	for id, o := range r.admins {
+		if id != a.ID && o.Email == a.Email {
+			return domain.ErrEmailExists
+		}
+	}
+	cur.Email, cur.PasswordHash, cur.CredentialsVersion = a.Email, a.PasswordHash, a.CredentialsVersion
+	r.admins[a.ID] = cur
+	return nil
+}
+
+// Delete implements ports.AdminRepository.
+func (r *Admins) Delete(_ context.Context, id domain.ID) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.admins, id)
+	return nil
+}
+
+// Create implements ports.TenantStore.
+func (t *Tenants) Create(_ context.Context, name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.tenants[name]; !ok {
+		t.tenants[name] = []map[string]any{}
+	}
+	return nil
+}
+
+// Rename implements ports.TenantStore.
+func (t *Tenants) Rename(_ context.Context, from, to string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	docs, ok := t.tenants[from]
+	if !ok {
+		return domain.ErrCollectionNotFound
+	}
+	if _, ok := t.tenants[to]; ok {
+		return fmt.Errorf("rename %s to %s: target exists", from, to)
+	}
+	t.tenants[to] = docs
+	delete(t.tenants, from)
+	return nil
+}
+
+// Drop implements ports.TenantStore.
+func (t *Tenants) Drop(_ context.Context, name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	delete(t.tenants, name)
+	return nil
+}
+
+// Exists implements ports.TenantStore.
+func (t *Tenants) Exists(_ context.Context, name string) (bool, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, ok := t.tenants[name]
+	return ok, nil
+}
+
+// Seed appends n documents to an existing collection.
+func (t *Tenants) Seed(_ context.Context, name string, n int) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	docs, ok := t.tenants[name]
+	if !ok {
+		return domain.ErrCollectionNotFound
+	}
+	for range n {
+		docs = append(docs, map[string]any{"seq": len(docs)})
+	}
+	t.tenants[name] = docs
+	return nil
+}
+
+// Count returns the number of documents in a collection.
+func (t *Tenants) Count(_ context.Context, name string) (int64, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	docs, ok := t.tenants[name]
+	if !ok {
+		return 0, domain.ErrCollectionNotFound
+	}
+	return int64(len(docs)), nil
+}
+
+// List returns the names of all tenant collections, sorted.
+func (t *Tenants) List(context.Context) ([]string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]string, 0, len(t.tenants))
+	for n := range t.tenants {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -1,0 +1,132 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/FerretDB/FerretDB/ferretdb"
+)
+
+// Embedded is an in-process MongoDB-wire server (FerretDB with its SQLite
+// backend) keeping its files in one directory, which it locks so that only
+// one process ever uses them.
+type Embedded struct {
+	uri    string
+	cancel context.CancelFunc
+	done   chan struct{}
+	unlock func()
+}
+
+// EmbeddedOptions configure StartEmbedded.
+type EmbeddedOptions struct {
+	// Dir holds the SQLite files; it is created if missing.
+	Dir string
+	// Addr is the TCP address to listen on; empty means a free loopback port.
+	Addr string
+	// Logger receives the store's own errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// ErrDataDirLocked is returned by StartEmbedded when another process holds
+// the data directory.
+var ErrDataDirLocked = errors.New("data directory is in use by another orgd process")
+
+// StartEmbedded starts the store and returns once it accepts connections.
+func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	unlock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	addr := o.Addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	} else {
+		// The store logs every error answer it sends (duplicate keys
+		// included) as a warning; only its own failures matter here.
+		logger = slog.New(levelFloor{logger.Handler(), slog.LevelError})
+	}
+	f, err := ferretdb.New(&ferretdb.Config{
+		Listener:  ferretdb.ListenerConfig{TCP: addr},
+		Handler:   "sqlite",
+		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
+		Logger:    logger,
+	})
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock}
+	go func() {
+		defer close(e.done)
+		_ = f.Run(runCtx)
+	}()
+	e.uri = f.MongoDBURI()
+	if err := waitListening(ctx, e.uri); err != nil {
+		e.Close()
+		return nil, err
+	}
+	return e, nil
+}
+
+// URI is the connection string of the running store.
+func (e *Embedded) URI() string { return e.uri }
+
+// Close stops the store and releases the data directory.
+func (e *Embedded) Close() {
+	e.cancel()
+	<-e.done
+	e.unlock()
+}
+
+func waitListening(ctx context.Context, uri string) error {
+	host := uri[len("mongodb://"):]
+	host = host[:len(host)-1] // trailing "/"
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", host, time.Second)
+		if err == nil {
+			return c.Close()
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("embedded store did not start: %w", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// levelFloor passes on only records at or above min.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
+	return levelFloor{h.Handler.WithAttrs(a), h.min}
+}
+
+func (h levelFloor) WithGroup(g string) slog.Handler { return levelFloor{h.Handler.WithGroup(g), h.min} }
+
+func sortStrings(s []string) { slices.Sort(s) }

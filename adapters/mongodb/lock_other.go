@@ -1,0 +1,7 @@
+//go:build !unix
+
+package mongodb
+
+// lockDir is a no-op where flock is not available; run one orgd per
+// data directory there.
+func lockDir(string) (func(), error) { return func() {}, nil }

@@ -1,0 +1,152 @@
+// Package mongodb implements orgd's storage ports over MongoDB with
+// mongo-driver v2, and runs the embedded MongoDB-wire store (FerretDB on
+// SQLite) used when no MongoDB is configured. One code path serves both:
+// it uses only single-document atomic writes, unique indexes without
+// collation, and renameCollection within one database.
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
+
+	"orgd/core/domain"
+)
+
+// Master collection names. None starts with domain.CollectionPrefix, so no
+// tenant collection can collide with them.
+const (
+	collOrgs   = "organizations"
+	collNames  = "name_claims"
+	collAdmins = "admins"
+)
+
+// Options configure Open.
+type Options struct {
+	URI      string
+	Database string
+	// ServerSelectionTimeout bounds how long an operation waits for a
+	// reachable server before failing with domain.ErrUnavailable.
+	ServerSelectionTimeout time.Duration
+}
+
+// Store is a connection to one master database and its tenant collections.
+type Store struct {
+	client *mongo.Client
+	db     *mongo.Database
+}
+
+// Open connects to the server and ensures the master database's indexes.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Database == "" {
+		return nil, errors.New("mongodb: database name is required")
+	}
+	if o.ServerSelectionTimeout <= 0 {
+		o.ServerSelectionTimeout = 5 * time.Second
+	}
+	opts := options.Client().ApplyURI(o.URI).
+		SetServerSelectionTimeout(o.ServerSelectionTimeout).
+		SetConnectTimeout(o.ServerSelectionTimeout).
+		SetAppName("orgd")
+	client, err := mongo.Connect(opts)
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: connect: %w", err)
+	}
+	s := &Store{client: client, db: client.Database(o.Database)}
+	if err := s.ensureSchema(ctx); err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close disconnects from the server.
+func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Ping checks that the server answers.
+func (s *Store) Ping(ctx context.Context) error { return translate(s.client.Ping(ctx, nil)) }
+
+// Database returns the master database handle (for tools and tests).
+func (s *Store) Database() *mongo.Database { return s.db }
+
+// Drop removes the whole database: the master collections and every
+// tenant collection. Tests use it to clean up.
+func (s *Store) Drop(ctx context.Context) error { return translate(s.db.Drop(ctx)) }
+
+// Orgs returns the organization repository.
+func (s *Store) Orgs() *Orgs { return &Orgs{c: s.db.Collection(collOrgs)} }
+
+// Names returns the name registry.
+func (s *Store) Names() *Names { return &Names{c: s.db.Collection(collNames)} }
+
+// Admins returns the admin repository.
+func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)} }
+
+// Tenants returns the tenant collections.
+func (s *Store) Tenants() *Tenants { return &Tenants{client: s.client, db: s.db} }
+
+// ensureSchema creates the master collections and their unique indexes;
+// it is idempotent.
+func (s *Store) ensureSchema(ctx context.Context) error {
+	for _, name := range []string{collOrgs, collNames, collAdmins} {
+		if err := createCollection(ctx, s.db, name); err != nil {
+			return fmt.Errorf("mongodb: create %s: %w", name, err)
+		}
+	}
+	idx := []struct {
+		coll  string
+		model mongo.IndexModel
+	}{
+		{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "name_key", Value: 1}}, Options: options.Index().SetName("name_key_unique").SetUnique(true)}},
+		{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "pending.op", Value: 1}}, Options: options.Index().SetName("pending_op").SetSparse(true)}},
+		{collAdmins, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email_unique").SetUnique(true)}},
+	}
+	for _, i := range idx {
+		if _, err := s.db.Collection(i.coll).Indexes().CreateOne(ctx, i.model); err != nil {
+			return fmt.Errorf("mongodb: index on %s: %w", i.coll, translate(err))
+		}
+	}
+	return nil
+}
+
+// Server error codes orgd reacts to.
+const (
+	codeNamespaceNotFound = 26
+	codeNamespaceExists   = 48
+)
+
+func createCollection(ctx context.Context, db *mongo.Database, name string) error {
+	err := db.CreateCollection(ctx, name)
+	if hasCode(err, codeNamespaceExists) {
+		return nil
+	}
+	return translate(err)
+}
+
+func hasCode(err error, code int) bool {
+	var se mongo.ServerError
+	return errors.As(err, &se) && se.HasErrorCode(code)
+}
+
+// translate maps driver failures that mean "the store is not reachable"
+// to domain.ErrUnavailable, keeping the original in the chain for logs.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if mongo.IsTimeout(err) || mongo.IsNetworkError(err) || errors.Is(err, mongo.ErrClientDisconnected) ||
+		errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
+	var sse topology.ServerSelectionError
+	if errors.As(err, &sse) {
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
+	return err
+}

@@ -1,0 +1,111 @@
+// Package token implements ports.TokenIssuer with signed JWTs (jwx v3).
+package token
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
+	"orgd/core/domain"
+	"orgd/ports"
+)
+
+// Claim names beyond the registered ones.
+const (
+	claimOrg = "org"
+	claimCV  = "cv"
+	// Issuer is the iss (and aud) of every token orgd signs.
+	Issuer = "orgd"
+)
+
+// JWT signs and verifies tokens with one HMAC key and one algorithm.
+type JWT struct {
+	alg  jwa.SignatureAlgorithm
+	key  []byte
+	skew time.Duration
+	now  func() time.Time
+}
+
+var _ ports.TokenIssuer = (*JWT)(nil)
+
+// New returns a JWT issuer for the HMAC algorithm named alg (HS256, HS384
+// or HS512). Tokens signed with any other algorithm never verify.
+func New(alg string, key []byte) (*JWT, error) {
+	var a jwa.SignatureAlgorithm
+	switch alg {
+	case "HS256":
+		a = jwa.HS256()
+	case "HS384":
+		a = jwa.HS384()
+	case "HS512":
+		a = jwa.HS512()
+	default:
+		return nil, fmt.Errorf("token: unsupported algorithm %q (use HS256, HS384 or HS512)", alg)
+	}
+	if len(key) == 0 {
+		return nil, errors.New("token: empty key")
+	}
+	return &JWT{alg: a, key: key, skew: 30 * time.Second, now: time.Now}, nil
+}
+
+// Issue implements ports.TokenIssuer.
+func (j *JWT) Issue(c domain.Claims) (string, error) {
+	t, err := jwt.NewBuilder().
+		Issuer(Issuer).
+		Audience([]string{Issuer}).
+		Subject(string(c.AdminID)).
+		IssuedAt(c.IssuedAt).
+		NotBefore(c.IssuedAt).
+		Expiration(c.ExpiresAt).
+		Claim(claimOrg, string(c.OrgID)).
+		Claim(claimCV, c.CredentialsVersion).
+		Build()
+	if err != nil {
+		return "", fmt.Errorf("build token: %w", err)
+	}
+	b, err := jwt.Sign(t, jwt.WithKey(j.alg, j.key))
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return string(b), nil
+}
+
+// Verify implements ports.TokenIssuer.
+func (j *JWT) Verify(s string) (domain.Claims, error) {
+	t, err := jwt.ParseString(s,
+		jwt.WithKey(j.alg, j.key),
+		jwt.WithValidate(true),
+		jwt.WithIssuer(Issuer),
+		jwt.WithAudience(Issuer),
+		jwt.WithAcceptableSkew(j.skew),
+		jwt.WithClock(jwt.ClockFunc(j.now)),
+		jwt.WithRequiredClaim("exp"),
+		jwt.WithRequiredClaim("iat"),
+		jwt.WithRequiredClaim("sub"),
+	)
+	if err != nil {
+		return domain.Claims{}, domain.ErrInvalidToken
+	}
+	var c domain.Claims
+	sub, _ := t.Subject()
+	c.AdminID = domain.ID(sub)
+	var org string
+	if err := t.Get(claimOrg, &org); err != nil {
+		return domain.Claims{}, domain.ErrInvalidToken
+	}
+	c.OrgID = domain.ID(org)
+	var cv float64
+	if err := t.Get(claimCV, &cv); err != nil {
+		return domain.Claims{}, domain.ErrInvalidToken
+	}
+	c.CredentialsVersion = int64(cv)
+	c.IssuedAt, _ = t.IssuedAt()
+	c.ExpiresAt, _ = t.Expiration()
+	if !c.AdminID.Valid() || !c.OrgID.Valid() {
+		return domain.Claims{}, domain.ErrInvalidToken
+	}
+	return c, nil
+}

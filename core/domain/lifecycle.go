@@ -1,0 +1,117 @@
+package domain
+
+import "time"
+
+// State is where an organization is in its life.
+type State string
+
+// The organization states. Only StateActive organizations are visible to
+// clients; the others exist while a create or delete is being carried out.
+const (
+	StateCreating State = "creating"
+	StateActive   State = "active"
+	StateDeleting State = "deleting"
+)
+
+// Op names a multi-step lifecycle operation recorded on an organization.
+type Op string
+
+// The lifecycle operations.
+const (
+	OpCreate Op = "create"
+	OpUpdate Op = "update"
+	OpDelete Op = "delete"
+)
+
+// Pending is the intent of a lifecycle operation, written to the
+// organization in the single atomic write that starts the operation. It
+// carries everything needed to finish the operation, so that whoever holds
+// the lease (the request that started it, or recovery after that request's
+// process died) can carry every remaining step out again; each step is
+// idempotent.
+type Pending struct {
+	Op Op
+	// LeaseUntil is when the operation's owner stops acting on it. Until
+	// then nobody else touches the organization; after it, anyone may take
+	// the operation over and finish it.
+	LeaseUntil time.Time
+
+	// PasswordHash is the admin's new (create, update) password hash.
+	PasswordHash string
+	// CredentialsVersion is the admin's credentials version once the
+	// password change is applied (update).
+	CredentialsVersion int64
+	// NewName, NewNameKey and NewCollection are the rename target (update).
+	NewName       string
+	NewNameKey    string
+	NewCollection string
+	// NewEmail is the admin's new email (update).
+	NewEmail Email
+}
+
+// Renames reports whether the operation moves the organization to another
+// name key (and so to another collection).
+func (p *Pending) Renames(o Organization) bool {
+	return p != nil && p.NewNameKey != "" && p.NewNameKey != o.NameKey
+}
+
+// Organization is a tenant: its metadata in the master database. One
+// admin manages it; its documents live in the collection Collection.
+type Organization struct {
+	ID         ID
+	Name       string
+	NameKey    string
+	Collection string
+	AdminID    ID
+	AdminEmail Email
+	CreatedAt  time.Time
+	State      State
+	Pending    *Pending
+	// Version increases with every write; writes are compare-and-set on it.
+	Version int64
+}
+
+// Visible reports whether clients may see the organization: it is active
+// (possibly with an update under way, which they see as not yet applied).
+func (o Organization) Visible() bool { return o.State == StateActive }
+
+// References reports whether o currently owns, or is acquiring, the name key.
+func (o Organization) References(key string) bool {
+	return o.NameKey == key || (o.Pending != nil && o.Pending.NewNameKey == key)
+}
+
+// Admin is the account that manages one organization.
+type Admin struct {
+	ID           ID
+	Email        Email
+	PasswordHash string
+	OrgID        ID
+	CreatedAt    time.Time
+	// CredentialsVersion increases on every password change; tokens carry
+	// the version they were issued under and die when it moves on.
+	CredentialsVersion int64
+}
+
+// NameClaim reserves a name key for one organization. Claims are the single
+// authority on which names are taken: an organization's collection
+// org_<key> only ever exists while a claim on key is held for it.
+type NameClaim struct {
+	Key   string
+	OrgID ID
+	At    time.Time
+}
+
+// Claims is what an access token asserts.
+type Claims struct {
+	AdminID            ID
+	OrgID              ID
+	CredentialsVersion int64
+	IssuedAt           time.Time
+	ExpiresAt          time.Time
+}
+
+// Principal is an authenticated admin.
+type Principal struct {
+	AdminID ID
+	OrgID   ID
+}

@@ -1,0 +1,117 @@
+package domain
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ID identifies an organization or an admin: 24 lower-case hex digits, the
+// textual form of a MongoDB ObjectID.
+type ID string
+
+// NewID returns a fresh ID shaped like a MongoDB ObjectID: a 4-byte
+// big-endian timestamp followed by 8 random bytes.
+func NewID(now time.Time) ID {
+	var b [12]byte
+	ts := uint32(now.Unix())
+	b[0], b[1], b[2], b[3] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+	_, _ = rand.Read(b[4:])
+	return ID(hex.EncodeToString(b[:]))
+}
+
+// Valid reports whether id has the shape NewID produces.
+func (id ID) Valid() bool {
+	if len(id) != 24 {
+		return false
+	}
+	_, err := hex.DecodeString(string(id))
+	return err == nil && strings.ToLower(string(id)) == string(id)
+}
+
+// Name limits.
+const (
+	NameMinLen     = 3
+	NameMaxLen     = 63
+	PasswordMinLen = 8
+	PasswordMaxLen = 128
+	EmailMaxLen    = 254
+	// CollectionPrefix starts the name of every tenant collection.
+	CollectionPrefix = "org_"
+)
+
+// OrgName is a validated organization name, kept as the client spelled it.
+type OrgName struct{ display string }
+
+// NewOrgName validates s: 3–63 ASCII letters, digits, '_' and '-', starting
+// with a letter or a digit. Anything else can never reach a collection name
+// or a query.
+func NewOrgName(s string) (OrgName, error) {
+	if len(s) < NameMinLen || len(s) > NameMaxLen {
+		return OrgName{}, Errorf(CodeInvalid, fmt.Sprintf("organization_name must be %d to %d characters", NameMinLen, NameMaxLen))
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if i == 0 && !alnum {
+			return OrgName{}, Errorf(CodeInvalid, "organization_name must start with a letter or a digit")
+		}
+		if !alnum && c != '_' && c != '-' {
+			return OrgName{}, Errorf(CodeInvalid, "organization_name may contain only ASCII letters, digits, '_' and '-'")
+		}
+	}
+	return OrgName{display: s}, nil
+}
+
+// String returns the name as given.
+func (n OrgName) String() string { return n.display }
+
+// Key returns the case-folded form that uniqueness is decided on.
+func (n OrgName) Key() string { return strings.ToLower(n.display) }
+
+// Collection returns the tenant collection name for n.
+func (n OrgName) Collection() string { return CollectionPrefix + n.Key() }
+
+// Email is a validated, lower-cased email address.
+type Email string
+
+// NewEmail validates s as a single bare address (no display name) and
+// normalizes it to lower case.
+func NewEmail(s string) (Email, error) {
+	bad := Errorf(CodeInvalid, "email must be a valid email address")
+	if s == "" || len(s) > EmailMaxLen || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
+		return "", bad
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", bad
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, "$\x00") {
+		return "", bad
+	}
+	return Email(strings.ToLower(s)), nil
+}
+
+// Password is a plain-text password that passed the length policy. It is
+// never stored or logged; only its hash is.
+type Password string
+
+// NewPassword checks the length policy (8–128 characters).
+func NewPassword(s string) (Password, error) {
+	n := utf8.RuneCountInString(s)
+	if !utf8.ValidString(s) || n < PasswordMinLen || n > PasswordMaxLen {
+		return "", Errorf(CodeInvalid, fmt.Sprintf("password must be %d to %d characters", PasswordMinLen, PasswordMaxLen))
+	}
+	return Password(s), nil
+}
+
+// String hides the password from fmt verbs.
+func (Password) String() string { return "[redacted]" }
+
+// GoString hides the password from %#v.
+func (Password) GoString() string { return "[redacted]" }

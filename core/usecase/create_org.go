@@ -1,0 +1,142 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"orgd/core/domain"
+)
+
+// CreateOrgInput is a request to create an organization and its admin.
+type CreateOrgInput struct {
+	Name     string
+	Email    string
+	Password string
+}
+
+// CreateOrg creates an organization, its admin and its tenant collection.
+// It returns domain.ErrOrgExists if the name is taken in any letter case
+// and domain.ErrEmailExists if the email is; then nothing is left behind.
+//
+// Steps: claim the name key; insert the organization (state creating, the
+// admin's password hash in its intent); insert the admin; create the
+// collection; mark the organization active. A crash anywhere is finished
+// by recovery from the intent.
+func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
+	name, err := domain.NewOrgName(in.Name)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	email, err := domain.NewEmail(in.Email)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	pw, err := domain.NewPassword(in.Password)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	// A cheap early answer for the common conflict; the unique index on
+	// admin emails is what decides.
+	if _, err := s.admins.ByEmail(ctx, email); err == nil {
+		return domain.Organization{}, domain.ErrEmailExists
+	} else if !errors.Is(err, domain.ErrAdminNotFound) {
+		return domain.Organization{}, err
+	}
+	hash, err := s.hasher.Hash(ctx, pw)
+	if err != nil {
+		return domain.Organization{}, fmt.Errorf("hash password: %w", err)
+	}
+
+	now := s.now()
+	org := domain.Organization{
+		ID:         domain.NewID(now),
+		Name:       name.String(),
+		NameKey:    name.Key(),
+		Collection: name.Collection(),
+		AdminID:    domain.NewID(now),
+		AdminEmail: email,
+		CreatedAt:  now,
+		State:      domain.StateCreating,
+		Pending:    s.newPending(domain.OpCreate),
+		Version:    1,
+	}
+	org.Pending.PasswordHash = hash
+	ctx, cancel := s.opContext(ctx, org.Pending)
+	defer cancel()
+
+	if err := s.reserve(ctx, domain.NameClaim{Key: org.NameKey, OrgID: org.ID, At: now}); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.step(ctx, FPCreateReserved); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.orgs.Insert(ctx, org); err != nil {
+		// Free the claim now if we can; recovery frees it otherwise.
+		return domain.Organization{}, errors.Join(err, s.names.Release(ctx, org.NameKey, org.ID))
+	}
+	if err := s.step(ctx, FPCreateInserted); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.finishCreate(ctx, org)
+}
+
+// finishCreate carries out the create steps after the organization's
+// insert; each is idempotent.
+func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (domain.Organization, error) {
+	admin := domain.Admin{
+		ID:           org.AdminID,
+		Email:        org.AdminEmail,
+		PasswordHash: org.Pending.PasswordHash,
+		OrgID:        org.ID,
+		CreatedAt:    org.CreatedAt,
+	}
+	if err := s.admins.Insert(ctx, admin); errors.Is(err, domain.ErrEmailExists) {
+		// Inserted by an earlier attempt of this operation, or the email is
+		// another admin's.
+		prev, err := s.admins.ByID(ctx, admin.ID)
+		if errors.Is(err, domain.ErrAdminNotFound) {
+			return domain.Organization{}, s.abortCreate(ctx, org, domain.ErrEmailExists)
+		}
+		if err != nil {
+			return domain.Organization{}, err
+		}
+		if prev.OrgID != org.ID {
+			return domain.Organization{}, fmt.Errorf("admin %s belongs to organization %s, not %s", prev.ID, prev.OrgID, org.ID)
+		}
+	} else if err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.step(ctx, FPCreateAdmin); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.tenants.Create(ctx, org.Collection); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.step(ctx, FPCreateCollection); err != nil {
+		return domain.Organization{}, err
+	}
+	next := org
+	next.State = domain.StateActive
+	next.Pending = nil
+	return s.commit(ctx, org, next)
+}
+
+// abortCreate undoes a create that cannot complete (its email is taken):
+// everything it wrote goes, the name claim last, and cause is returned.
+func (s *Service) abortCreate(ctx context.Context, org domain.Organization, cause error) error {
+	// The claim is still ours, so org_<key> can only be this create's.
+	if err := s.tenants.Drop(ctx, org.Collection); err != nil {
+		return err
+	}
+	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {
+		return err
+	}
+	if err := s.step(ctx, FPCreateAborted); err != nil {
+		return err
+	}
+	if err := s.names.Release(ctx, org.NameKey, org.ID); err != nil {
+		return err
+	}
+	return cause
+}

@@ -1,0 +1,92 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+
+	"orgd/core/domain"
+)
+
+// DeleteOrg deletes the organization named name, which must be the
+// caller's: its collection, its admin and its metadata, then its name. It
+// returns the name as stored. domain.ErrOrgNotFound if there is no such
+// organization, domain.ErrNotOwner if it is not the caller's.
+//
+// Once the organization is marked deleting, clients see it as gone and the
+// delete only ever moves forward, so a crash midway is finished by recovery.
+func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string) (string, error) {
+	n, err := domain.NewOrgName(name)
+	if err != nil {
+		return "", err
+	}
+	for {
+		org, err := s.orgs.ByNameKey(ctx, n.Key())
+		if err != nil {
+			return "", err
+		}
+		if org.ID != p.OrgID {
+			if !org.Visible() && org.Pending != nil {
+				return "", domain.ErrOrgNotFound
+			}
+			return "", domain.ErrNotOwner
+		}
+		if org.Pending != nil {
+			if org, err = s.settle(ctx, org.ID); err != nil {
+				return "", err
+			}
+			if org.NameKey != n.Key() {
+				return "", domain.ErrOrgNotFound // renamed meanwhile
+			}
+		}
+		if !org.Visible() {
+			return "", domain.ErrOrgNotFound
+		}
+		next := org
+		next.State = domain.StateDeleting
+		next.Pending = s.newPending(domain.OpDelete)
+		next.Version++
+		err = s.orgs.Replace(ctx, next, org.Version)
+		if errors.Is(err, domain.ErrStale) {
+			continue // changed under us; decide again on what it is now
+		}
+		if err != nil {
+			return "", err
+		}
+		ctx, cancel := s.opContext(ctx, next.Pending)
+		defer cancel()
+		if err := s.step(ctx, FPDeleteMarked); err != nil {
+			return "", err
+		}
+		return org.Name, s.finishDelete(ctx, next)
+	}
+}
+
+// finishDelete carries out the delete steps after the organization was
+// marked deleting; each is idempotent.
+func (s *Service) finishDelete(ctx context.Context, org domain.Organization) error {
+	if err := s.tenants.Drop(ctx, org.Collection); err != nil {
+		return err
+	}
+	if err := s.step(ctx, FPDeleteDropped); err != nil {
+		return err
+	}
+	if err := s.admins.Delete(ctx, org.AdminID); err != nil {
+		return err
+	}
+	if err := s.step(ctx, FPDeleteAdmin); err != nil {
+		return err
+	}
+	err := s.orgs.Delete(ctx, org.ID, org.Version)
+	if errors.Is(err, domain.ErrStale) {
+		// Gone already (another owner got here first) or taken over.
+		if _, err := s.orgs.ByID(ctx, org.ID); !errors.Is(err, domain.ErrOrgNotFound) {
+			return errors.Join(domain.ErrOrgBusy, err)
+		}
+	} else if err != nil {
+		return err
+	}
+	if err := s.step(ctx, FPDeleteOrg); err != nil {
+		return err
+	}
+	return s.names.Release(ctx, org.NameKey, org.ID)
+}

@@ -1,0 +1,114 @@
+// Package usecase holds orgd's use cases (CreateOrg, Login, GetOrg,
+// UpdateOrg, DeleteOrg) and the lifecycle engine that makes their
+// multi-step writes crash-safe without transactions. See docs/lifecycle.md.
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"orgd/core/domain"
+	"orgd/ports"
+)
+
+// Defaults for Deps fields left zero.
+const (
+	DefaultLease     = 30 * time.Second
+	DefaultTokenTTL  = 30 * time.Minute
+	DefaultBusyWait  = 3 * time.Second
+	busyPollInterval = 10 * time.Millisecond
+)
+
+// Deps are the Service's collaborators. Orgs, Names, Admins, Tenants,
+// Hasher and Tokens are required.
+type Deps struct {
+	Orgs    ports.OrgRepository
+	Names   ports.NameRegistry
+	Admins  ports.AdminRepository
+	Tenants ports.TenantStore
+	Hasher  ports.PasswordHasher
+	Tokens  ports.TokenIssuer
+
+	Clock      ports.Clock      // default: the system clock
+	Failpoints ports.Failpoints // default: never fires
+	Logger     *slog.Logger     // default: slog.Default()
+
+	// Lease is how long the owner of a lifecycle operation has to finish it
+	// before others may take it over.
+	Lease time.Duration
+	// TokenTTL is the lifetime of access tokens.
+	TokenTTL time.Duration
+	// BusyWait bounds how long a request waits for another request's
+	// operation on the same organization before answering busy.
+	BusyWait time.Duration
+}
+
+// Service runs the use cases.
+type Service struct {
+	orgs     ports.OrgRepository
+	names    ports.NameRegistry
+	admins   ports.AdminRepository
+	tenants  ports.TenantStore
+	hasher   ports.PasswordHasher
+	tokens   ports.TokenIssuer
+	clock    ports.Clock
+	fail     ports.Failpoints
+	log      *slog.Logger
+	lease    time.Duration
+	tokenTTL time.Duration
+	busyWait time.Duration
+
+	// dummyHash is verified against when a login names no admin, so that an
+	// unknown email costs what a wrong password does.
+	dummyHash string
+}
+
+// New checks d and returns a Service.
+func New(ctx context.Context, d Deps) (*Service, error) {
+	if d.Orgs == nil || d.Names == nil || d.Admins == nil || d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
+		return nil, errors.New("usecase: Orgs, Names, Admins, Tenants, Hasher and Tokens are required")
+	}
+	s := &Service{
+		orgs: d.Orgs, names: d.Names, admins: d.Admins, tenants: d.Tenants,
+		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger,
+		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
+	}
+	if s.clock == nil {
+		s.clock = systemClock{}
+	}
+	if s.fail == nil {
+		s.fail = noFailpoints{}
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.lease <= 0 {
+		s.lease = DefaultLease
+	}
+	if s.tokenTTL <= 0 {
+		s.tokenTTL = DefaultTokenTTL
+	}
+	if s.busyWait <= 0 {
+		s.busyWait = DefaultBusyWait
+	}
+	h, err := s.hasher.Hash(ctx, domain.Password("orgd-dummy-password-for-timing"))
+	if err != nil {
+		return nil, fmt.Errorf("hash dummy password: %w", err)
+	}
+	s.dummyHash = h
+	return s, nil
+}
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+type noFailpoints struct{}
+
+func (noFailpoints) Check(context.Context, string) error { return nil }
+
+// now returns the clock's time at the millisecond precision the stores keep.
+func (s *Service) now() time.Time { return s.clock.Now().UTC().Truncate(time.Millisecond) }

@@ -1,0 +1,108 @@
+// Package ports declares what orgd's core needs from the outside world:
+// storage, tenant collections, password hashing, tokens, time and fault
+// injection. Adapters implement these; the core depends only on them.
+package ports
+
+import (
+	"context"
+	"time"
+
+	"orgd/core/domain"
+)
+
+// OrgRepository stores organization metadata. Every write is atomic on one
+// organization and conditional on its Version.
+type OrgRepository interface {
+	// Insert stores a new organization. It returns domain.ErrOrgExists if
+	// the ID or the name key is already stored.
+	Insert(ctx context.Context, org domain.Organization) error
+	// ByID returns the organization or domain.ErrOrgNotFound.
+	ByID(ctx context.Context, id domain.ID) (domain.Organization, error)
+	// ByNameKey returns the organization whose current name key is key, or
+	// domain.ErrOrgNotFound.
+	ByNameKey(ctx context.Context, key string) (domain.Organization, error)
+	// Replace writes org if the stored Version equals expected, and returns
+	// domain.ErrStale if it does not or the organization is gone.
+	Replace(ctx context.Context, org domain.Organization, expected int64) error
+	// Delete removes the organization if its stored Version equals expected;
+	// domain.ErrStale otherwise, or if it is already gone.
+	Delete(ctx context.Context, id domain.ID, expected int64) error
+	// WithPending lists the organizations that carry a pending operation.
+	WithPending(ctx context.Context) ([]domain.Organization, error)
+}
+
+// NameRegistry holds the claims on organization name keys: at most one
+// claim per key, taken atomically.
+type NameRegistry interface {
+	// Reserve takes the claim, or returns domain.ErrOrgExists if the key is
+	// claimed already (by anyone, including claim.OrgID).
+	Reserve(ctx context.Context, claim domain.NameClaim) error
+	// Claim returns the claim on key, or domain.ErrOrgNotFound if it is free.
+	Claim(ctx context.Context, key string) (domain.NameClaim, error)
+	// Release frees key if orgID holds it; it is a no-op otherwise.
+	Release(ctx context.Context, key string, orgID domain.ID) error
+	// All lists every claim.
+	All(ctx context.Context) ([]domain.NameClaim, error)
+}
+
+// AdminRepository stores admins; emails are unique among them.
+type AdminRepository interface {
+	// Insert stores a new admin. It returns domain.ErrEmailExists if the
+	// email (or the ID) is taken.
+	Insert(ctx context.Context, admin domain.Admin) error
+	// ByID returns the admin or domain.ErrAdminNotFound.
+	ByID(ctx context.Context, id domain.ID) (domain.Admin, error)
+	// ByEmail returns the admin or domain.ErrAdminNotFound.
+	ByEmail(ctx context.Context, email domain.Email) (domain.Admin, error)
+	// Update overwrites the admin's email, password hash and credentials
+	// version. It returns domain.ErrEmailExists if another admin has the
+	// email and domain.ErrAdminNotFound if the admin is gone.
+	Update(ctx context.Context, admin domain.Admin) error
+	// Delete removes the admin; deleting a missing admin is not an error.
+	Delete(ctx context.Context, id domain.ID) error
+}
+
+// TenantStore manages the per-organization collections. Each call is a
+// single atomic operation on the store.
+type TenantStore interface {
+	// Create creates the collection; an existing one is left as it is.
+	Create(ctx context.Context, name string) error
+	// Rename moves the collection and all its documents to a new name in
+	// one atomic step. It returns domain.ErrCollectionNotFound if from does
+	// not exist.
+	Rename(ctx context.Context, from, to string) error
+	// Drop removes the collection; dropping a missing one is not an error.
+	Drop(ctx context.Context, name string) error
+	// Exists reports whether the collection exists.
+	Exists(ctx context.Context, name string) (bool, error)
+}
+
+// PasswordHasher turns passwords into self-describing hashes and checks them.
+type PasswordHasher interface {
+	// Hash returns an encoded hash of pw.
+	Hash(ctx context.Context, pw domain.Password) (string, error)
+	// Verify reports whether pw matches encoded. A malformed encoded hash
+	// is an error, not a mismatch.
+	Verify(ctx context.Context, encoded string, pw domain.Password) (bool, error)
+}
+
+// TokenIssuer signs and checks access tokens.
+type TokenIssuer interface {
+	// Issue signs c.
+	Issue(c domain.Claims) (string, error)
+	// Verify checks the token's signature and validity window and returns
+	// its claims, or domain.ErrInvalidToken.
+	Verify(token string) (domain.Claims, error)
+}
+
+// Clock tells the time; tests move it by hand.
+type Clock interface {
+	Now() time.Time
+}
+
+// Failpoints lets tests stop a lifecycle operation after any of its steps,
+// as a crash there would. Production uses a Failpoints that never fires.
+type Failpoints interface {
+	// Check returns a non-nil error to abandon the operation at point.
+	Check(ctx context.Context, point string) error
+}
