@@ -127,6 +127,8 @@ func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
 	return levelFloor{h.Handler.WithAttrs(a), h.min}
 }
 
-func (h levelFloor) WithGroup(g string) slog.Handler { return levelFloor{h.Handler.WithGroup(g), h.min} }
+func (h levelFloor) WithGroup(g string) slog.Handler {
+	return levelFloor{h.Handler.WithGroup(g), h.min}
+}
 
 func sortStrings(s []string) { slices.Sort(s) }
