@@ -1,0 +1,128 @@
+package httpapi
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v5"
+	"github.com/ulule/limiter/v3"
+)
+
+const (
+	headerRequestID = "X-Request-ID"
+	ctxRequestID    = "request_id"
+)
+
+// requestIDMiddleware keeps a sane client X-Request-ID (1–64 characters of
+// [A-Za-z0-9._-]) or makes one, and echoes it.
+func requestIDMiddleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			id := c.Request().Header.Get(headerRequestID)
+			if !saneRequestID(id) {
+				var b [8]byte
+				_, _ = rand.Read(b[:])
+				id = hex.EncodeToString(b[:])
+			}
+			c.Set(ctxRequestID, id)
+			c.Response().Header().Set(headerRequestID, id)
+			return next(c)
+		}
+	}
+}
+
+func saneRequestID(s string) bool {
+	if len(s) == 0 || len(s) > 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		ch := s[i]
+		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func requestID(c *echo.Context) string {
+	id, _ := c.Get(ctxRequestID).(string)
+	return id
+}
+
+// accessLog writes one line per request. The error handler runs inside it,
+// so the status logged is the one sent.
+func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			start := time.Now()
+			err := next(c)
+			if err != nil {
+				c.Echo().HTTPErrorHandler(c, err)
+			}
+			_, status := echo.ResolveResponseStatus(c.Response(), nil)
+			log.InfoContext(c.Request().Context(), "request",
+				"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
+				"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.RealIP())
+			return nil
+		}
+	}
+}
+
+// recoverMiddleware turns a panic into a logged 500.
+func recoverMiddleware() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) (err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					err = fmt.Errorf("panic: %v", r)
+				}
+			}()
+			return next(c)
+		}
+	}
+}
+
+func securityHeaders() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			h := c.Response().Header()
+			h.Set("X-Content-Type-Options", "nosniff")
+			h.Set("Cache-Control", "no-store")
+			return next(c)
+		}
+	}
+}
+
+// TooManyRequests is the detail of a 429.
+const TooManyRequests = "Too many requests. Please try again later."
+
+// rateLimit counts every request against its client IP and answers 429
+// beyond the limit. Every response carries the X-RateLimit-* headers. If
+// the limiter's store fails, the request is let through (and logged): the
+// limit protects the service, it must not take it down.
+func rateLimit(l *limiter.Limiter) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			lc, err := l.Get(c.Request().Context(), c.RealIP())
+			if err != nil {
+				c.Logger().WarnContext(c.Request().Context(), "rate limiter unavailable", "error", err)
+				return next(c)
+			}
+			h := c.Response().Header()
+			h.Set("X-RateLimit-Limit", strconv.FormatInt(lc.Limit, 10))
+			h.Set("X-RateLimit-Remaining", strconv.FormatInt(lc.Remaining, 10))
+			h.Set("X-RateLimit-Reset", strconv.FormatInt(lc.Reset, 10))
+			if lc.Reached {
+				wait := max(lc.Reset-time.Now().Unix(), 1)
+				h.Set("Retry-After", strconv.FormatInt(wait, 10))
+				return errStatus(http.StatusTooManyRequests, TooManyRequests)
+			}
+			return next(c)
+		}
+	}
+}

@@ -1,0 +1,224 @@
+// Command orgd runs the Organization Management Service.
+//
+//	orgd            serve the API (default)
+//	orgd serve      the same
+//	orgd recover    finish interrupted operations, then exit
+//	orgd version    print the version
+//	orgd --help     list the subcommands and every configuration key
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/labstack/echo/v5"
+
+	"orgd/adapters/httpapi"
+	"orgd/adapters/mongodb"
+	"orgd/adapters/password"
+	"orgd/adapters/token"
+	"orgd/config"
+	"orgd/core/usecase"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orgd:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd = args[0]
+	}
+	switch cmd {
+	case "-h", "--help", "help":
+		usage(stdout)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "orgd", version)
+		return nil
+	case "serve", "recover":
+	default:
+		usage(stderr)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+
+	cfg, err := config.Load(getenv, ".")
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+
+	secret := []byte(cfg.SecretKey)
+	if len(secret) == 0 {
+		var created bool
+		if secret, created, err = config.DevSecret(cfg.DataDir); err != nil {
+			return fmt.Errorf("development secret: %w", err)
+		}
+		log.Warn("SECRET_KEY is not set: using a generated development key; set SECRET_KEY in production",
+			"file", cfg.DataDir+"/secret_key", "created", created)
+	}
+	tokens, err := token.New(cfg.Algorithm, secret)
+	if err != nil {
+		return err
+	}
+	svc, err := usecase.New(ctx, usecase.Deps{
+		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Hasher: password.New(password.OWASP, 0), Tokens: tokens,
+		Logger: log, TokenTTL: cfg.TokenTTL(),
+	})
+	if err != nil {
+		return err
+	}
+
+	// Finish whatever a previous process left half done. The embedded
+	// store's data directory is locked to this process, so nothing else can
+	// be running an operation and every pending one is taken over at once.
+	rep, err := svc.Recover(ctx, cfg.Embedded())
+	if err != nil {
+		log.Error("recovery incomplete", "error", err)
+	}
+	log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+	if cmd == "recover" {
+		return err
+	}
+
+	srv := httpapi.NewServer(svc, httpapi.Options{
+		Logger:             log,
+		RateLimitPerMinute: cfg.RateLimitPerMinute,
+		Ready:              func(c *echo.Context) error { return st.Ping(c.Request().Context()) },
+	})
+	return serve(ctx, cfg, log, srv)
+}
+
+// store is the mongodb adapter plus the embedded server behind it, if any.
+type store struct {
+	*mongodb.Store
+	embedded *mongodb.Embedded
+}
+
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store, error) {
+	uri := cfg.MongoURI
+	var emb *mongodb.Embedded
+	if cfg.Embedded() {
+		var err error
+		emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: cfg.DataDir, Addr: cfg.EmbeddedAddr, Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		uri = emb.URI()
+		log.Info("embedded store started", "data_dir", cfg.DataDir, "uri", uri)
+	}
+	st, err := mongodb.Open(ctx, mongodb.Options{URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout})
+	if err != nil {
+		if emb != nil {
+			emb.Close()
+		}
+		return nil, err
+	}
+	return &store{Store: st, embedded: emb}, nil
+}
+
+func (s *store) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = s.Close(ctx)
+	if s.embedded != nil {
+		s.embedded.Close()
+	}
+}
+
+// serve runs srv until ctx ends, then lets in-flight requests finish.
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("listening", "addr", ln.Addr().String(), "version", version, "environment", cfg.Environment)
+
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {
+	level, err := config.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `orgd: the Organization Management Service
+
+Usage:
+  orgd [serve]    serve the API
+  orgd recover    finish operations a previous process left half done, then exit
+  orgd version    print the version
+  orgd --help     show this help
+
+Configuration (environment, then .env, then CONFIG_FILE, then defaults):
+`)
+	for _, k := range config.Keys {
+		def := k.Default
+		if def == "" {
+			def = `""`
+		}
+		fmt.Fprintf(w, "  %-28s %-14s %s\n", k.Name, def, k.Meaning)
+	}
+}

@@ -1,0 +1,211 @@
+// Package config loads orgd's settings. It is the only place that reads
+// the environment. Precedence, highest first: environment variables, a
+// .env file in the working directory, an optional config file (CONFIG_FILE),
+// defaults. Key names follow the original design's .env.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/viper"
+)
+
+// Config is orgd's configuration.
+type Config struct {
+	HTTPAddr                 string        `mapstructure:"HTTP_ADDR"`
+	MongoURI                 string        `mapstructure:"MONGODB_URI"`
+	MongoDatabase            string        `mapstructure:"MONGODB_DATABASE"`
+	DataDir                  string        `mapstructure:"DATA_DIR"`
+	EmbeddedAddr             string        `mapstructure:"EMBEDDED_MONGODB_ADDR"`
+	SecretKey                string        `mapstructure:"SECRET_KEY"`
+	Algorithm                string        `mapstructure:"ALGORITHM"`
+	AccessTokenExpireMinutes int           `mapstructure:"ACCESS_TOKEN_EXPIRE_MINUTES"`
+	RateLimitPerMinute       int64         `mapstructure:"RATE_LIMIT_PER_MINUTE"`
+	Environment              string        `mapstructure:"ENVIRONMENT"`
+	LogLevel                 string        `mapstructure:"LOG_LEVEL"`
+	LogFormat                string        `mapstructure:"LOG_FORMAT"`
+	ShutdownTimeout          time.Duration `mapstructure:"SHUTDOWN_TIMEOUT"`
+	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT"`
+}
+
+// Key describes one setting.
+type Key struct {
+	Name, Default, Meaning string
+}
+
+// Keys lists every setting with its default, for --help and the README.
+var Keys = []Key{
+	{"HTTP_ADDR", ":8000", "address the API listens on"},
+	{"MONGODB_URI", "", "MongoDB connection string; empty starts the embedded store"},
+	{"MONGODB_DATABASE", "org_master", "master database (metadata and tenant collections)"},
+	{"DATA_DIR", "./data", "embedded store files and the generated development secret"},
+	{"EMBEDDED_MONGODB_ADDR", "", "also expose the embedded store on this TCP address (e.g. 127.0.0.1:27017)"},
+	{"SECRET_KEY", "", "HMAC key for access tokens; generated into DATA_DIR in development"},
+	{"ALGORITHM", "HS256", "token signing algorithm: HS256, HS384 or HS512"},
+	{"ACCESS_TOKEN_EXPIRE_MINUTES", "30", "access token lifetime"},
+	{"RATE_LIMIT_PER_MINUTE", "100", "requests per minute per client IP"},
+	{"ENVIRONMENT", "development", "development or production"},
+	{"LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"LOG_FORMAT", "text", "text or json"},
+	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
+	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
+	{"CONFIG_FILE", "", "optional config file (yaml, json, toml or env) with these keys"},
+}
+
+// Load reads the configuration. getenv is os.Getenv in production; dir is
+// where .env is looked for.
+func Load(getenv func(string) string, dir string) (Config, error) {
+	v := viper.New()
+	for _, k := range Keys {
+		v.SetDefault(k.Name, k.Default)
+	}
+	if f := getenv("CONFIG_FILE"); f != "" {
+		v.SetConfigFile(f)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", f, err)
+		}
+	}
+	if dotenv := filepath.Join(dir, ".env"); fileExists(dotenv) {
+		e := viper.New()
+		e.SetConfigFile(dotenv)
+		e.SetConfigType("env")
+		if err := e.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf(".env: %w", err)
+		}
+		for _, k := range Keys {
+			if e.IsSet(k.Name) {
+				v.Set(k.Name, e.Get(k.Name))
+			}
+		}
+	}
+	for _, k := range Keys {
+		if val, ok := lookup(getenv, k.Name); ok {
+			v.Set(k.Name, val)
+		}
+	}
+	var c Config
+	if err := v.Unmarshal(&c); err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	c.Environment = strings.ToLower(strings.TrimSpace(c.Environment))
+	return c, c.Validate()
+}
+
+func lookup(getenv func(string) string, k string) (string, bool) {
+	val := getenv(k)
+	return val, val != ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+// Production reports whether orgd runs in production.
+func (c Config) Production() bool { return c.Environment == "production" }
+
+// Embedded reports whether orgd runs its own store.
+func (c Config) Embedded() bool { return c.MongoURI == "" }
+
+// TokenTTL is the access token lifetime.
+func (c Config) TokenTTL() time.Duration {
+	return time.Duration(c.AccessTokenExpireMinutes) * time.Minute
+}
+
+// MinSecretLen is the shortest SECRET_KEY production accepts.
+const MinSecretLen = 32
+
+// exampleSecrets are values copied from examples that must never sign
+// production tokens.
+var exampleSecrets = []string{"your_secret_key", "changeme", "change-me", "secret", "please-change-me"}
+
+// Validate checks the values.
+func (c Config) Validate() error {
+	var errs []error
+	switch c.Environment {
+	case "development", "production", "test":
+	default:
+		errs = append(errs, fmt.Errorf("ENVIRONMENT must be development or production, not %q", c.Environment))
+	}
+	switch c.Algorithm {
+	case "HS256", "HS384", "HS512":
+	default:
+		errs = append(errs, fmt.Errorf("ALGORITHM must be HS256, HS384 or HS512, not %q", c.Algorithm))
+	}
+	if c.AccessTokenExpireMinutes <= 0 {
+		errs = append(errs, errors.New("ACCESS_TOKEN_EXPIRE_MINUTES must be positive"))
+	}
+	if c.RateLimitPerMinute <= 0 {
+		errs = append(errs, errors.New("RATE_LIMIT_PER_MINUTE must be positive"))
+	}
+	if c.MongoDatabase == "" || strings.ContainsAny(c.MongoDatabase, "/\\. \"$\x00") {
+		errs = append(errs, fmt.Errorf("MONGODB_DATABASE %q is not a valid database name", c.MongoDatabase))
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		errs = append(errs, err)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, not %q", c.LogFormat))
+	}
+	if c.Production() {
+		switch {
+		case c.SecretKey == "":
+			errs = append(errs, errors.New("SECRET_KEY is required in production"))
+		case len(c.SecretKey) < MinSecretLen:
+			errs = append(errs, fmt.Errorf("SECRET_KEY must be at least %d bytes in production", MinSecretLen))
+		case isExampleSecret(c.SecretKey):
+			errs = append(errs, errors.New("SECRET_KEY is an example value; generate one (openssl rand -hex 32)"))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func isExampleSecret(s string) bool {
+	for _, e := range exampleSecrets {
+		if strings.EqualFold(s, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseLevel parses LOG_LEVEL.
+func ParseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("LOG_LEVEL must be debug, info, warn or error, not %q", s)
+	}
+	return l, nil
+}
+
+// DevSecret returns the development signing key kept in DATA_DIR,
+// creating it (mode 0600) on first use so tokens survive restarts.
+func DevSecret(dataDir string) (key []byte, created bool, err error) {
+	p := filepath.Join(dataDir, "secret_key")
+	if b, err := os.ReadFile(p); err == nil {
+		s := strings.TrimSpace(string(b))
+		if len(s) >= MinSecretLen {
+			return []byte(s), false, nil
+		}
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return nil, false, err
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, false, err
+	}
+	s := hex.EncodeToString(b[:])
+	if err := os.WriteFile(p, []byte(s+"\n"), 0o600); err != nil {
+		return nil, false, err
+	}
+	return []byte(s), true, nil
+}
