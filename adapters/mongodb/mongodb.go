@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -40,6 +41,8 @@ type Options struct {
 type Store struct {
 	client *mongo.Client
 	db     *mongo.Database
+	orgs   *Orgs
+	names  *Names
 }
 
 // Open connects to the server and ensures the master database's indexes.
@@ -58,7 +61,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: connect: %w", err)
 	}
-	s := &Store{client: client, db: client.Database(o.Database)}
+	db := client.Database(o.Database)
+	s := &Store{
+		client: client, db: db,
+		orgs:  &Orgs{c: db.Collection(collOrgs), locks: newKeyLocks()},
+		names: &Names{c: db.Collection(collNames), locks: newKeyLocks()},
+	}
 	if err := s.ensureSchema(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
@@ -80,10 +88,10 @@ func (s *Store) Database() *mongo.Database { return s.db }
 func (s *Store) Drop(ctx context.Context) error { return translate(s.db.Drop(ctx)) }
 
 // Orgs returns the organization repository.
-func (s *Store) Orgs() *Orgs { return &Orgs{c: s.db.Collection(collOrgs)} }
+func (s *Store) Orgs() *Orgs { return s.orgs }
 
 // Names returns the name registry.
-func (s *Store) Names() *Names { return &Names{c: s.db.Collection(collNames)} }
+func (s *Store) Names() *Names { return s.names }
 
 // Admins returns the admin repository.
 func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)} }
@@ -127,6 +135,17 @@ func createCollection(ctx context.Context, db *mongo.Database, name string) erro
 		return nil
 	}
 	return translate(err)
+}
+
+// isDuplicate reports a unique index violation. MongoDB says so with code
+// 11000; the embedded store's SQLite backend answers an update that
+// violates one with an internal error naming the constraint.
+func isDuplicate(err error) bool {
+	if mongo.IsDuplicateKeyError(err) {
+		return true
+	}
+	var se mongo.ServerError
+	return errors.As(err, &se) && strings.Contains(se.Error(), "UNIQUE constraint failed")
 }
 
 func hasCode(err error, code int) bool {

@@ -20,7 +20,10 @@ var (
 )
 
 // Orgs implements ports.OrgRepository on the organizations collection.
-type Orgs struct{ c *mongo.Collection }
+type Orgs struct {
+	c     *mongo.Collection
+	locks *keyLocks
+}
 
 type pendingDoc struct {
 	Op                 string    `bson:"op"`
@@ -96,7 +99,7 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 		return err
 	}
 	_, err = r.c.InsertOne(ctx, d)
-	if mongo.IsDuplicateKeyError(err) {
+	if isDuplicate(err) {
 		return fmt.Errorf("insert org %q: %w", org.NameKey, domain.ErrOrgExists)
 	}
 	return translate(err)
@@ -134,8 +137,9 @@ func (r *Orgs) Replace(ctx context.Context, org domain.Organization, expected in
 	if err != nil {
 		return err
 	}
+	defer r.locks.lock(string(org.ID))()
 	res, err := r.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "version", Value: expected}}, d)
-	if mongo.IsDuplicateKeyError(err) {
+	if isDuplicate(err) {
 		return fmt.Errorf("replace org %s: %w", org.ID, domain.ErrOrgExists)
 	}
 	if err != nil {
@@ -153,6 +157,7 @@ func (r *Orgs) Delete(ctx context.Context, id domain.ID, expected int64) error {
 	if !ok {
 		return domain.ErrStale
 	}
+	defer r.locks.lock(string(id))()
 	res, err := r.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "version", Value: expected}})
 	if err != nil {
 		return fmt.Errorf("delete org %s: %w", id, translate(err))
@@ -182,7 +187,10 @@ func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
 
 // Names implements ports.NameRegistry on the name_claims collection, one
 // document per claimed key, keyed by it.
-type Names struct{ c *mongo.Collection }
+type Names struct {
+	c     *mongo.Collection
+	locks *keyLocks
+}
 
 type claimDoc struct {
 	Key   string        `bson:"_id"`
@@ -197,7 +205,7 @@ func (r *Names) Reserve(ctx context.Context, c domain.NameClaim) error {
 		return fmt.Errorf("claim %q: malformed org id", c.Key)
 	}
 	_, err := r.c.InsertOne(ctx, claimDoc{Key: c.Key, OrgID: id, At: c.At})
-	if mongo.IsDuplicateKeyError(err) {
+	if isDuplicate(err) {
 		return fmt.Errorf("claim %q: %w", c.Key, domain.ErrOrgExists)
 	}
 	return translate(err)
@@ -222,6 +230,7 @@ func (r *Names) Release(ctx context.Context, key string, orgID domain.ID) error 
 	if !ok {
 		return nil
 	}
+	defer r.locks.lock(key)()
 	_, err := r.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "org_id", Value: id}})
 	return translate(err)
 }
@@ -273,7 +282,7 @@ func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
 		ID: id, Email: string(a.Email), PasswordHash: a.PasswordHash, OrgID: org,
 		CreatedAt: a.CreatedAt, CredentialsVersion: a.CredentialsVersion,
 	})
-	if mongo.IsDuplicateKeyError(err) {
+	if isDuplicate(err) {
 		return fmt.Errorf("insert admin: %w", domain.ErrEmailExists)
 	}
 	return translate(err)
@@ -316,7 +325,7 @@ func (r *Admins) Update(ctx context.Context, a domain.Admin) error {
 		{Key: "password_hash", Value: a.PasswordHash},
 		{Key: "credentials_version", Value: a.CredentialsVersion},
 	}}})
-	if mongo.IsDuplicateKeyError(err) {
+	if isDuplicate(err) {
 		return fmt.Errorf("update admin: %w", domain.ErrEmailExists)
 	}
 	if err != nil {

@@ -52,7 +52,12 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if !ok {
 		return LoginResult{}, domain.ErrInvalidCredentials
 	}
-	org, err := s.settle(ctx, admin.OrgID)
+	org, err := s.orgs.ByID(ctx, admin.OrgID)
+	if err == nil && s.expired(org) {
+		org, err = s.settle(ctx, org.ID)
+	}
+	// An organization being created or deleted has no admin yet or any
+	// more; one being updated is used as it was.
 	if errors.Is(err, domain.ErrOrgNotFound) || (err == nil && !org.Visible()) {
 		return LoginResult{}, domain.ErrInvalidCredentials
 	}

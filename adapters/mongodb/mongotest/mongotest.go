@@ -1,0 +1,87 @@
+// Package mongotest gives tests a fresh MongoDB database: on the server
+// named by MONGODB_TEST_URI when it is set, otherwise on one embedded store
+// started per test binary. Each database is dropped when its test ends.
+package mongotest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"orgd/adapters/mongodb"
+)
+
+var (
+	once     sync.Once
+	uri      string
+	startErr error
+	embedded *mongodb.Embedded
+	tmpDir   string
+)
+
+// URI returns the connection string tests use, starting the embedded store
+// on first use.
+func URI(t testing.TB) string {
+	t.Helper()
+	once.Do(func() {
+		if u := os.Getenv("MONGODB_TEST_URI"); u != "" {
+			uri = u
+			return
+		}
+		tmpDir, startErr = os.MkdirTemp("", "orgd-mongotest-")
+		if startErr != nil {
+			return
+		}
+		embedded, startErr = mongodb.StartEmbedded(context.Background(), mongodb.EmbeddedOptions{Dir: tmpDir})
+		if startErr == nil {
+			uri = embedded.URI()
+		}
+	})
+	if startErr != nil {
+		t.Fatalf("start embedded store: %v", startErr)
+	}
+	return uri
+}
+
+// Main runs the tests and then stops the embedded store, if one started.
+// Call it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if embedded != nil {
+		embedded.Close()
+		_ = os.RemoveAll(tmpDir)
+	}
+	return code
+}
+
+// DatabaseName returns a fresh, unique database name.
+func DatabaseName() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "orgd_test_" + hex.EncodeToString(b[:])
+}
+
+// NewStore opens a Store on a fresh database, dropped and closed when the
+// test ends.
+func NewStore(t testing.TB) *mongodb.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	st, err := mongodb.Open(ctx, mongodb.Options{URI: URI(t), Database: DatabaseName()})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := st.Drop(ctx); err != nil {
+			t.Errorf("drop test database: %v", err)
+		}
+		_ = st.Close(ctx)
+	})
+	return st
+}

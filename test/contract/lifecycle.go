@@ -1,0 +1,444 @@
+package contract
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/adapters/token"
+	"orgd/core/domain"
+	"orgd/core/usecase"
+	"orgd/ports"
+	"orgd/test/fakes"
+)
+
+const lease = usecase.DefaultLease
+
+// rig is one store with the use cases on top of it.
+type rig struct {
+	st     Stores
+	clock  *fakes.Clock
+	tokens *token.JWT
+}
+
+func newRig(t *testing.T, newStores NewStores) *rig {
+	tok, err := token.New("HS256", []byte("contract-test-key-contract-test-key"))
+	require.NoError(t, err)
+	return &rig{st: newStores(t), clock: fakes.NewClock(time.Now().UTC()), tokens: tok}
+}
+
+// service returns a Service on the rig's store; fp may be nil. A nil clock
+// means the system clock (for races, which wait on real time).
+func (r *rig) service(t *testing.T, fp ports.Failpoints, clock ports.Clock) *usecase.Service {
+	s, err := usecase.New(context.Background(), usecase.Deps{
+		Orgs: r.st.Orgs, Names: r.st.Names, Admins: r.st.Admins, Tenants: r.st.Tenants,
+		Hasher: fakes.Hasher{}, Tokens: r.tokens, Clock: clock, Failpoints: fp,
+		BusyWait: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	return s
+}
+
+func (r *rig) create(t *testing.T, s *usecase.Service, name string, docs int) domain.Principal {
+	t.Helper()
+	org, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: name, Email: "admin@" + name + ".test", Password: "password-" + name})
+	require.NoError(t, err)
+	if docs > 0 {
+		require.NoError(t, r.st.Tenants.Seed(ctx(t), org.Collection, docs))
+	}
+	return domain.Principal{AdminID: org.AdminID, OrgID: org.ID}
+}
+
+// whole states what one organization must look like.
+type whole struct {
+	name, email, password string
+	docs                  int64
+}
+
+// checkInvariants asserts the whole store holds exactly the organizations
+// in want, each whole under exactly one name, with nothing else left over:
+// no pending operation, no stray claim, collection or admin.
+func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, strayEmails ...string) {
+	t.Helper()
+	pending, err := r.st.Orgs.WithPending(ctx(t))
+	require.NoError(t, err)
+	assert.Empty(t, pending, "no operation may stay pending")
+
+	var wantKeys, wantColls []string
+	for _, w := range want {
+		n, err := domain.NewOrgName(w.name)
+		require.NoError(t, err)
+		wantKeys = append(wantKeys, n.Key())
+		wantColls = append(wantColls, n.Collection())
+
+		org, err := s.GetOrg(ctx(t), w.name)
+		if !assert.NoError(t, err, "organization %s must be visible", w.name) {
+			continue
+		}
+		assert.Equal(t, w.name, org.Name)
+		assert.Equal(t, domain.Email(w.email), org.AdminEmail)
+		claim, err := r.st.Names.Claim(ctx(t), n.Key())
+		if assert.NoError(t, err) {
+			assert.Equal(t, org.ID, claim.OrgID, "the name's claim is the organization's")
+		}
+		count, err := r.st.Tenants.Count(ctx(t), org.Collection)
+		if assert.NoError(t, err, "collection %s must exist", org.Collection) {
+			assert.Equal(t, w.docs, count, "every document of %s is in %s", w.name, org.Collection)
+		}
+		admin, err := r.st.Admins.ByEmail(ctx(t), domain.Email(w.email))
+		if assert.NoError(t, err) {
+			assert.Equal(t, org.ID, admin.OrgID)
+		}
+		res, err := s.Login(ctx(t), usecase.LoginInput{Email: w.email, Password: w.password})
+		if assert.NoError(t, err, "admin of %s can log in", w.name) {
+			assert.Equal(t, org.ID, res.Org.ID)
+		}
+	}
+	claims, err := r.st.Names.All(ctx(t))
+	require.NoError(t, err)
+	var keys []string
+	for _, c := range claims {
+		keys = append(keys, c.Key)
+	}
+	assert.ElementsMatch(t, wantKeys, keys, "claims are exactly the organizations' names")
+	colls, err := r.st.Tenants.List(ctx(t))
+	require.NoError(t, err)
+	sort.Strings(wantColls)
+	assert.ElementsMatch(t, wantColls, colls, "tenant collections are exactly the organizations'")
+	for _, e := range strayEmails {
+		_, err := r.st.Admins.ByEmail(ctx(t), domain.Email(e))
+		assert.ErrorIs(t, err, domain.ErrAdminNotFound, "no admin %s may be left", e)
+	}
+}
+
+// recoveries are the ways an interrupted operation gets finished.
+var recoveries = []struct {
+	name string
+	run  func(t *testing.T, r *rig, s *usecase.Service, touch ...string)
+}{
+	{"restart-exclusive", func(t *testing.T, _ *rig, s *usecase.Service, _ ...string) {
+		_, err := s.Recover(ctx(t), true)
+		require.NoError(t, err)
+	}},
+	{"lease-expired", func(t *testing.T, r *rig, s *usecase.Service, _ ...string) {
+		r.clock.Advance(lease + time.Second)
+		_, err := s.Recover(ctx(t), false)
+		require.NoError(t, err)
+	}},
+	{"touched", func(t *testing.T, r *rig, s *usecase.Service, touch ...string) {
+		r.clock.Advance(lease + time.Second)
+		for _, name := range touch {
+			_, err := s.GetOrg(ctx(t), name)
+			if err != nil {
+				require.ErrorIs(t, err, domain.ErrOrgNotFound)
+			}
+		}
+		// Touching settles the organization; the sweep then finds only
+		// abandoned claims left to free.
+		pending, err := r.st.Orgs.WithPending(ctx(t))
+		require.NoError(t, err)
+		require.Empty(t, pending, "touching must finish the operation")
+		_, err = s.Recover(ctx(t), false)
+		require.NoError(t, err)
+	}},
+}
+
+// Lifecycle checks that create, update (rename) and delete are whole after a
+// crash at any step, however recovery comes, and that concurrent requests
+// have exactly one winner.
+func Lifecycle(t *testing.T, newStores NewStores) {
+	t.Run("create-crash", func(t *testing.T) { createCrash(t, newStores) })
+	t.Run("create-abort", func(t *testing.T) { createAbort(t, newStores) })
+	t.Run("rename-crash", func(t *testing.T) { renameCrash(t, newStores) })
+	t.Run("delete-crash", func(t *testing.T) { deleteCrash(t, newStores) })
+	t.Run("races", func(t *testing.T) { races(t, newStores) })
+}
+
+func createCrash(t *testing.T, newStores NewStores) {
+	acme := whole{name: "acme", email: "admin@acme.test", password: "password-acme"}
+	for _, point := range []string{usecase.FPCreateReserved, usecase.FPCreateInserted, usecase.FPCreateAdmin, usecase.FPCreateCollection} {
+		for _, rec := range recoveries {
+			t.Run(point+"/"+rec.name, func(t *testing.T) {
+				r := newRig(t, newStores)
+				fp := fakes.CrashAt(point)
+				_, err := r.service(t, fp, r.clock).CreateOrg(ctx(t), usecase.CreateOrgInput{Name: acme.name, Email: acme.email, Password: acme.password})
+				require.ErrorIs(t, err, fakes.ErrCrash)
+
+				s := r.service(t, nil, r.clock)
+				_, err = s.GetOrg(ctx(t), "acme")
+				require.ErrorIs(t, err, domain.ErrOrgNotFound, "a create in flight is not visible")
+
+				rec.run(t, r, s, "acme")
+				if point == usecase.FPCreateReserved {
+					// Only the claim was written: the create never happened,
+					// and the name is free again.
+					r.checkInvariants(t, s, nil, acme.email)
+					r.create(t, s, "acme", 0)
+				} else {
+					// The intent was recorded: recovery finishes the create.
+					r.checkInvariants(t, s, []whole{acme})
+					_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: "ACME", Email: "other@x.test", Password: "password1"})
+					require.ErrorIs(t, err, domain.ErrOrgExists)
+				}
+			})
+		}
+	}
+}
+
+// createAbort makes a create lose its email to a racing create after its
+// intent is recorded, and crashes it while it is undoing itself.
+func createAbort(t *testing.T, newStores NewStores) {
+	for _, crash := range []bool{false, true} {
+		t.Run(fmt.Sprintf("crash=%v", crash), func(t *testing.T) {
+			r := newRig(t, newStores)
+			rival := domain.Admin{ID: domain.NewID(t0), Email: "admin@acme.test", PasswordHash: "plain$x", OrgID: domain.NewID(t0)}
+			fp := fakes.CrashAt("")
+			if crash {
+				fp = fakes.CrashAt(usecase.FPCreateAborted)
+			}
+			fp.On(usecase.FPCreateInserted, func(ctx context.Context) {
+				require.NoError(t, r.st.Admins.Insert(ctx, rival))
+			})
+			_, err := r.service(t, fp, r.clock).CreateOrg(ctx(t), usecase.CreateOrgInput{Name: "acme", Email: "admin@acme.test", Password: "password1"})
+			s := r.service(t, nil, r.clock)
+			if crash {
+				require.ErrorIs(t, err, fakes.ErrCrash)
+				r.clock.Advance(lease + time.Second)
+				_, err = s.Recover(ctx(t), false)
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, domain.ErrEmailExists)
+			}
+			require.NoError(t, r.st.Admins.Delete(ctx(t), rival.ID))
+			r.checkInvariants(t, s, nil, "admin@acme.test")
+		})
+	}
+}
+
+func renameCrash(t *testing.T, newStores NewStores) {
+	const docs = 300
+	points := []string{usecase.FPUpdateReserved, usecase.FPUpdatePending, usecase.FPUpdateAdmin, usecase.FPUpdateCollection, usecase.FPUpdateCommitted}
+	for _, point := range points {
+		for _, rec := range recoveries {
+			t.Run(point+"/"+rec.name, func(t *testing.T) {
+				r := newRig(t, newStores)
+				s := r.service(t, nil, r.clock)
+				p := r.create(t, s, "acme", docs)
+				other := r.create(t, s, "bystander", 7)
+				_ = other
+
+				newName, newPass := "Acme_Two", "new-password"
+				newEmail := "boss@acme.test"
+				_, err := r.service(t, fakes.CrashAt(point), r.clock).UpdateOrg(ctx(t), p, usecase.UpdateOrgInput{Name: &newName, Email: &newEmail, Password: &newPass})
+				require.ErrorIs(t, err, fakes.ErrCrash)
+
+				// While the rename is pending, readers see the organization
+				// whole under one name.
+				old, errOld := s.GetOrg(ctx(t), "acme")
+				_, errNew := s.GetOrg(ctx(t), newName)
+				if point == usecase.FPUpdateCommitted {
+					require.ErrorIs(t, errOld, domain.ErrOrgNotFound)
+					require.NoError(t, errNew)
+				} else {
+					require.NoError(t, errOld)
+					assert.Equal(t, "org_acme", old.Collection)
+					require.ErrorIs(t, errNew, domain.ErrOrgNotFound)
+				}
+
+				rec.run(t, r, s, "acme", newName)
+				bystander := whole{name: "bystander", email: "admin@bystander.test", password: "password-bystander", docs: 7}
+				if point == usecase.FPUpdateReserved {
+					r.checkInvariants(t, s, []whole{{name: "acme", email: "admin@acme.test", password: "password-acme", docs: docs}, bystander})
+				} else {
+					r.checkInvariants(t, s, []whole{{name: newName, email: newEmail, password: newPass, docs: docs}, bystander}, "admin@acme.test")
+					_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: "acme", Email: "x@acme.test", Password: "password1"})
+					require.NoError(t, err, "the old name is free again")
+				}
+			})
+		}
+	}
+}
+
+func deleteCrash(t *testing.T, newStores NewStores) {
+	for _, point := range []string{usecase.FPDeleteMarked, usecase.FPDeleteDropped, usecase.FPDeleteAdmin, usecase.FPDeleteOrg} {
+		for _, rec := range recoveries {
+			t.Run(point+"/"+rec.name, func(t *testing.T) {
+				r := newRig(t, newStores)
+				s := r.service(t, nil, r.clock)
+				p := r.create(t, s, "acme", 120)
+				r.create(t, s, "bystander", 3)
+
+				_, err := r.service(t, fakes.CrashAt(point), r.clock).DeleteOrg(ctx(t), p, "acme")
+				require.ErrorIs(t, err, fakes.ErrCrash)
+
+				// Once marked, the delete has happened as far as clients see.
+				_, err = s.GetOrg(ctx(t), "acme")
+				require.ErrorIs(t, err, domain.ErrOrgNotFound)
+				_, err = s.Login(ctx(t), usecase.LoginInput{Email: "admin@acme.test", Password: "password-acme"})
+				require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+
+				rec.run(t, r, s, "acme")
+				bystander := whole{name: "bystander", email: "admin@bystander.test", password: "password-bystander", docs: 3}
+				r.checkInvariants(t, s, []whole{bystander}, "admin@acme.test")
+				r.create(t, s, "acme", 0)
+				r.checkInvariants(t, s, []whole{bystander, {name: "acme", email: "admin@acme.test", password: "password-acme"}})
+			})
+		}
+	}
+}
+
+// outcomes counts results by error.
+type outcomes struct {
+	mu   sync.Mutex
+	errs []error
+}
+
+func (o *outcomes) add(err error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.errs = append(o.errs, err)
+}
+
+func (o *outcomes) count(target error) int {
+	n := 0
+	for _, err := range o.errs {
+		if (target == nil && err == nil) || (target != nil && errors.Is(err, target)) {
+			n++
+		}
+	}
+	return n
+}
+
+func parallel(n int, fn func(i int)) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			fn(i)
+		}()
+	}
+	close(start)
+	wg.Wait()
+}
+
+func races(t *testing.T, newStores NewStores) {
+	const n = 24
+	t.Run("creates-same-name", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		var o outcomes
+		parallel(n, func(i int) {
+			name := "acme"
+			if i%2 == 1 {
+				name = "ACME" // letter case does not make another name
+			}
+			_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: name, Email: fmt.Sprintf("a%d@acme.test", i), Password: "password1"})
+			o.add(err)
+		})
+		assert.Equal(t, 1, o.count(nil), "exactly one create wins: %v", o.errs)
+		assert.Equal(t, n-1, o.count(domain.ErrOrgExists), "%v", o.errs)
+		claims, err := r.st.Names.All(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, claims, 1)
+		colls, err := r.st.Tenants.List(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"org_acme"}, colls)
+	})
+	t.Run("creates-same-email", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		var o outcomes
+		parallel(n, func(i int) {
+			_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: fmt.Sprintf("org%d", i), Email: "same@acme.test", Password: "password1"})
+			o.add(err)
+		})
+		assert.Equal(t, 1, o.count(nil), "exactly one create wins: %v", o.errs)
+		assert.Equal(t, n-1, o.count(domain.ErrEmailExists), "%v", o.errs)
+		claims, err := r.st.Names.All(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, claims, 1, "losers leave no claim behind")
+		colls, err := r.st.Tenants.List(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, colls, 1, "losers leave no collection behind")
+	})
+	t.Run("renames-same-target", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		ps := make([]domain.Principal, 4)
+		for i := range ps {
+			ps[i] = r.create(t, s, fmt.Sprintf("org%d", i), 10)
+		}
+		var o outcomes
+		target := "target"
+		parallel(len(ps), func(i int) {
+			_, err := s.UpdateOrg(ctx(t), ps[i], usecase.UpdateOrgInput{Name: &target})
+			o.add(err)
+		})
+		assert.Equal(t, 1, o.count(nil), "exactly one rename wins: %v", o.errs)
+		assert.Equal(t, len(ps)-1, o.count(domain.ErrOrgExists), "%v", o.errs)
+		colls, err := r.st.Tenants.List(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, colls, len(ps))
+		assert.Contains(t, colls, "org_target")
+		for _, c := range colls {
+			n, err := r.st.Tenants.Count(ctx(t), c)
+			require.NoError(t, err)
+			assert.Equal(t, int64(10), n, "%s keeps its documents", c)
+		}
+	})
+	t.Run("rename-vs-delete", func(t *testing.T) {
+		for round := range 6 {
+			r := newRig(t, newStores)
+			s := r.service(t, nil, nil)
+			p := r.create(t, s, "acme", 50)
+			newName := "renamed"
+			var renameErr, deleteErr error
+			parallel(2, func(i int) {
+				if i == 0 {
+					_, renameErr = s.UpdateOrg(ctx(t), p, usecase.UpdateOrgInput{Name: &newName})
+				} else {
+					_, deleteErr = s.DeleteOrg(ctx(t), p, "acme")
+				}
+			})
+			require.True(t, renameErr == nil || errors.Is(renameErr, domain.ErrOrgNotFound), "round %d rename: %v", round, renameErr)
+			require.True(t, deleteErr == nil || errors.Is(deleteErr, domain.ErrOrgNotFound), "round %d delete: %v", round, deleteErr)
+			switch {
+			case deleteErr == nil:
+				// Deleted (a rename that came first was deleted with it).
+				r.checkInvariants(t, s, nil, "admin@acme.test")
+			default:
+				require.NoError(t, renameErr, "round %d: one of them must win", round)
+				r.checkInvariants(t, s, []whole{{name: newName, email: "admin@acme.test", password: "password-acme", docs: 50}})
+			}
+		}
+	})
+	t.Run("delete-vs-login", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		p := r.create(t, s, "acme", 5)
+		var o outcomes
+		var deleteErr error
+		parallel(n, func(i int) {
+			if i == 0 {
+				_, deleteErr = s.DeleteOrg(ctx(t), p, "acme")
+				return
+			}
+			_, err := s.Login(ctx(t), usecase.LoginInput{Email: "admin@acme.test", Password: "password-acme"})
+			o.add(err)
+		})
+		require.NoError(t, deleteErr)
+		assert.Equal(t, n-1, o.count(nil)+o.count(domain.ErrInvalidCredentials), "logins succeed or are refused, nothing else: %v", o.errs)
+		r.checkInvariants(t, s, nil, "admin@acme.test")
+	})
+}

@@ -1,0 +1,229 @@
+package contract
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/core/domain"
+)
+
+// OrgRepository checks a ports.OrgRepository.
+func OrgRepository(t *testing.T, newStores NewStores) {
+	t.Run("insert-get", func(t *testing.T) {
+		r := newStores(t).Orgs
+		o := sampleOrg("Acme_Corp")
+		o.Pending = &domain.Pending{Op: domain.OpCreate, LeaseUntil: t0.Add(30e9), PasswordHash: "h"}
+		o.State = domain.StateCreating
+		require.NoError(t, r.Insert(ctx(t), o))
+
+		got, err := r.ByID(ctx(t), o.ID)
+		require.NoError(t, err)
+		assert.Equal(t, o, got)
+		got, err = r.ByNameKey(ctx(t), "acme_corp")
+		require.NoError(t, err)
+		assert.Equal(t, o, got)
+	})
+	t.Run("not-found", func(t *testing.T) {
+		r := newStores(t).Orgs
+		_, err := r.ByID(ctx(t), domain.NewID(t0))
+		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
+		_, err = r.ByID(ctx(t), "not-an-id")
+		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
+		_, err = r.ByNameKey(ctx(t), "nobody")
+		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
+	})
+	t.Run("name-key-unique", func(t *testing.T) {
+		r := newStores(t).Orgs
+		require.NoError(t, r.Insert(ctx(t), sampleOrg("acme")))
+		err := r.Insert(ctx(t), sampleOrg("acme"))
+		assert.ErrorIs(t, err, domain.ErrOrgExists)
+	})
+	t.Run("replace-compare-and-set", func(t *testing.T) {
+		r := newStores(t).Orgs
+		o := sampleOrg("acme")
+		require.NoError(t, r.Insert(ctx(t), o))
+		next := o
+		next.Name, next.Version = "ACME", 2
+		require.NoError(t, r.Replace(ctx(t), next, 1))
+		stale := o
+		stale.Name, stale.Version = "Acme", 2
+		assert.ErrorIs(t, r.Replace(ctx(t), stale, 1), domain.ErrStale)
+		got, err := r.ByID(ctx(t), o.ID)
+		require.NoError(t, err)
+		assert.Equal(t, "ACME", got.Name)
+		assert.Equal(t, int64(2), got.Version)
+		gone := sampleOrg("ghost")
+		assert.ErrorIs(t, r.Replace(ctx(t), gone, 1), domain.ErrStale)
+	})
+	t.Run("delete-compare-and-set", func(t *testing.T) {
+		r := newStores(t).Orgs
+		o := sampleOrg("acme")
+		require.NoError(t, r.Insert(ctx(t), o))
+		assert.ErrorIs(t, r.Delete(ctx(t), o.ID, 7), domain.ErrStale)
+		require.NoError(t, r.Delete(ctx(t), o.ID, 1))
+		assert.ErrorIs(t, r.Delete(ctx(t), o.ID, 1), domain.ErrStale)
+		_, err := r.ByID(ctx(t), o.ID)
+		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
+	})
+	t.Run("with-pending", func(t *testing.T) {
+		r := newStores(t).Orgs
+		a, b := sampleOrg("calm"), sampleOrg("busy")
+		b.Pending = &domain.Pending{Op: domain.OpUpdate, LeaseUntil: t0, NewName: "Busier", NewNameKey: "busier", NewCollection: "org_busier", NewEmail: "x@y.test", CredentialsVersion: 3, PasswordHash: "h"}
+		require.NoError(t, r.Insert(ctx(t), a))
+		require.NoError(t, r.Insert(ctx(t), b))
+		got, err := r.WithPending(ctx(t))
+		require.NoError(t, err)
+		require.Len(t, got, 1)
+		assert.Equal(t, b, got[0])
+	})
+}
+
+// NameRegistry checks a ports.NameRegistry.
+func NameRegistry(t *testing.T, newStores NewStores) {
+	t.Run("reserve-claim-release", func(t *testing.T) {
+		r := newStores(t).Names
+		a, b := domain.NewID(t0), domain.NewID(t0)
+		c := domain.NameClaim{Key: "acme", OrgID: a, At: t0}
+		require.NoError(t, r.Reserve(ctx(t), c))
+		assert.ErrorIs(t, r.Reserve(ctx(t), domain.NameClaim{Key: "acme", OrgID: b, At: t0}), domain.ErrOrgExists)
+		assert.ErrorIs(t, r.Reserve(ctx(t), c), domain.ErrOrgExists, "a holder reserving again is refused too")
+		got, err := r.Claim(ctx(t), "acme")
+		require.NoError(t, err)
+		assert.Equal(t, c, got)
+
+		require.NoError(t, r.Release(ctx(t), "acme", b), "releasing another's claim is a no-op")
+		_, err = r.Claim(ctx(t), "acme")
+		require.NoError(t, err)
+		require.NoError(t, r.Release(ctx(t), "acme", a))
+		_, err = r.Claim(ctx(t), "acme")
+		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
+		require.NoError(t, r.Release(ctx(t), "acme", a), "release is idempotent")
+	})
+	t.Run("all", func(t *testing.T) {
+		r := newStores(t).Names
+		for _, k := range []string{"b", "a", "c"} {
+			require.NoError(t, r.Reserve(ctx(t), domain.NameClaim{Key: k, OrgID: domain.NewID(t0), At: t0}))
+		}
+		all, err := r.All(ctx(t))
+		require.NoError(t, err)
+		keys := make([]string, len(all))
+		for i, c := range all {
+			keys[i] = c.Key
+		}
+		assert.ElementsMatch(t, []string{"a", "b", "c"}, keys)
+	})
+}
+
+// AdminRepository checks a ports.AdminRepository.
+func AdminRepository(t *testing.T, newStores NewStores) {
+	admin := func(email string) domain.Admin {
+		return domain.Admin{ID: domain.NewID(t0), Email: domain.Email(email), PasswordHash: "$argon2id$x", OrgID: domain.NewID(t0), CreatedAt: t0}
+	}
+	t.Run("insert-get", func(t *testing.T) {
+		r := newStores(t).Admins
+		a := admin("a@x.test")
+		require.NoError(t, r.Insert(ctx(t), a))
+		got, err := r.ByID(ctx(t), a.ID)
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		got, err = r.ByEmail(ctx(t), "a@x.test")
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		_, err = r.ByEmail(ctx(t), "b@x.test")
+		assert.ErrorIs(t, err, domain.ErrAdminNotFound)
+		_, err = r.ByID(ctx(t), "zz")
+		assert.ErrorIs(t, err, domain.ErrAdminNotFound)
+	})
+	t.Run("email-unique", func(t *testing.T) {
+		r := newStores(t).Admins
+		a := admin("a@x.test")
+		require.NoError(t, r.Insert(ctx(t), a))
+		assert.ErrorIs(t, r.Insert(ctx(t), admin("a@x.test")), domain.ErrEmailExists)
+		assert.ErrorIs(t, r.Insert(ctx(t), a), domain.ErrEmailExists, "same id")
+	})
+	t.Run("update", func(t *testing.T) {
+		r := newStores(t).Admins
+		a, b := admin("a@x.test"), admin("b@x.test")
+		require.NoError(t, r.Insert(ctx(t), a))
+		require.NoError(t, r.Insert(ctx(t), b))
+		a.Email, a.PasswordHash, a.CredentialsVersion = "new@x.test", "h2", 1
+		require.NoError(t, r.Update(ctx(t), a))
+		got, err := r.ByID(ctx(t), a.ID)
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+		require.NoError(t, r.Update(ctx(t), a), "update is idempotent")
+
+		b.Email = "new@x.test"
+		assert.ErrorIs(t, r.Update(ctx(t), b), domain.ErrEmailExists)
+		got, err = r.ByID(ctx(t), b.ID)
+		require.NoError(t, err)
+		assert.Equal(t, domain.Email("b@x.test"), got.Email, "a refused update changes nothing")
+		assert.ErrorIs(t, r.Update(ctx(t), admin("c@x.test")), domain.ErrAdminNotFound)
+	})
+	t.Run("delete", func(t *testing.T) {
+		r := newStores(t).Admins
+		a := admin("a@x.test")
+		require.NoError(t, r.Insert(ctx(t), a))
+		require.NoError(t, r.Delete(ctx(t), a.ID))
+		require.NoError(t, r.Delete(ctx(t), a.ID))
+		_, err := r.ByID(ctx(t), a.ID)
+		assert.ErrorIs(t, err, domain.ErrAdminNotFound)
+		require.NoError(t, r.Insert(ctx(t), admin("a@x.test")), "the email is free again")
+	})
+}
+
+// TenantStore checks a ports.TenantStore.
+func TenantStore(t *testing.T, newStores NewStores) {
+	t.Run("create-idempotent", func(t *testing.T) {
+		r := newStores(t).Tenants
+		require.NoError(t, r.Create(ctx(t), "org_acme"))
+		require.NoError(t, r.Seed(ctx(t), "org_acme", 3))
+		require.NoError(t, r.Create(ctx(t), "org_acme"))
+		n, err := r.Count(ctx(t), "org_acme")
+		require.NoError(t, err)
+		assert.Equal(t, int64(3), n, "creating an existing collection keeps its documents")
+		ok, err := r.Exists(ctx(t), "org_acme")
+		require.NoError(t, err)
+		assert.True(t, ok)
+		ok, err = r.Exists(ctx(t), "org_other")
+		require.NoError(t, err)
+		assert.False(t, ok)
+	})
+	t.Run("rename-moves-every-document", func(t *testing.T) {
+		r := newStores(t).Tenants
+		require.NoError(t, r.Create(ctx(t), "org_a-b_1"))
+		require.NoError(t, r.Seed(ctx(t), "org_a-b_1", 2500))
+		require.NoError(t, r.Rename(ctx(t), "org_a-b_1", "org_c"))
+		n, err := r.Count(ctx(t), "org_c")
+		require.NoError(t, err)
+		assert.Equal(t, int64(2500), n)
+		_, err = r.Count(ctx(t), "org_a-b_1")
+		assert.ErrorIs(t, err, domain.ErrCollectionNotFound)
+		assert.ErrorIs(t, r.Rename(ctx(t), "org_a-b_1", "org_d"), domain.ErrCollectionNotFound)
+		names, err := r.List(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, []string{"org_c"}, names)
+	})
+	t.Run("rename-onto-existing-fails", func(t *testing.T) {
+		r := newStores(t).Tenants
+		require.NoError(t, r.Create(ctx(t), "org_a"))
+		require.NoError(t, r.Create(ctx(t), "org_b"))
+		require.NoError(t, r.Seed(ctx(t), "org_b", 1))
+		require.Error(t, r.Rename(ctx(t), "org_a", "org_b"))
+		n, err := r.Count(ctx(t), "org_b")
+		require.NoError(t, err)
+		assert.Equal(t, int64(1), n, "the target is untouched")
+	})
+	t.Run("drop-idempotent", func(t *testing.T) {
+		r := newStores(t).Tenants
+		require.NoError(t, r.Create(ctx(t), "org_a"))
+		require.NoError(t, r.Seed(ctx(t), "org_a", 5))
+		require.NoError(t, r.Drop(ctx(t), "org_a"))
+		require.NoError(t, r.Drop(ctx(t), "org_a"))
+		ok, err := r.Exists(ctx(t), "org_a")
+		require.NoError(t, err)
+		assert.False(t, ok)
+	})
+}
