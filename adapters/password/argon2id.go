@@ -49,6 +49,9 @@ func New(p Params, workers int) *Hasher {
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("wait for hashing slot: %w", err)
+	}
 	select {
 	case h.sem <- struct{}{}:
 		return nil

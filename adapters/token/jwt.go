@@ -26,7 +26,6 @@ type JWT struct {
 	alg  jwa.SignatureAlgorithm
 	key  []byte
 	skew time.Duration
-	now  func() time.Time
 }
 
 var _ ports.TokenIssuer = (*JWT)(nil)
@@ -48,7 +47,7 @@ func New(alg string, key []byte) (*JWT, error) {
 	if len(key) == 0 {
 		return nil, errors.New("token: empty key")
 	}
-	return &JWT{alg: a, key: key, skew: 30 * time.Second, now: time.Now}, nil
+	return &JWT{alg: a, key: key, skew: 30 * time.Second}, nil
 }
 
 // Issue implements ports.TokenIssuer.
@@ -74,14 +73,17 @@ func (j *JWT) Issue(c domain.Claims) (string, error) {
 }
 
 // Verify implements ports.TokenIssuer.
-func (j *JWT) Verify(s string) (domain.Claims, error) {
+func (j *JWT) Verify(s string) (domain.Claims, error) { return j.VerifyAt(s, time.Now()) }
+
+// VerifyAt is Verify as if the time were now.
+func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 	t, err := jwt.ParseString(s,
 		jwt.WithKey(j.alg, j.key),
 		jwt.WithValidate(true),
 		jwt.WithIssuer(Issuer),
 		jwt.WithAudience(Issuer),
 		jwt.WithAcceptableSkew(j.skew),
-		jwt.WithClock(jwt.ClockFunc(j.now)),
+		jwt.WithClock(jwt.ClockFunc(func() time.Time { return now })),
 		jwt.WithRequiredClaim("exp"),
 		jwt.WithRequiredClaim("iat"),
 		jwt.WithRequiredClaim("sub"),

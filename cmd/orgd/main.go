@@ -110,6 +110,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	// Another replica sharing the store may die mid-operation; finish its
+	// work once the lease runs out even if nobody touches the organization.
+	go svc.RecoverEvery(ctx, usecase.DefaultLease)
+
 	srv := httpapi.NewServer(svc, httpapi.Options{
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,

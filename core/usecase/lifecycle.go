@@ -58,7 +58,8 @@ func (s *Service) expired(org domain.Organization) bool {
 // third of a lease before the lease does, so an owner never acts once
 // another may have taken over.
 func (s *Service) opContext(ctx context.Context, p *domain.Pending) (context.Context, context.CancelFunc) {
-	return context.WithDeadline(context.WithoutCancel(ctx), p.LeaseUntil.Add(-s.lease/3))
+	left := p.LeaseUntil.Sub(s.clock.Now()) - s.lease/3
+	return context.WithTimeout(context.WithoutCancel(ctx), left)
 }
 
 // step calls the failpoint after a step.
@@ -271,4 +272,26 @@ func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, 
 		}
 	}
 	return rep, errors.Join(errs...)
+}
+
+// RecoverEvery runs Recover (non-exclusive) every interval until ctx ends,
+// so operations abandoned by a replica that died are finished even if no
+// request touches their organization. Errors are logged.
+func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			rep, err := s.Recover(ctx, false)
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
+			}
+			if rep.Resumed > 0 || rep.ClaimsReleased > 0 {
+				s.log.InfoContext(ctx, "lifecycle: periodic recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+			}
+		}
+	}
 }

@@ -1,0 +1,100 @@
+package token_test
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jwa"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/adapters/token"
+	"orgd/core/domain"
+)
+
+var key = []byte("0123456789abcdef0123456789abcdef")
+
+func claims(now time.Time) domain.Claims {
+	return domain.Claims{
+		AdminID: domain.NewID(now), OrgID: domain.NewID(now), CredentialsVersion: 3,
+		IssuedAt: now, ExpiresAt: now.Add(30 * time.Minute),
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, alg := range []string{"HS256", "HS384", "HS512"} {
+		t.Run(alg, func(t *testing.T) {
+			j, err := token.New(alg, key)
+			require.NoError(t, err)
+			now := time.Now().Truncate(time.Second).UTC()
+			c := claims(now)
+			s, err := j.Issue(c)
+			require.NoError(t, err)
+			got, err := j.Verify(s)
+			require.NoError(t, err)
+			assert.Equal(t, c.AdminID, got.AdminID)
+			assert.Equal(t, c.OrgID, got.OrgID)
+			assert.Equal(t, int64(3), got.CredentialsVersion)
+			assert.True(t, c.ExpiresAt.Equal(got.ExpiresAt))
+		})
+	}
+}
+
+func TestUnsupportedAlgorithm(t *testing.T) {
+	for _, alg := range []string{"none", "RS256", "hs256", ""} {
+		_, err := token.New(alg, key)
+		assert.Error(t, err, alg)
+	}
+	_, err := token.New("HS256", nil)
+	assert.Error(t, err)
+}
+
+func TestRejects(t *testing.T) {
+	j, err := token.New("HS256", key)
+	require.NoError(t, err)
+	now := time.Now().Truncate(time.Second).UTC()
+	good, err := j.Issue(claims(now))
+	require.NoError(t, err)
+
+	sign := func(t *testing.T, alg jwa.SignatureAlgorithm, k []byte, build func(*jwt.Builder) *jwt.Builder) string {
+		t.Helper()
+		b := jwt.NewBuilder().Issuer(token.Issuer).Audience([]string{token.Issuer}).Subject(string(domain.NewID(now))).
+			IssuedAt(now).Expiration(now.Add(time.Hour)).Claim("org", string(domain.NewID(now))).Claim("cv", 0)
+		tok, err := build(b).Build()
+		require.NoError(t, err)
+		s, err := jwt.Sign(tok, jwt.WithKey(alg, k))
+		require.NoError(t, err)
+		return string(s)
+	}
+	same := func(b *jwt.Builder) *jwt.Builder { return b }
+	parts := strings.Split(good, ".")
+	noneHeader := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"none","typ":"JWT"}`))
+
+	cases := map[string]string{
+		"garbage":        "not-a-token",
+		"empty":          "",
+		"alg-none":       noneHeader + "." + parts[1] + ".",
+		"other-alg":      sign(t, jwa.HS512(), key, same),
+		"wrong-key":      sign(t, jwa.HS256(), []byte("another-key-another-key-another-k"), same),
+		"tampered":       parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(`{"sub":"x"}`)) + "." + parts[2],
+		"expired":        sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(-time.Minute)) }),
+		"not-yet":        sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.NotBefore(now.Add(time.Hour)) }),
+		"wrong-issuer":   sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Issuer("evil") }),
+		"wrong-audience": sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Audience([]string{"other"}) }),
+		"bad-org-claim":  sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Claim("org", "x") }),
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			_, err := j.Verify(s)
+			assert.ErrorIs(t, err, domain.ErrInvalidToken)
+		})
+	}
+	t.Run("within-skew", func(t *testing.T) {
+		s := sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(-10 * time.Second)) })
+		_, err := j.VerifyAt(s, now)
+		assert.NoError(t, err, "30 s of clock skew is tolerated")
+	})
+}

@@ -1,0 +1,95 @@
+package usecase_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/core/domain"
+	"orgd/core/usecase"
+)
+
+func TestCreateOrg(t *testing.T) {
+	tests := []struct {
+		name     string
+		in       usecase.CreateOrgInput
+		wantCode domain.Code
+		wantErr  string
+	}{
+		{name: "ok", in: usecase.CreateOrgInput{Name: "Acme_Corp-1", Email: "Admin@Acme.com", Password: "SecurePass123"}},
+		{name: "ok-min-lengths", in: usecase.CreateOrgInput{Name: "a1b", Email: "a@b.co", Password: "12345678"}},
+		{name: "ok-digit-first", in: usecase.CreateOrgInput{Name: "9lives", Email: "a@b.co", Password: "12345678"}},
+		{name: "name-too-short", in: usecase.CreateOrgInput{Name: "ab", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-too-long", in: usecase.CreateOrgInput{Name: strings.Repeat("a", 64), Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-dot", in: usecase.CreateOrgInput{Name: "a.b.c", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-dollar", in: usecase.CreateOrgInput{Name: "$where", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-space", in: usecase.CreateOrgInput{Name: "acme corp", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-underscore-first", in: usecase.CreateOrgInput{Name: "_acme", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-non-ascii", in: usecase.CreateOrgInput{Name: "acmé", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-nul", in: usecase.CreateOrgInput{Name: "acme\x00x", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "name-path", in: usecase.CreateOrgInput{Name: "../etc", Email: "a@b.co", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "organization_name"},
+		{name: "email-invalid", in: usecase.CreateOrgInput{Name: "acme", Email: "not-an-email", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "email"},
+		{name: "email-display-name", in: usecase.CreateOrgInput{Name: "acme", Email: "Bob <bob@x.com>", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "email"},
+		{name: "email-no-domain-dot", in: usecase.CreateOrgInput{Name: "acme", Email: "bob@localhost", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "email"},
+		{name: "email-operator", in: usecase.CreateOrgInput{Name: "acme", Email: "$gt@x.com", Password: "12345678"}, wantCode: domain.CodeInvalid, wantErr: "email"},
+		{name: "password-short", in: usecase.CreateOrgInput{Name: "acme", Email: "a@b.co", Password: "1234567"}, wantCode: domain.CodeInvalid, wantErr: "password"},
+		{name: "password-long", in: usecase.CreateOrgInput{Name: "acme", Email: "a@b.co", Password: strings.Repeat("p", 129)}, wantCode: domain.CodeInvalid, wantErr: "password"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			org, err := h.svc.CreateOrg(context.Background(), tc.in)
+			if tc.wantCode != "" {
+				require.Error(t, err)
+				assert.Equal(t, tc.wantCode, domain.ErrorCode(err))
+				assert.Contains(t, err.Error(), tc.wantErr)
+				names, _ := h.store.Tenants().List(context.Background())
+				assert.Empty(t, names, "a refused create writes nothing")
+				claims, _ := h.store.Names().All(context.Background())
+				assert.Empty(t, claims)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.in.Name, org.Name, "the name is kept as given")
+			assert.Equal(t, "org_"+strings.ToLower(tc.in.Name), org.Collection)
+			assert.Equal(t, domain.Email(strings.ToLower(tc.in.Email)), org.AdminEmail)
+			assert.Equal(t, h.clock.Now(), org.CreatedAt)
+			assert.True(t, org.ID.Valid())
+			assert.Nil(t, org.Pending)
+			ok, err := h.store.Tenants().Exists(context.Background(), org.Collection)
+			require.NoError(t, err)
+			assert.True(t, ok, "the collection is created with the organization")
+			admin, err := h.store.Admins().ByID(context.Background(), org.AdminID)
+			require.NoError(t, err)
+			assert.NotContains(t, admin.PasswordHash, "x"+tc.in.Password+"x")
+		})
+	}
+}
+
+func TestCreateOrgConflicts(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      usecase.CreateOrgInput
+		wantErr error
+	}{
+		{"create-400-same-name", usecase.CreateOrgInput{Name: "acme", Email: "b@x.com", Password: "12345678"}, domain.ErrOrgExists},
+		{"create-400-name-other-case", usecase.CreateOrgInput{Name: "ACME", Email: "b@x.com", Password: "12345678"}, domain.ErrOrgExists},
+		{"create-400-same-email", usecase.CreateOrgInput{Name: "other", Email: "a@x.com", Password: "12345678"}, domain.ErrEmailExists},
+		{"create-400-email-other-case", usecase.CreateOrgInput{Name: "other", Email: "A@X.COM", Password: "12345678"}, domain.ErrEmailExists},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			h.create(t, "acme", "a@x.com", "12345678")
+			_, err := h.svc.CreateOrg(context.Background(), tc.in)
+			require.ErrorIs(t, err, tc.wantErr)
+			names, _ := h.store.Tenants().List(context.Background())
+			assert.Equal(t, []string{"org_acme"}, names)
+			claims, _ := h.store.Names().All(context.Background())
+			assert.Len(t, claims, 1)
+		})
+	}
+}

@@ -1,0 +1,82 @@
+package usecase_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/core/domain"
+	"orgd/core/usecase"
+)
+
+func TestUpdateOrg(t *testing.T) {
+	tests := []struct {
+		name      string
+		in        usecase.UpdateOrgInput
+		wantErr   error
+		wantCode  domain.Code
+		wantName  string
+		wantEmail domain.Email
+		wantColl  string
+	}{
+		{name: "update-200-rename", in: usecase.UpdateOrgInput{Name: ptr("Acme_Two")}, wantName: "Acme_Two", wantEmail: "a@x.com", wantColl: "org_acme_two"},
+		{name: "update-200-case-only", in: usecase.UpdateOrgInput{Name: ptr("ACME")}, wantName: "ACME", wantEmail: "a@x.com", wantColl: "org_acme"},
+		{name: "update-200-same-name", in: usecase.UpdateOrgInput{Name: ptr("acme")}, wantName: "acme", wantEmail: "a@x.com", wantColl: "org_acme"},
+		{name: "update-200-email", in: usecase.UpdateOrgInput{Email: ptr("New@X.com")}, wantName: "acme", wantEmail: "new@x.com", wantColl: "org_acme"},
+		{name: "update-200-all", in: usecase.UpdateOrgInput{Name: ptr("two"), Email: ptr("n@x.com"), Password: ptr("another-pass")}, wantName: "two", wantEmail: "n@x.com", wantColl: "org_two"},
+		{name: "update-400-name-taken", in: usecase.UpdateOrgInput{Name: ptr("OTHER")}, wantErr: domain.ErrOrgExists},
+		{name: "update-400-email-taken", in: usecase.UpdateOrgInput{Name: ptr("fresh"), Email: ptr("o@x.com"), Password: ptr("another-pass")}, wantErr: domain.ErrEmailExists},
+		{name: "update-422-nothing", in: usecase.UpdateOrgInput{}, wantErr: domain.ErrNothingToUpdate},
+		{name: "update-422-bad-name", in: usecase.UpdateOrgInput{Name: ptr("a.b")}, wantCode: domain.CodeInvalid},
+		{name: "update-422-bad-email", in: usecase.UpdateOrgInput{Email: ptr("x")}, wantCode: domain.CodeInvalid},
+		{name: "update-422-short-password", in: usecase.UpdateOrgInput{Password: ptr("short")}, wantCode: domain.CodeInvalid},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			h := newHarness(t)
+			before := h.create(t, "acme", "a@x.com", "12345678")
+			h.create(t, "other", "o@x.com", "12345678")
+			require.NoError(t, h.store.Tenants().Seed(ctx, "org_acme", 42))
+			p, _ := h.login(t, "a@x.com", "12345678")
+
+			got, err := h.svc.UpdateOrg(ctx, p, tc.in)
+			if tc.wantErr != nil || tc.wantCode != "" {
+				if tc.wantErr != nil {
+					require.ErrorIs(t, err, tc.wantErr)
+				} else {
+					assert.Equal(t, tc.wantCode, domain.ErrorCode(err))
+				}
+				after, err := h.svc.GetOrg(ctx, "acme")
+				require.NoError(t, err)
+				assert.Equal(t, before.Name, after.Name, "a refused update changes nothing")
+				assert.Equal(t, before.AdminEmail, after.AdminEmail)
+				h.login(t, "a@x.com", "12345678")
+				claims, _ := h.store.Names().All(ctx)
+				assert.Len(t, claims, 2, "no claim is left behind")
+				n, err := h.store.Tenants().Count(ctx, "org_acme")
+				require.NoError(t, err)
+				assert.Equal(t, int64(42), n)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.wantName, got.Name)
+			assert.Equal(t, tc.wantEmail, got.AdminEmail)
+			assert.Equal(t, tc.wantColl, got.Collection)
+			assert.Equal(t, before.CreatedAt, got.CreatedAt)
+			n, err := h.store.Tenants().Count(ctx, tc.wantColl)
+			require.NoError(t, err)
+			assert.Equal(t, int64(42), n, "every document moves with the organization")
+			colls, _ := h.store.Tenants().List(ctx)
+			assert.ElementsMatch(t, []string{tc.wantColl, "org_other"}, colls)
+			if tc.wantColl != "org_acme" {
+				_, err := h.svc.GetOrg(ctx, "acme")
+				require.ErrorIs(t, err, domain.ErrOrgNotFound)
+				_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "z@x.com", Password: "12345678"})
+				require.NoError(t, err, "the old name is free")
+			}
+		})
+	}
+}
