@@ -101,13 +101,21 @@ func securityHeaders() echo.MiddlewareFunc {
 // TooManyRequests is the detail of a 429.
 const TooManyRequests = "Too many requests. Please try again later."
 
-// rateLimit counts every request against its client IP and answers 429
-// beyond the limit. Every response carries the X-RateLimit-* headers. If
+// unlimited are the operators' probe paths: an orchestrator polling them
+// must never be throttled, nor use up a client's budget.
+var unlimited = map[string]bool{"/healthz": true, "/readyz": true}
+
+// rateLimit counts every request (but probes) against its client IP and
+// answers 429 beyond the limit. Every response carries the X-RateLimit-*
+// headers. If
 // the limiter's store fails, the request is let through (and logged): the
 // limit protects the service, it must not take it down.
 func rateLimit(l *limiter.Limiter) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
+			if unlimited[c.Request().URL.Path] {
+				return next(c)
+			}
 			lc, err := l.Get(c.Request().Context(), c.RealIP())
 			if err != nil {
 				c.Logger().WarnContext(c.Request().Context(), "rate limiter unavailable", "error", err)

@@ -1,0 +1,313 @@
+// Package e2e drives the real orgd binary over HTTP on the embedded store.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"orgd/test/harness"
+)
+
+func TestMain(m *testing.M) { os.Exit(harness.Main(m)) }
+
+const secret = "e2e-secret-key-e2e-secret-key-e2e-secret"
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+// client wraps a Proc with JSON helpers.
+type client struct {
+	t *testing.T
+	p *harness.Proc
+}
+
+type reply struct {
+	status int
+	header http.Header
+	body   map[string]any
+	raw    string
+}
+
+func (c client) call(method, path string, body any, token string, header ...string) reply {
+	c.t.Helper()
+	var b []byte
+	switch v := body.(type) {
+	case nil:
+	case string:
+		b = []byte(v)
+	case []byte:
+		b = v
+	default:
+		var err error
+		b, err = json.Marshal(v)
+		require.NoError(c.t, err)
+	}
+	h := http.Header{}
+	if b != nil {
+		h.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		h.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		h.Set(header[i], header[i+1])
+	}
+	resp, raw, err := c.p.Do(ctx(c.t), method, path, b, h)
+	require.NoError(c.t, err)
+	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
+	if len(raw) > 0 {
+		require.NoError(c.t, json.Unmarshal(raw, &r.body), "every response is JSON: %s", raw)
+	}
+	if resp.StatusCode >= 400 && method != http.MethodHead {
+		require.Len(c.t, r.body, 1, "errors are exactly {\"detail\": ...}: %s", raw)
+		require.IsType(c.t, "", r.body["detail"], raw)
+		assert.NotEmpty(c.t, r.body["detail"])
+		assert.Equal(c.t, "application/json", strings.Split(resp.Header.Get("Content-Type"), ";")[0])
+	}
+	assert.NotEmpty(c.t, resp.Header.Get("X-Request-ID"))
+	return r
+}
+
+func (c client) create(name, email, pw string) reply {
+	c.t.Helper()
+	r := c.call(http.MethodPost, "/org/create", map[string]string{"organization_name": name, "email": email, "password": pw}, "")
+	require.Equal(c.t, http.StatusCreated, r.status, r.raw)
+	return r
+}
+
+func (c client) login(email, pw string) string {
+	c.t.Helper()
+	r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": email, "password": pw}, "")
+	require.Equal(c.t, http.StatusOK, r.status, r.raw)
+	return r.body["access_token"].(string)
+}
+
+func start(t *testing.T, env map[string]string) client {
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["SECRET_KEY"]; !ok {
+		env["SECRET_KEY"] = secret
+	}
+	return client{t: t, p: harness.Start(t, harness.Options{Env: env})}
+}
+
+func mongoClient(t *testing.T, uri string) *mongo.Database {
+	t.Helper()
+	mc, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second))
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = mc.Disconnect(context.Background()) })
+	return mc.Database(harness.Database)
+}
+
+func TestAPIReferenceFlow(t *testing.T) {
+	c := start(t, nil)
+	created := c.create("acme_corp", "admin@acme.com", "SecurePass123")
+	assert.Equal(t, "acme_corp", created.body["organization_name"])
+	assert.Equal(t, "org_acme_corp", created.body["collection_name"])
+	assert.Equal(t, "admin@acme.com", created.body["admin_email"])
+	at, err := time.Parse(time.RFC3339, created.body["created_at"].(string))
+	require.NoError(t, err, "created_at is ISO-8601")
+	assert.WithinDuration(t, time.Now(), at, time.Minute)
+	assert.Len(t, created.body, 4)
+
+	got := c.call(http.MethodGet, "/org/get?organization_name=acme_corp", nil, "")
+	require.Equal(t, http.StatusOK, got.status)
+	assert.Equal(t, created.body, got.body)
+
+	login := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "admin@acme.com", "password": "SecurePass123"}, "")
+	require.Equal(t, http.StatusOK, login.status)
+	assert.Equal(t, "bearer", login.body["token_type"])
+	assert.Equal(t, "admin@acme.com", login.body["admin_email"])
+	assert.Equal(t, "acme_corp", login.body["organization_name"])
+	assert.Regexp(t, `^[0-9a-f]{24}$`, login.body["organization_id"])
+	assert.Equal(t, "no-store", login.header.Get("Cache-Control"))
+	token := login.body["access_token"].(string)
+
+	// Seed tenant documents straight into the collection, then rename.
+	db := mongoClient(t, c.p.MongoURI)
+	docs := make([]any, 2000)
+	for i := range docs {
+		docs[i] = bson.D{{Key: "i", Value: i}}
+	}
+	_, err = db.Collection("org_acme_corp").InsertMany(ctx(t), docs)
+	require.NoError(t, err)
+
+	upd := c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "acme_corporation", "email": "admin@acme.com", "password": "NewPassword123"}, token)
+	require.Equal(t, http.StatusOK, upd.status, upd.raw)
+	assert.Equal(t, "acme_corporation", upd.body["organization_name"])
+	assert.Equal(t, "org_acme_corporation", upd.body["collection_name"])
+	assert.Equal(t, created.body["created_at"], upd.body["created_at"])
+	n, err := db.Collection("org_acme_corporation").CountDocuments(ctx(t), bson.D{})
+	require.NoError(t, err)
+	assert.Equal(t, int64(2000), n, "every document moved with the organization")
+	names, err := db.ListCollectionNames(ctx(t), bson.D{{Key: "name", Value: bson.D{{Key: "$regex", Value: "^org_"}}}})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"org_acme_corporation"}, names)
+
+	assert.Equal(t, http.StatusNotFound, c.call(http.MethodGet, "/org/get?organization_name=acme_corp", nil, "").status)
+	// The password changed, so the old token is revoked.
+	assert.Equal(t, http.StatusUnauthorized, c.call(http.MethodDelete, "/org/delete", map[string]string{"organization_name": "acme_corporation"}, token).status)
+	token = c.login("admin@acme.com", "NewPassword123")
+
+	del := c.call(http.MethodDelete, "/org/delete", map[string]string{"organization_name": "acme_corporation"}, token)
+	require.Equal(t, http.StatusOK, del.status, del.raw)
+	assert.Equal(t, map[string]any{"message": "Organization 'acme_corporation' deleted successfully"}, del.body)
+	assert.Equal(t, http.StatusNotFound, c.call(http.MethodGet, "/org/get?organization_name=acme_corporation", nil, "").status)
+	assert.Equal(t, http.StatusUnauthorized, c.call(http.MethodPost, "/admin/login", map[string]string{"email": "admin@acme.com", "password": "NewPassword123"}, "").status)
+	names, err = db.ListCollectionNames(ctx(t), bson.D{{Key: "name", Value: bson.D{{Key: "$regex", Value: "^org_"}}}})
+	require.NoError(t, err)
+	assert.Empty(t, names, "the collection is dropped")
+	c.create("acme_corporation", "admin@acme.com", "SecurePass123")
+}
+
+func TestErrors(t *testing.T) {
+	c := start(t, nil)
+	c.create("acme", "a@acme.test", "password1")
+	c.create("other", "o@other.test", "password1")
+	tokA := c.login("a@acme.test", "password1")
+
+	big := `{"organization_name":"` + strings.Repeat("a", 2<<20) + `"}`
+	rows := []struct {
+		name       string
+		method     string
+		path       string
+		body       any
+		token      string
+		header     []string
+		wantStatus int
+		wantDetail string
+	}{
+		{name: "create-400-duplicate-name", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "ACME", "email": "x@y.test", "password": "password1"}, wantStatus: 400, wantDetail: "Organization name already exists"},
+		{name: "create-400-duplicate-email", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "fresh", "email": "A@acme.test", "password": "password1"}, wantStatus: 400, wantDetail: "Email already registered"},
+		{name: "create-422-bad-email", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "fresh", "email": "nope", "password": "password1"}, wantStatus: 422, wantDetail: "email"},
+		{name: "create-422-short-password", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "fresh", "email": "f@f.test", "password": "short"}, wantStatus: 422, wantDetail: "password"},
+		{name: "create-422-missing-name", method: "POST", path: "/org/create", body: map[string]string{"email": "f@f.test", "password": "password1"}, wantStatus: 422, wantDetail: "organization_name is required"},
+		{name: "create-422-null-name", method: "POST", path: "/org/create", body: `{"organization_name":null,"email":"f@f.test","password":"password1"}`, wantStatus: 422, wantDetail: "organization_name is required"},
+		{name: "create-422-number-name", method: "POST", path: "/org/create", body: `{"organization_name":5,"email":"f@f.test","password":"password1"}`, wantStatus: 422, wantDetail: "organization_name must be a string"},
+		{name: "create-422-object-email", method: "POST", path: "/org/create", body: `{"organization_name":"fresh","email":{"$gt":""},"password":"password1"}`, wantStatus: 422, wantDetail: "email must be a string"},
+		{name: "create-422-array-body", method: "POST", path: "/org/create", body: `[1,2]`, wantStatus: 422, wantDetail: "JSON object"},
+		{name: "create-422-malformed", method: "POST", path: "/org/create", body: `{"organization_name":`, wantStatus: 422, wantDetail: "not valid JSON"},
+		{name: "create-422-two-objects", method: "POST", path: "/org/create", body: `{} {}`, wantStatus: 422, wantDetail: "single JSON object"},
+		{name: "create-422-empty-body", method: "POST", path: "/org/create", body: ``, wantStatus: 422, wantDetail: "required"},
+		{name: "create-422-dotted-name", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "a.b", "email": "f@f.test", "password": "password1"}, wantStatus: 422, wantDetail: "organization_name"},
+		{name: "create-422-system-name", method: "POST", path: "/org/create", body: map[string]string{"organization_name": "system.users", "email": "f@f.test", "password": "password1"}, wantStatus: 422, wantDetail: "organization_name"},
+		{name: "create-415-form", method: "POST", path: "/org/create", body: `a=b`, header: []string{"Content-Type", "application/x-www-form-urlencoded"}, wantStatus: 415, wantDetail: "application/json"},
+		{name: "create-413-too-large", method: "POST", path: "/org/create", body: big, wantStatus: 413, wantDetail: "must not exceed"},
+		{name: "login-401-wrong-password", method: "POST", path: "/admin/login", body: map[string]string{"email": "a@acme.test", "password": "wrong-pass"}, wantStatus: 401, wantDetail: "Invalid email or password"},
+		{name: "login-401-unknown-email", method: "POST", path: "/admin/login", body: map[string]string{"email": "ghost@acme.test", "password": "password1"}, wantStatus: 401, wantDetail: "Invalid email or password"},
+		{name: "login-422-missing-password", method: "POST", path: "/admin/login", body: map[string]string{"email": "a@acme.test"}, wantStatus: 422, wantDetail: "password is required"},
+		{name: "get-404", method: "GET", path: "/org/get?organization_name=ghost", wantStatus: 404, wantDetail: "Organization not found"},
+		{name: "get-422-missing", method: "GET", path: "/org/get", wantStatus: 422, wantDetail: "organization_name"},
+		{name: "get-422-operator", method: "GET", path: "/org/get?organization_name[$ne]=x", wantStatus: 422, wantDetail: "organization_name"},
+		{name: "update-401-no-token", method: "PUT", path: "/org/update", body: map[string]string{"organization_name": "x1x"}, wantStatus: 401, wantDetail: "Not authenticated"},
+		{name: "update-401-bad-token", method: "PUT", path: "/org/update", body: map[string]string{"organization_name": "x1x"}, token: "abc.def.ghi", wantStatus: 401, wantDetail: "Invalid or expired token"},
+		{name: "update-400-name-taken", method: "PUT", path: "/org/update", body: map[string]string{"organization_name": "Other"}, token: tokA, wantStatus: 400, wantDetail: "Organization name already exists"},
+		{name: "update-400-email-taken", method: "PUT", path: "/org/update", body: map[string]string{"email": "o@other.test"}, token: tokA, wantStatus: 400, wantDetail: "Email already registered"},
+		{name: "update-422-empty", method: "PUT", path: "/org/update", body: map[string]string{}, token: tokA, wantStatus: 422, wantDetail: "At least one"},
+		{name: "delete-401-no-token", method: "DELETE", path: "/org/delete", body: map[string]string{"organization_name": "acme"}, wantStatus: 401},
+		{name: "delete-403-not-owner", method: "DELETE", path: "/org/delete", body: map[string]string{"organization_name": "other"}, token: tokA, wantStatus: 403, wantDetail: "your own organization"},
+		{name: "delete-404", method: "DELETE", path: "/org/delete", body: map[string]string{"organization_name": "ghost"}, token: tokA, wantStatus: 404, wantDetail: "Organization not found"},
+		{name: "delete-422-missing", method: "DELETE", path: "/org/delete", body: map[string]string{}, token: tokA, wantStatus: 422, wantDetail: "organization_name is required"},
+		{name: "route-404", method: "GET", path: "/nope", wantStatus: 404, wantDetail: "Not Found"},
+		{name: "method-405", method: "PATCH", path: "/org/get", wantStatus: 405, wantDetail: "Method Not Allowed"},
+	}
+	for _, r := range rows {
+		t.Run(r.name, func(t *testing.T) {
+			c := client{t: t, p: c.p}
+			got := c.call(r.method, r.path, r.body, r.token, r.header...)
+			assert.Equal(t, r.wantStatus, got.status, got.raw)
+			if r.wantDetail != "" {
+				assert.Contains(t, got.body["detail"], r.wantDetail)
+			}
+			assert.NotContains(t, got.raw, "mongo", "no driver text reaches a client")
+			assert.NotContains(t, got.raw, "argon2")
+		})
+	}
+	// Nothing that was refused changed anything.
+	for _, name := range []string{"acme", "other"} {
+		assert.Equal(t, http.StatusOK, c.call(http.MethodGet, "/org/get?organization_name="+name, nil, "").status)
+	}
+	for _, name := range []string{"fresh", "x1x"} {
+		assert.Equal(t, http.StatusNotFound, c.call(http.MethodGet, "/org/get?organization_name="+name, nil, "").status)
+	}
+	c.login("a@acme.test", "password1")
+	assert.NotContains(t, c.p.Logs(), "password1", "no password in the logs")
+	assert.NotContains(t, c.p.Logs(), tokA, "no token in the logs")
+}
+
+func TestRateLimit(t *testing.T) {
+	c := start(t, map[string]string{"RATE_LIMIT_PER_MINUTE": "5"})
+	for i := range 5 {
+		r := c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "", "X-Forwarded-For", "10.0.0."+string(rune('1'+i)))
+		require.Equal(t, http.StatusNotFound, r.status)
+		assert.Equal(t, "5", r.header.Get("X-RateLimit-Limit"))
+		assert.Equal(t, string(rune('4'-i)), r.header.Get("X-RateLimit-Remaining"))
+	}
+	// Spoofed forwarding headers do not make a new client.
+	r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@b.co", "password": "x"}, "", "X-Forwarded-For", "10.9.9.9", "X-Real-IP", "10.9.9.8")
+	require.Equal(t, http.StatusTooManyRequests, r.status)
+	assert.Equal(t, "Too many requests. Please try again later.", r.body["detail"])
+	assert.NotEmpty(t, r.header.Get("Retry-After"))
+	assert.Equal(t, http.StatusTooManyRequests, c.call(http.MethodGet, "/nope", nil, "").status, "every route counts")
+}
+
+func TestRestartKeepsDataAndTokens(t *testing.T) {
+	dir := t.TempDir()
+	// No SECRET_KEY: development generates one into DATA_DIR and keeps it.
+	p := harness.Start(t, harness.Options{DataDir: dir, Env: map[string]string{"SECRET_KEY": ""}})
+	c := client{t: t, p: p}
+	c.create("acme", "a@acme.test", "password1")
+	tok := c.login("a@acme.test", "password1")
+	require.NoError(t, p.Stop(), "SIGTERM exits 0")
+	st, err := os.Stat(dir + "/secret_key")
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+
+	c = client{t: t, p: harness.Start(t, harness.Options{DataDir: dir, Env: map[string]string{"SECRET_KEY": ""}})}
+	assert.Equal(t, http.StatusOK, c.call(http.MethodGet, "/org/get?organization_name=ACME", nil, "").status)
+	upd := c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "acme2"}, tok)
+	assert.Equal(t, http.StatusOK, upd.status, "a token survives a restart: %s", upd.raw)
+}
+
+func TestHealth(t *testing.T) {
+	c := start(t, nil)
+	assert.Equal(t, http.StatusOK, c.call(http.MethodGet, "/healthz", nil, "").status)
+	assert.Equal(t, http.StatusOK, c.call(http.MethodGet, "/readyz", nil, "").status)
+}
+
+func TestCLI(t *testing.T) {
+	bin := harness.Binary(t)
+	out, err := runCmd(bin, "--help")
+	require.NoError(t, err)
+	for _, k := range []string{"serve", "recover", "version", "SECRET_KEY", "MONGODB_URI", "RATE_LIMIT_PER_MINUTE", "DATA_DIR"} {
+		assert.Contains(t, out, k)
+	}
+	out, err = runCmd(bin, "version")
+	require.NoError(t, err)
+	assert.Contains(t, out, "orgd")
+	_, err = runCmd(bin, "bogus")
+	assert.Error(t, err)
+
+	dir := t.TempDir()
+	out, err = runCmdEnv(bin, []string{"ENVIRONMENT=production", "SECRET_KEY=your_secret_key", "DATA_DIR=" + dir}, "serve")
+	require.Error(t, err, "production refuses an example secret")
+	assert.Contains(t, out, "SECRET_KEY")
+	out, err = runCmdEnv(bin, []string{"ENVIRONMENT=production", "DATA_DIR=" + dir}, "serve")
+	require.Error(t, err, "production refuses a missing secret")
+	assert.Contains(t, out, "SECRET_KEY")
+}

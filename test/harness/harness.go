@@ -1,0 +1,214 @@
+// Package harness builds the orgd binary once per test binary and runs it
+// as a real process, the way it runs in production: on the embedded store,
+// on loopback ports, with a data directory of the test's.
+package harness
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+	buildDir  string
+)
+
+// Binary returns the path of an orgd binary built from this checkout.
+func Binary(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "orgd-bin-")
+		if buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(buildDir, "orgd")
+		cmd := exec.Command("go", "build", "-o", binPath, "orgd/cmd/orgd")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// Main runs the tests and removes the built binary. Call it from TestMain.
+func Main(m *testing.M) int {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	return code
+}
+
+// FreePort returns a loopback port that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Database is the master database name every harness process uses.
+const Database = "org_master"
+
+// Proc is one running orgd.
+type Proc struct {
+	URL      string // http://127.0.0.1:port
+	MongoURI string // the embedded store, exposed for direct checks
+	DataDir  string
+
+	t    testing.TB
+	cmd  *exec.Cmd
+	logs *syncBuffer
+	done chan struct{}
+	err  error
+}
+
+// Options configure Start.
+type Options struct {
+	DataDir string            // reused across restarts; default t.TempDir()
+	Env     map[string]string // extra or overriding configuration
+}
+
+// Start runs orgd and waits until it answers /healthz. It is killed when
+// the test ends if still running.
+func Start(t testing.TB, o Options) *Proc {
+	t.Helper()
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir()
+	}
+	httpPort, mongoPort := FreePort(t), FreePort(t)
+	env := map[string]string{
+		"HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", httpPort),
+		"EMBEDDED_MONGODB_ADDR": fmt.Sprintf("127.0.0.1:%d", mongoPort),
+		"DATA_DIR":              o.DataDir,
+		"MONGODB_DATABASE":      Database,
+		"LOG_FORMAT":            "json",
+		"RATE_LIMIT_PER_MINUTE": "100000",
+		"PATH":                  os.Getenv("PATH"),
+		"HOME":                  os.Getenv("HOME"),
+	}
+	for k, v := range o.Env {
+		env[k] = v
+	}
+	cmd := exec.Command(Binary(t))
+	cmd.Dir = o.DataDir // no stray .env from the checkout
+	for k, v := range env {
+		if v != "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	p := &Proc{
+		URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MongoURI: fmt.Sprintf("mongodb://127.0.0.1:%d/", mongoPort),
+		DataDir: o.DataDir, t: t, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{}),
+	}
+	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() { p.Kill() })
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			t.Fatalf("orgd exited during start: %v\n%s", p.err, p.logs.String())
+		default:
+		}
+		resp, err := http.Get(p.URL + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("orgd did not become healthy:\n%s", p.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Kill ends the process with SIGKILL, as a crash would, and waits for it.
+func (p *Proc) Kill() {
+	if p.cmd.Process == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// Stop sends SIGTERM and returns the process's exit error (nil for 0).
+func (p *Proc) Stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(30 * time.Second):
+		p.Kill()
+		return errors.New("orgd did not stop within 30s of SIGTERM")
+	}
+	return p.err
+}
+
+// Logs returns everything the process wrote so far.
+func (p *Proc) Logs() string { return p.logs.String() }
+
+// Do sends a request and returns the status and body.
+func (p *Proc) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, p.URL+path, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp, b, err
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
