@@ -41,12 +41,15 @@ func saneRequestID(s string) bool {
 		return false
 	}
 	for i := 0; i < len(s); i++ {
-		ch := s[i]
-		if !(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-') {
+		if !isIDChar(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func isIDChar(ch byte) bool {
+	return ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '.' || ch == '_' || ch == '-'
 }
 
 func requestID(c *echo.Context) string {

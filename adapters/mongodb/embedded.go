@@ -51,23 +51,31 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if err != nil {
 		return nil, err
 	}
+	logger := o.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	rep, err := repairEmbedded(dir)
+	if err != nil {
+		unlock()
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if len(rep.Tables)+len(rep.Indexes) > 0 {
+		logger.Warn("embedded store: removed leftovers of an interrupted collection change",
+			"tables", rep.Tables, "indexes", rep.Indexes)
+	}
 	addr := o.Addr
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	logger := o.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	} else {
-		// The store logs every error answer it sends (duplicate keys
-		// included) as a warning; only its own failures matter here.
-		logger = slog.New(levelFloor{logger.Handler(), slog.LevelError})
-	}
+	// The store logs every error answer it sends (duplicate keys included)
+	// as a warning; only its own failures matter here.
+	storeLogger := slog.New(levelFloor{logger.Handler(), slog.LevelError})
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: addr},
 		Handler:   "sqlite",
 		SQLiteURL: "file:" + filepath.ToSlash(dir) + "/",
-		Logger:    logger,
+		Logger:    storeLogger,
 	})
 	if err != nil {
 		unlock()
@@ -102,7 +110,8 @@ func waitListening(ctx context.Context, uri string) error {
 	host = host[:len(host)-1] // trailing "/"
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		c, err := net.DialTimeout("tcp", host, time.Second)
+		d := net.Dialer{Timeout: time.Second}
+		c, err := d.DialContext(ctx, "tcp", host)
 		if err == nil {
 			return c.Close()
 		}

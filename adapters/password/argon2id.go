@@ -79,6 +79,9 @@ func (h *Hasher) Hash(ctx context.Context, pw domain.Password) (string, error) {
 		argon2.Version, h.p.MemoryKiB, h.p.Iterations, h.p.Parallelism, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// maxKeyLen bounds the key length a stored hash may ask for.
+const maxKeyLen = 1024
+
 // ErrMalformedHash is returned by Verify for a hash it cannot parse.
 var ErrMalformedHash = errors.New("malformed argon2id hash")
 
@@ -99,13 +102,13 @@ func (h *Hasher) Verify(ctx context.Context, encoded string, pw domain.Password)
 	}
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 || p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 {
+	if err1 != nil || err2 != nil || len(want) == 0 || len(want) > maxKeyLen || p.MemoryKiB == 0 || p.Iterations == 0 || p.Parallelism == 0 {
 		return false, ErrMalformedHash
 	}
 	if err := h.acquire(ctx); err != nil {
 		return false, err
 	}
-	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want)))
+	got := argon2.IDKey([]byte(pw), salt, p.Iterations, p.MemoryKiB, p.Parallelism, uint32(len(want))) //nolint:gosec // len(want) <= maxKeyLen
 	h.release()
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -161,7 +161,7 @@ func (s *store) close() {
 
 // serve runs srv until ctx ends, then lets in-flight requests finish.
 func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/mail"
@@ -18,8 +19,7 @@ type ID string
 // big-endian timestamp followed by 8 random bytes.
 func NewID(now time.Time) ID {
 	var b [12]byte
-	ts := uint32(now.Unix())
-	b[0], b[1], b[2], b[3] = byte(ts>>24), byte(ts>>16), byte(ts>>8), byte(ts)
+	binary.BigEndian.PutUint32(b[:4], uint32(now.Unix())) //nolint:gosec // ObjectID timestamps are 32-bit by definition
 	_, _ = rand.Read(b[4:])
 	return ID(hex.EncodeToString(b[:]))
 }

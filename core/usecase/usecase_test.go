@@ -44,7 +44,7 @@ type clockedTokens struct {
 }
 
 func (c clockedTokens) Verify(s string) (domain.Claims, error) {
-	return c.JWT.VerifyAt(s, c.clock.Now())
+	return c.VerifyAt(s, c.clock.Now())
 }
 
 func (h *harness) create(t *testing.T, name, email, pw string) domain.Organization {

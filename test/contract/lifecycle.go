@@ -413,11 +413,10 @@ func races(t *testing.T, newStores NewStores) {
 			})
 			require.True(t, renameErr == nil || errors.Is(renameErr, domain.ErrOrgNotFound), "round %d rename: %v", round, renameErr)
 			require.True(t, deleteErr == nil || errors.Is(deleteErr, domain.ErrOrgNotFound), "round %d delete: %v", round, deleteErr)
-			switch {
-			case deleteErr == nil:
+			if deleteErr == nil {
 				// Deleted (a rename that came first was deleted with it).
 				r.checkInvariants(t, s, nil, "admin@acme.test")
-			default:
+			} else {
 				require.NoError(t, renameErr, "round %d: one of them must win", round)
 				r.checkInvariants(t, s, []whole{{name: newName, email: "admin@acme.test", password: "password-acme", docs: 50}})
 			}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -54,7 +55,13 @@ type node struct {
 
 func (n *node) start() {
 	n.t.Helper()
-	n.p = harness.Start(n.t, harness.Options{DataDir: n.dir, Env: map[string]string{"SECRET_KEY": secret}})
+	p := harness.Start(n.t, harness.Options{DataDir: n.dir, Env: map[string]string{"SECRET_KEY": secret}})
+	n.t.Cleanup(func() {
+		if n.t.Failed() && p == n.p {
+			n.t.Logf("logs of the last orgd:\n%s", p.Logs())
+		}
+	})
+	n.p = p
 	mc, err := mongo.Connect(options.Client().ApplyURI(n.p.MongoURI).SetServerSelectionTimeout(10 * time.Second))
 	require.NoError(n.t, err)
 	n.mc, n.db = mc, mc.Database(harness.Database)
@@ -74,6 +81,15 @@ func (n *node) resumed() int {
 	require.NotNil(n.t, m, "startup logs a recovery line")
 	v, _ := strconv.Atoi(m[1])
 	return v
+}
+
+// repaired reports whether the embedded store had to clear leftovers of a
+// collection change it was killed in the middle of.
+func (n *node) repaired() int {
+	if strings.Contains(n.p.Logs(), "interrupted collection change") {
+		return 1
+	}
+	return 0
 }
 
 func (n *node) call(method, path string, body any, token string) (int, map[string]any) {
@@ -170,12 +186,13 @@ func TestKillDuringRename(t *testing.T) {
 	n.seed("org_bystander", 10)
 
 	names := [2]string{"tenant", "tenant_renamed"}
-	cur, recovered, moved := 0, 0, 0
+	cur, recovered, moved, repaired := 0, 0, 0, 0
 	for i := range iterations(t) {
 		tok := n.mustLogin("admin@tenant.test", "password1")
 		n.sendAndKill(http.MethodPut, "/org/update", map[string]string{"organization_name": names[1-cur]}, tok, 25*time.Millisecond)
 		n.start()
 		recovered += n.resumed()
+		repaired += n.repaired()
 
 		stOld, _ := n.call(http.MethodGet, "/org/get?organization_name="+names[cur], nil, "")
 		stNew, _ := n.call(http.MethodGet, "/org/get?organization_name="+names[1-cur], nil, "")
@@ -186,11 +203,10 @@ func TestKillDuringRename(t *testing.T) {
 		n.checkStore(map[string]int64{names[cur]: tenantDocs, "bystander": 10})
 		n.mustLogin("admin@tenant.test", "password1")
 		if t.Failed() {
-			t.Logf("orgd logs:\n%s", n.p.Logs())
 			return
 		}
 	}
-	t.Logf("kill-during-rename: %d kills, %d renames landed, %d interrupted operations finished by startup recovery", iterations(t), moved, recovered)
+	t.Logf("kill-during-rename: %d kills, %d renames landed, %d interrupted operations finished by startup recovery, %d store repairs", iterations(t), moved, recovered, repaired)
 }
 
 func TestKillDuringDelete(t *testing.T) {
@@ -200,7 +216,7 @@ func TestKillDuringDelete(t *testing.T) {
 	require.Equal(t, http.StatusCreated, st)
 	n.seed("org_bystander", 10)
 
-	recovered, gone := 0, 0
+	recovered, gone, repaired := 0, 0, 0
 	for i := range iterations(t) {
 		name := fmt.Sprintf("victim%d", i%3)
 		email := "admin@" + name + ".test"
@@ -212,6 +228,7 @@ func TestKillDuringDelete(t *testing.T) {
 		n.sendAndKill(http.MethodDelete, "/org/delete", map[string]string{"organization_name": name}, tok, 15*time.Millisecond)
 		n.start()
 		recovered += n.resumed()
+		repaired += n.repaired()
 
 		stGet, _ := n.call(http.MethodGet, "/org/get?organization_name="+name, nil, "")
 		stLogin, _ := n.call(http.MethodPost, "/admin/login", map[string]string{"email": email, "password": "password1"}, "")
@@ -230,9 +247,8 @@ func TestKillDuringDelete(t *testing.T) {
 		}
 		n.checkStore(map[string]int64{"bystander": 10})
 		if t.Failed() {
-			t.Logf("orgd logs:\n%s", n.p.Logs())
 			return
 		}
 	}
-	t.Logf("kill-during-delete: %d kills, %d deletes landed, %d interrupted operations finished by startup recovery", iterations(t), gone, recovered)
+	t.Logf("kill-during-delete: %d kills, %d deletes landed, %d interrupted operations finished by startup recovery, %d store repairs", iterations(t), gone, recovered, repaired)
 }

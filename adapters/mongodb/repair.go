@@ -1,0 +1,130 @@
+package mongodb
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	_ "modernc.org/sqlite" // the SQLite driver the embedded store itself uses
+)
+
+// Names inside the embedded store's SQLite files (FerretDB v1 layout).
+const (
+	ferretMetadataTable = "_ferretdb_collections"
+	sqliteInternal      = "sqlite_"
+)
+
+// RepairReport says what repairEmbedded removed.
+type RepairReport struct {
+	Tables  []string // "db.table"
+	Indexes []string // "db.index"
+}
+
+// repairEmbedded removes what a crash of the embedded store leaves between
+// its SQLite tables and its own catalogue. FerretDB v1 creates a collection
+// as CREATE TABLE followed by a catalogue insert, and drops one as a
+// catalogue delete followed by DROP TABLE, with no transaction around
+// either; indexes likewise. A process killed between the two statements
+// leaves a table (or index) the catalogue does not know, and every later
+// create of that collection fails with "table already exists". Such a
+// table only ever holds a collection that was being created (empty) or
+// dropped, so removing it is always right. Runs before the store starts,
+// under the data directory lock.
+func repairEmbedded(dir string) (RepairReport, error) {
+	var rep RepairReport
+	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	if err != nil {
+		return rep, err
+	}
+	var errs []error
+	for _, f := range files {
+		if err := repairFile(f, &rep); err != nil {
+			errs = append(errs, fmt.Errorf("repair %s: %w", filepath.Base(f), err))
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func repairFile(path string, rep *RepairReport) (err error) {
+	u := url.URL{Scheme: "file", Path: path}
+	db, err := sql.Open("sqlite", u.String())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dbName := strings.TrimSuffix(filepath.Base(path), ".sqlite")
+
+	// What the catalogue knows: tables, and each table's index names.
+	known := map[string]map[string]bool{}
+	rows, err := db.Query(fmt.Sprintf("SELECT table_name, settings FROM %q", ferretMetadataTable))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var table, settings string
+		if err := rows.Scan(&table, &settings); err != nil {
+			rows.Close()
+			return err
+		}
+		var s struct {
+			Indexes []struct{ Name string } `json:"indexes"`
+		}
+		if err := json.Unmarshal([]byte(settings), &s); err != nil {
+			rows.Close()
+			return fmt.Errorf("catalogue entry %s: %w", table, err)
+		}
+		idx := map[string]bool{}
+		for _, i := range s.Indexes {
+			idx[table+"_"+i.Name] = true
+		}
+		known[table] = idx
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	// What SQLite has.
+	type object struct{ kind, name, table string }
+	var objs []object
+	rows, err = db.Query("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var o object
+		if err := rows.Scan(&o.kind, &o.name, &o.table); err != nil {
+			rows.Close()
+			return err
+		}
+		objs = append(objs, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+
+	for _, o := range objs {
+		if strings.HasPrefix(o.name, sqliteInternal) || o.table == ferretMetadataTable {
+			continue
+		}
+		idx, tableKnown := known[o.table]
+		switch {
+		case o.kind == "table" && !tableKnown:
+			if _, err := db.Exec(fmt.Sprintf("DROP TABLE %q", o.name)); err != nil {
+				return err
+			}
+			rep.Tables = append(rep.Tables, dbName+"."+o.name)
+		case o.kind == "index" && tableKnown && !idx[o.name]:
+			if _, err := db.Exec(fmt.Sprintf("DROP INDEX %q", o.name)); err != nil {
+				return err
+			}
+			rep.Indexes = append(rep.Indexes, dbName+"."+o.name)
+		}
+	}
+	return nil
+}
