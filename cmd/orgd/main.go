@@ -3,6 +3,7 @@
 //	orgd            serve the API (default)
 //	orgd serve      the same
 //	orgd recover    finish interrupted operations, then exit
+//	orgd healthcheck  probe a running orgd's /healthz (for container health checks)
 //	orgd version    print the version
 //	orgd --help     list the subcommands and every configuration key
 package main
@@ -55,6 +56,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "version", "--version":
 		fmt.Fprintln(stdout, "orgd", version)
 		return nil
+	case "healthcheck":
+		cfg, err := config.Load(getenv, ".")
+		if err != nil {
+			return err
+		}
+		return healthcheck(ctx, cfg.HTTPAddr)
 	case "serve", "recover":
 	default:
 		usage(stderr)
@@ -213,6 +220,7 @@ func usage(w io.Writer) {
 Usage:
   orgd [serve]    serve the API
   orgd recover    finish operations a previous process left half done, then exit
+  orgd healthcheck  exit 0 if the orgd at HTTP_ADDR answers /healthz (container health checks)
   orgd version    print the version
   orgd --help     show this help
 
@@ -225,4 +233,30 @@ Configuration (environment, then .env, then CONFIG_FILE, then defaults):
 		}
 		fmt.Fprintf(w, "  %-28s %-14s %s\n", k.Name, def, k.Meaning)
 	}
+}
+
+// healthcheck asks the orgd listening on addr whether it is alive.
+func healthcheck(ctx context.Context, addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR %q: %w", addr, err)
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("healthz answered %s", resp.Status)
+	}
+	return nil
 }

@@ -1,0 +1,70 @@
+// Package deploy checks the deployment files that no Docker engine runs
+// here: the compose file's services and health checks, and that the
+// Dockerfile builds the way CI builds.
+package deploy
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+type compose struct {
+	Services map[string]struct {
+		Image         string            `yaml:"image"`
+		Build         any               `yaml:"build"`
+		ContainerName string            `yaml:"container_name"`
+		EnvFile       any               `yaml:"env_file"`
+		Environment   map[string]string `yaml:"environment"`
+		DependsOn     map[string]struct {
+			Condition string `yaml:"condition"`
+		} `yaml:"depends_on"`
+		Healthcheck struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+		Volumes []string `yaml:"volumes"`
+	} `yaml:"services"`
+	Volumes map[string]any `yaml:"volumes"`
+}
+
+func TestComposeFile(t *testing.T) {
+	b, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	var c compose
+	require.NoError(t, yaml.Unmarshal(b, &c))
+
+	orgd, ok := c.Services["orgd"]
+	require.True(t, ok, "an orgd service")
+	assert.Equal(t, "org_mgmnt", orgd.ContainerName)
+	assert.Equal(t, ".env", orgd.EnvFile)
+	assert.NotNil(t, orgd.Build)
+	assert.Contains(t, orgd.Environment["MONGODB_URI"], "mongodb://mongo:27017")
+	assert.Equal(t, "service_healthy", orgd.DependsOn["mongo"].Condition, "orgd waits for a healthy MongoDB")
+	assert.Contains(t, orgd.Healthcheck.Test, "healthcheck", "the binary checks itself")
+
+	mongo, ok := c.Services["mongo"]
+	require.True(t, ok, "a mongo service")
+	assert.Equal(t, "mongo:8", mongo.Image)
+	assert.Equal(t, "org_mongo", mongo.ContainerName)
+	assert.Contains(t, strings.Join(mongo.Healthcheck.Test, " "), "rs.initiate", "the health check initiates the replica set")
+	require.NotEmpty(t, mongo.Volumes)
+	assert.Contains(t, c.Volumes, strings.Split(mongo.Volumes[0], ":")[0], "a named volume")
+}
+
+func TestDockerfileBuildsLikeCI(t *testing.T) {
+	df, err := os.ReadFile("../../Dockerfile")
+	require.NoError(t, err)
+	ci, err := os.ReadFile("../../.ci/run")
+	require.NoError(t, err)
+	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", `-ldflags "-s -w -X main.version=`, "./cmd/orgd"} {
+		assert.Contains(t, string(df), want)
+		assert.Contains(t, string(ci), want)
+	}
+	assert.Contains(t, string(df), "USER nonroot")
+	assert.Contains(t, string(df), "distroless/static")
+	assert.Contains(t, string(df), "HEALTHCHECK")
+}
