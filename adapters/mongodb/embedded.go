@@ -55,7 +55,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	rep, err := repairEmbedded(dir)
+	rep, err := repairEmbedded(ctx, dir)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("embedded store: %w", err)

@@ -1,6 +1,7 @@
 package mongodb
 
 import (
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -34,7 +35,7 @@ type RepairReport struct {
 // table only ever holds a collection that was being created (empty) or
 // dropped, so removing it is always right. Runs before the store starts,
 // under the data directory lock.
-func repairEmbedded(dir string) (RepairReport, error) {
+func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	var rep RepairReport
 	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
 	if err != nil {
@@ -42,14 +43,14 @@ func repairEmbedded(dir string) (RepairReport, error) {
 	}
 	var errs []error
 	for _, f := range files {
-		if err := repairFile(f, &rep); err != nil {
+		if err := repairFile(ctx, f, &rep); err != nil {
 			errs = append(errs, fmt.Errorf("repair %s: %w", filepath.Base(f), err))
 		}
 	}
 	return rep, errors.Join(errs...)
 }
 
-func repairFile(path string, rep *RepairReport) (err error) {
+func repairFile(ctx context.Context, path string, rep *RepairReport) error {
 	u := url.URL{Scheme: "file", Path: path}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
@@ -60,7 +61,7 @@ func repairFile(path string, rep *RepairReport) (err error) {
 
 	// What the catalogue knows: tables, and each table's index names.
 	known := map[string]map[string]bool{}
-	rows, err := db.Query(fmt.Sprintf("SELECT table_name, settings FROM %q", ferretMetadataTable))
+	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT table_name, settings FROM %q", ferretMetadataTable))
 	if err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func repairFile(path string, rep *RepairReport) (err error) {
 	// What SQLite has.
 	type object struct{ kind, name, table string }
 	var objs []object
-	rows, err = db.Query("SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+	rows, err = db.QueryContext(ctx, "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
 	if err != nil {
 		return err
 	}
@@ -115,12 +116,12 @@ func repairFile(path string, rep *RepairReport) (err error) {
 		idx, tableKnown := known[o.table]
 		switch {
 		case o.kind == "table" && !tableKnown:
-			if _, err := db.Exec(fmt.Sprintf("DROP TABLE %q", o.name)); err != nil {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP TABLE %q", o.name)); err != nil {
 				return err
 			}
 			rep.Tables = append(rep.Tables, dbName+"."+o.name)
 		case o.kind == "index" && tableKnown && !idx[o.name]:
-			if _, err := db.Exec(fmt.Sprintf("DROP INDEX %q", o.name)); err != nil {
+			if _, err := db.ExecContext(ctx, fmt.Sprintf("DROP INDEX %q", o.name)); err != nil {
 				return err
 			}
 			rep.Indexes = append(rep.Indexes, dbName+"."+o.name)
