@@ -1,0 +1,89 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/config"
+)
+
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := config.Load(env(nil), t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, ":8000", c.HTTPAddr)
+	assert.Equal(t, "org_master", c.MongoDatabase)
+	assert.Equal(t, "./data", c.DataDir)
+	assert.Equal(t, "HS256", c.Algorithm)
+	assert.Equal(t, 30, c.AccessTokenExpireMinutes)
+	assert.Equal(t, int64(100), c.RateLimitPerMinute)
+	assert.Equal(t, "development", c.Environment)
+	assert.True(t, c.Embedded())
+}
+
+func TestPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "orgd.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("RATE_LIMIT_PER_MINUTE: 7\nACCESS_TOKEN_EXPIRE_MINUTES: 9\nLOG_LEVEL: warn\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("ACCESS_TOKEN_EXPIRE_MINUTES=11\nLOG_LEVEL=debug\n"), 0o600))
+	c, err := config.Load(env(map[string]string{"CONFIG_FILE": file, "LOG_LEVEL": "error"}), dir)
+	require.NoError(t, err)
+	assert.Equal(t, int64(7), c.RateLimitPerMinute, "config file over defaults")
+	assert.Equal(t, 11, c.AccessTokenExpireMinutes, ".env over config file")
+	assert.Equal(t, "error", c.LogLevel, "environment over .env")
+}
+
+func TestValidate(t *testing.T) {
+	strong := "0123456789abcdef0123456789abcdef"
+	tests := []struct {
+		name    string
+		env     map[string]string
+		wantErr string
+	}{
+		{name: "dev-without-secret", env: map[string]string{}},
+		{name: "prod-ok", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong}},
+		{name: "prod-missing-secret", env: map[string]string{"ENVIRONMENT": "production"}, wantErr: "SECRET_KEY"},
+		{name: "prod-short-secret", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": "short"}, wantErr: "SECRET_KEY"},
+		{name: "prod-example-secret", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": "your_secret_key"}, wantErr: "SECRET_KEY"},
+		{name: "bad-algorithm", env: map[string]string{"ALGORITHM": "none"}, wantErr: "ALGORITHM"},
+		{name: "bad-environment", env: map[string]string{"ENVIRONMENT": "staging"}, wantErr: "ENVIRONMENT"},
+		{name: "bad-rate", env: map[string]string{"RATE_LIMIT_PER_MINUTE": "0"}, wantErr: "RATE_LIMIT_PER_MINUTE"},
+		{name: "bad-ttl", env: map[string]string{"ACCESS_TOKEN_EXPIRE_MINUTES": "-1"}, wantErr: "ACCESS_TOKEN_EXPIRE_MINUTES"},
+		{name: "bad-database", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
+		{name: "bad-log-level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
+		{name: "bad-log-format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: "LOG_FORMAT"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := config.Load(env(tc.env), t.TempDir())
+			if tc.wantErr == "" {
+				require.NoError(t, err)
+				return
+			}
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.wantErr)
+		})
+	}
+}
+
+func TestDevSecret(t *testing.T) {
+	dir := t.TempDir()
+	k1, created, err := config.DevSecret(dir)
+	require.NoError(t, err)
+	assert.True(t, created)
+	assert.GreaterOrEqual(t, len(k1), config.MinSecretLen)
+	st, err := os.Stat(filepath.Join(dir, "secret_key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), st.Mode().Perm())
+	k2, created, err := config.DevSecret(dir)
+	require.NoError(t, err)
+	assert.False(t, created)
+	assert.Equal(t, k1, k2, "kept across restarts")
+}
