@@ -36,7 +36,9 @@ func imports(t *testing.T, dir string) map[string][]string {
 	return out
 }
 
-func stdlib(path string) bool { return !strings.Contains(strings.Split(path, "/")[0], ".") && !strings.HasPrefix(path, "orgd") }
+func stdlib(path string) bool {
+	return !strings.Contains(strings.Split(path, "/")[0], ".") && !strings.HasPrefix(path, "orgd")
+}
 
 func TestCoreImportsOnlyStdlib(t *testing.T) {
 	for file, imps := range imports(t, "core") {
