@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,13 @@ type Config struct {
 	LogFormat                string        `mapstructure:"LOG_FORMAT"`
 	ShutdownTimeout          time.Duration `mapstructure:"SHUTDOWN_TIMEOUT"`
 	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT"`
+	TrustedProxies           string        `mapstructure:"TRUSTED_PROXIES"`
+	OrgCreation              string        `mapstructure:"ORG_CREATION"`
+	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL"`
+	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD"`
+
+	// TrustedNets is TrustedProxies parsed.
+	TrustedNets []*net.IPNet `mapstructure:"-"`
 }
 
 // Key describes one setting.
@@ -57,6 +65,10 @@ var Keys = []Key{
 	{"LOG_FORMAT", "text", "text or json"},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
 	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
+	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For entries are believed"},
+	{"ORG_CREATION", "open", "who may create organizations: open or superadmin"},
+	{"FIRST_SUPERADMIN_EMAIL", "", "super admin created at startup if missing"},
+	{"FIRST_SUPERADMIN_PASSWORD", "", "its password (production: 12+ characters, not an example)"},
 	{"CONFIG_FILE", "", "optional config file (yaml, json, toml or env) with these keys"},
 }
 
@@ -96,7 +108,28 @@ func Load(getenv func(string) string, dir string) (Config, error) {
 		return Config{}, fmt.Errorf("config: %w", err)
 	}
 	c.Environment = strings.ToLower(strings.TrimSpace(c.Environment))
+	nets, err := parseCIDRs(c.TrustedProxies)
+	if err != nil {
+		return Config{}, err
+	}
+	c.TrustedNets = nets
 	return c, c.Validate()
+}
+
+func parseCIDRs(s string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("TRUSTED_PROXIES: %q is not a CIDR (e.g. 10.0.0.0/8)", part)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 func lookup(getenv func(string) string, k string) (string, bool) {
@@ -155,6 +188,18 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, not %q", c.LogFormat))
 	}
+	if c.OrgCreation != "open" && c.OrgCreation != "superadmin" {
+		errs = append(errs, fmt.Errorf("ORG_CREATION must be open or superadmin, not %q", c.OrgCreation))
+	}
+	if (c.SuperAdminEmail == "") != (c.SuperAdminPassword == "") {
+		errs = append(errs, errors.New("FIRST_SUPERADMIN_EMAIL and FIRST_SUPERADMIN_PASSWORD go together"))
+	}
+	if c.OrgCreation == "superadmin" && c.SuperAdminEmail == "" {
+		errs = append(errs, errors.New("ORG_CREATION=superadmin needs FIRST_SUPERADMIN_EMAIL and FIRST_SUPERADMIN_PASSWORD"))
+	}
+	if c.Production() && c.SuperAdminPassword != "" && weakPassword(c.SuperAdminPassword, c.SuperAdminEmail) {
+		errs = append(errs, fmt.Errorf("FIRST_SUPERADMIN_PASSWORD is weak: use at least %d characters, not an example value or the email", MinSuperAdminPasswordLen))
+	}
 	if c.Production() {
 		switch {
 		case c.SecretKey == "":
@@ -166,6 +211,24 @@ func (c Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// MinSuperAdminPasswordLen is the shortest FIRST_SUPERADMIN_PASSWORD
+// production accepts.
+const MinSuperAdminPasswordLen = 12
+
+var examplePasswords = []string{"secure_password", "password", "changeme", "admin", "123456789012", "password1234"}
+
+func weakPassword(pw, email string) bool {
+	if len(pw) < MinSuperAdminPasswordLen || strings.EqualFold(pw, email) {
+		return true
+	}
+	for _, e := range examplePasswords {
+		if strings.EqualFold(pw, e) {
+			return true
+		}
+	}
+	return false
 }
 
 func isExampleSecret(s string) bool {

@@ -59,6 +59,15 @@ func TestValidate(t *testing.T) {
 		{name: "bad-database", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
 		{name: "bad-log-level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
 		{name: "bad-log-format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: "LOG_FORMAT"},
+		{name: "trusted-proxies", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1/32"}},
+		{name: "bad-trusted-proxies", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.1"}, wantErr: "TRUSTED_PROXIES"},
+		{name: "bad-org-creation", env: map[string]string{"ORG_CREATION": "closed"}, wantErr: "ORG_CREATION"},
+		{name: "superadmin-creation-needs-superadmin", env: map[string]string{"ORG_CREATION": "superadmin"}, wantErr: "FIRST_SUPERADMIN_EMAIL"},
+		{name: "superadmin-half-set", env: map[string]string{"FIRST_SUPERADMIN_EMAIL": "r@x.io"}, wantErr: "go together"},
+		{name: "dev-weak-superadmin-ok", env: map[string]string{"FIRST_SUPERADMIN_EMAIL": "r@x.io", "FIRST_SUPERADMIN_PASSWORD": "secure_password"}},
+		{name: "prod-weak-superadmin", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong, "FIRST_SUPERADMIN_EMAIL": "r@x.io", "FIRST_SUPERADMIN_PASSWORD": "secure_password"}, wantErr: "FIRST_SUPERADMIN_PASSWORD"},
+		{name: "prod-short-superadmin", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong, "FIRST_SUPERADMIN_EMAIL": "r@x.io", "FIRST_SUPERADMIN_PASSWORD": "Sh0rt!pass"}, wantErr: "FIRST_SUPERADMIN_PASSWORD"},
+		{name: "prod-strong-superadmin", env: map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong, "FIRST_SUPERADMIN_EMAIL": "r@x.io", "FIRST_SUPERADMIN_PASSWORD": "a-long-unguessable-phrase"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

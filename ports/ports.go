@@ -29,6 +29,9 @@ type OrgRepository interface {
 	Delete(ctx context.Context, id domain.ID, expected int64) error
 	// WithPending lists the organizations that carry a pending operation.
 	WithPending(ctx context.Context) ([]domain.Organization, error)
+	// List returns up to limit active organizations in name-key order,
+	// skipping offset, and how many active organizations there are.
+	List(ctx context.Context, offset, limit int) ([]domain.Organization, int64, error)
 }
 
 // NameRegistry holds the claims on organization name keys: at most one
@@ -105,4 +108,17 @@ type Clock interface {
 type Failpoints interface {
 	// Check returns a non-nil error to abandon the operation at point.
 	Check(ctx context.Context, point string) error
+}
+
+// LoginThrottle slows online guessing of one account's password from any
+// number of addresses. Keys are normalized emails, known or not, so the
+// throttle itself reveals nothing about which accounts exist.
+type LoginThrottle interface {
+	// Wait returns how long key must wait before its next attempt; zero
+	// means it may try now.
+	Wait(ctx context.Context, key string) (time.Duration, error)
+	// Failed records a failed attempt.
+	Failed(ctx context.Context, key string) error
+	// Succeeded forgets key's failures.
+	Succeeded(ctx context.Context, key string) error
 }

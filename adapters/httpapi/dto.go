@@ -61,11 +61,19 @@ func newOrgResponse(o domain.Organization) orgResponse {
 
 // loginResponse is POST /admin/login's answer.
 type loginResponse struct {
-	AccessToken      string `json:"access_token"`
-	TokenType        string `json:"token_type"`
-	AdminEmail       string `json:"admin_email"`
-	OrganizationName string `json:"organization_name"`
-	OrganizationID   string `json:"organization_id"`
+	AccessToken      string  `json:"access_token"`
+	TokenType        string  `json:"token_type"`
+	AdminEmail       string  `json:"admin_email"`
+	OrganizationName *string `json:"organization_name"` // null for the super admin
+	OrganizationID   *string `json:"organization_id"`   // null for the super admin
+}
+
+// listResponse is GET /org/list's answer.
+type listResponse struct {
+	Items    []orgResponse `json:"items"`
+	Page     int           `json:"page"`
+	PageSize int           `json:"page_size"`
+	Total    int64         `json:"total"`
 }
 
 // messageResponse is DELETE /org/delete's answer.

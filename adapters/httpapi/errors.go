@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v5"
 
@@ -20,6 +22,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeForbidden:    http.StatusForbidden,
 	domain.CodeBusy:         http.StatusServiceUnavailable,
 	domain.CodeUnavailable:  http.StatusServiceUnavailable,
+	domain.CodeRateLimited:  http.StatusTooManyRequests,
 }
 
 // Detail is the body of every error response.
@@ -48,13 +51,17 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 			return
 		}
 		status, detail := classify(err)
+		var de *domain.Error
+		if errors.As(err, &de) && de.RetryAfter > 0 {
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(de.RetryAfter.Seconds()))))
+		}
 		if status == http.StatusInternalServerError {
 			log.ErrorContext(c.Request().Context(), "internal error",
 				"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
 		} else if errors.Is(err, domain.ErrUnavailable) {
 			log.WarnContext(c.Request().Context(), "store unavailable", "request_id", requestID(c), "error", err)
 		}
-		if status == http.StatusServiceUnavailable {
+		if status == http.StatusServiceUnavailable && c.Response().Header().Get("Retry-After") == "" {
 			c.Response().Header().Set("Retry-After", "1")
 		}
 		if c.Request().Method == http.MethodHead {

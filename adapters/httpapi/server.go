@@ -6,7 +6,9 @@ package httpapi
 import (
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/labstack/echo/v5"
@@ -28,6 +30,24 @@ type Options struct {
 	LimiterStore limiter.Store
 	// Ready reports whether the store answers, for /readyz; nil means ready.
 	Ready func(*echo.Context) error
+	// TrustedProxies are the networks whose X-Forwarded-For entries are
+	// believed. Empty: the client is the connection's address, and
+	// forwarding headers are ignored.
+	TrustedProxies []*net.IPNet
+}
+
+// ipExtractor picks the client address rate limits and audit lines use.
+func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, n := range trusted {
+		opts = append(opts, echo.TrustIPRange(n))
+	}
+	// Read from the right, skipping trusted hops: the first untrusted
+	// address is the client.
+	return echo.ExtractIPFromXFFHeader(opts...)
 }
 
 // NewServer returns the Echo instance serving the API with all of its
@@ -45,19 +65,18 @@ func NewServer(svc *usecase.Service, o Options) *echo.Echo {
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           o.Logger,
 		HTTPErrorHandler: errorHandler(o.Logger),
-		// The connection's address: forwarded headers are client-controlled
-		// and never pick the rate-limit key.
-		IPExtractor: echo.ExtractIPDirect(),
+		IPExtractor:      ipExtractor(o.TrustedProxies),
 	})
 	rate := limiter.Rate{Period: 60e9, Limit: o.RateLimitPerMinute}
 	e.Pre(requestIDMiddleware(), accessLog(o.Logger), recoverMiddleware(), securityHeaders(),
 		rateLimit(limiter.New(o.LimiterStore, rate)))
 
-	h := &handlers{svc: svc, ready: o.Ready}
+	h := &handlers{svc: svc, ready: o.Ready, audit: o.Logger.With("audit", true)}
 	e.POST("/org/create", h.createOrg)
 	e.GET("/org/get", h.getOrg)
 	e.PUT("/org/update", h.updateOrg)
 	e.DELETE("/org/delete", h.deleteOrg)
+	e.GET("/org/list", h.listOrgs)
 	e.POST("/admin/login", h.login)
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
@@ -67,14 +86,32 @@ func NewServer(svc *usecase.Service, o Options) *echo.Echo {
 type handlers struct {
 	svc   *usecase.Service
 	ready func(*echo.Context) error
+	audit *slog.Logger
+}
+
+// event writes one audit line: who did what to which organization, when
+// (the log time) and from where. Never a password, hash or token.
+func (h *handlers) event(c *echo.Context, action string, p *domain.Principal, attrs ...any) {
+	base := []any{"action", action, "client_ip", c.RealIP(), "request_id", requestID(c)}
+	if p != nil {
+		base = append(base, "actor_admin_id", string(p.AdminID), "actor_super", p.Super)
+	}
+	h.audit.InfoContext(c.Request().Context(), "audit", append(base, attrs...)...)
 }
 
 func (h *handlers) createOrg(c *echo.Context) error {
+	var in usecase.CreateOrgInput
+	if c.Request().Header.Get("Authorization") != "" {
+		p, err := h.authenticate(c)
+		if err != nil {
+			return err
+		}
+		in.By = &p
+	}
 	var req createOrgRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	var in usecase.CreateOrgInput
 	var err error
 	if in.Name, err = required(req.OrganizationName, "organization_name"); err != nil {
 		return err
@@ -89,6 +126,7 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name, "admin_email", string(org.AdminEmail))
 	return c.JSON(http.StatusCreated, newOrgResponse(org))
 }
 
@@ -119,16 +157,19 @@ func (h *handlers) login(c *echo.Context) error {
 	}
 	res, err := h.svc.Login(c.Request().Context(), in)
 	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeRateLimited {
+			h.event(c, "login.failed", nil, "email", strings.ToLower(in.Email), "reason", string(code))
+		}
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(http.StatusOK, loginResponse{
-		AccessToken:      res.Token,
-		TokenType:        "bearer",
-		AdminEmail:       string(res.Admin.Email),
-		OrganizationName: res.Org.Name,
-		OrganizationID:   string(res.Org.ID),
-	})
+	out := loginResponse{AccessToken: res.Token, TokenType: "bearer", AdminEmail: string(res.Admin.Email)}
+	if !res.Claims.Super {
+		name, id := res.Org.Name, string(res.Org.ID)
+		out.OrganizationName, out.OrganizationID = &name, &id
+	}
+	h.event(c, "login", &domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID, Super: res.Claims.Super})
+	return c.JSON(http.StatusOK, out)
 }
 
 func (h *handlers) updateOrg(c *echo.Context) error {
@@ -146,6 +187,8 @@ func (h *handlers) updateOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.event(c, "org.update", &p, "org_id", string(org.ID), "organization_name", org.Name,
+		"renamed", req.OrganizationName != nil, "email_changed", req.Email != nil, "password_changed", req.Password != nil)
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }
 
@@ -166,7 +209,44 @@ func (h *handlers) deleteOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	h.event(c, "org.delete", &p, "organization_name", deleted)
 	return c.JSON(http.StatusOK, messageResponse{Message: fmt.Sprintf("Organization '%s' deleted successfully", deleted)})
+}
+
+func (h *handlers) listOrgs(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	page, err := intParam(c, "page", 1)
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size", 20)
+	if err != nil {
+		return err
+	}
+	res, err := h.svc.ListOrgs(c.Request().Context(), p, page, size)
+	if err != nil {
+		return err
+	}
+	out := listResponse{Items: make([]orgResponse, len(res.Items)), Page: res.Page, PageSize: res.PageSize, Total: res.Total}
+	for i, o := range res.Items {
+		out.Items[i] = newOrgResponse(o)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func intParam(c *echo.Context, name string, def int) (int, error) {
+	s := c.QueryParam(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, invalid(name + " must be an integer")
+	}
+	return n, nil
 }
 
 // authenticate reads the bearer token and checks it.
@@ -175,7 +255,7 @@ func (h *handlers) authenticate(c *echo.Context) (domain.Principal, error) {
 	scheme, tok, ok := strings.Cut(auth, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(tok) == "" {
 		c.Response().Header().Set("WWW-Authenticate", "Bearer")
-		return domain.Principal{}, domain.Errorf(domain.CodeUnauthorized, "Not authenticated: send Authorization: Bearer <token>")
+		return domain.Principal{}, domain.ErrNotAuthenticated
 	}
 	p, err := h.svc.Authenticate(c.Request().Context(), strings.TrimSpace(tok))
 	if domain.ErrorCode(err) == domain.CodeUnauthorized {

@@ -154,6 +154,24 @@ func (r *Orgs) WithPending(context.Context) ([]domain.Organization, error) {
 	return out, nil
 }
 
+// List implements ports.OrgRepository.
+func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization, int64, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var active []domain.Organization
+	for _, o := range r.orgs {
+		if o.Visible() {
+			active = append(active, clone(o))
+		}
+	}
+	sort.Slice(active, func(i, j int) bool { return active[i].NameKey < active[j].NameKey })
+	total := int64(len(active))
+	if offset >= len(active) {
+		return nil, total, nil
+	}
+	return active[offset:min(offset+limit, len(active))], total, nil
+}
+
 // Reserve implements ports.NameRegistry.
 func (r *Names) Reserve(_ context.Context, c domain.NameClaim) error {
 	r.mu.Lock()

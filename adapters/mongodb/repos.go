@@ -8,6 +8,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/core/domain"
 	"orgd/ports"
@@ -185,6 +186,29 @@ func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
 	return out, nil
 }
 
+// List implements ports.OrgRepository.
+func (r *Orgs) List(ctx context.Context, offset, limit int) ([]domain.Organization, int64, error) {
+	filter := bson.D{{Key: "state", Value: string(domain.StateActive)}}
+	total, err := r.c.CountDocuments(ctx, filter)
+	if err != nil {
+		return nil, 0, fmt.Errorf("count orgs: %w", translate(err))
+	}
+	cur, err := r.c.Find(ctx, filter, options.Find().
+		SetSort(bson.D{{Key: "name_key", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
+	if err != nil {
+		return nil, 0, fmt.Errorf("list orgs: %w", translate(err))
+	}
+	var docs []orgDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, 0, fmt.Errorf("list orgs: %w", translate(err))
+	}
+	out := make([]domain.Organization, len(docs))
+	for i, d := range docs {
+		out[i] = d.toDomain()
+	}
+	return out, total, nil
+}
+
 // Names implements ports.NameRegistry on the name_claims collection, one
 // document per claimed key, keyed by it.
 type Names struct {
@@ -256,32 +280,47 @@ func (r *Names) All(ctx context.Context) ([]domain.NameClaim, error) {
 type Admins struct{ c *mongo.Collection }
 
 type adminDoc struct {
-	ID                 bson.ObjectID `bson:"_id"`
-	Email              string        `bson:"email"`
-	PasswordHash       string        `bson:"password_hash"`
-	OrgID              bson.ObjectID `bson:"org_id"`
-	CreatedAt          time.Time     `bson:"created_at"`
-	CredentialsVersion int64         `bson:"credentials_version"`
+	ID                 bson.ObjectID  `bson:"_id"`
+	Email              string         `bson:"email"`
+	PasswordHash       string         `bson:"password_hash"`
+	Role               string         `bson:"role"`
+	OrgID              *bson.ObjectID `bson:"org_id,omitempty"`
+	CreatedAt          time.Time      `bson:"created_at"`
+	CredentialsVersion int64          `bson:"credentials_version"`
 }
 
 func (d adminDoc) toDomain() domain.Admin {
-	return domain.Admin{
+	a := domain.Admin{
 		ID: domain.ID(d.ID.Hex()), Email: domain.Email(d.Email), PasswordHash: d.PasswordHash,
-		OrgID: domain.ID(d.OrgID.Hex()), CreatedAt: d.CreatedAt.UTC(), CredentialsVersion: d.CredentialsVersion,
+		Role: domain.Role(d.Role), CreatedAt: d.CreatedAt.UTC(), CredentialsVersion: d.CredentialsVersion,
 	}
+	if d.OrgID != nil {
+		a.OrgID = domain.ID(d.OrgID.Hex())
+	}
+	if a.Role == "" {
+		a.Role = domain.RoleOrgAdmin // admins stored before roles existed
+	}
+	return a
 }
 
 // Insert implements ports.AdminRepository.
 func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
-	id, ok1 := oid(a.ID)
-	org, ok2 := oid(a.OrgID)
-	if !ok1 || !ok2 {
+	id, ok := oid(a.ID)
+	if !ok {
 		return fmt.Errorf("admin %q: malformed id", a.ID)
 	}
-	_, err := r.c.InsertOne(ctx, adminDoc{
-		ID: id, Email: string(a.Email), PasswordHash: a.PasswordHash, OrgID: org,
+	d := adminDoc{
+		ID: id, Email: string(a.Email), PasswordHash: a.PasswordHash, Role: string(a.Role),
 		CreatedAt: a.CreatedAt, CredentialsVersion: a.CredentialsVersion,
-	})
+	}
+	if a.OrgID != "" {
+		org, ok := oid(a.OrgID)
+		if !ok {
+			return fmt.Errorf("admin %q: malformed organization id", a.ID)
+		}
+		d.OrgID = &org
+	}
+	_, err := r.c.InsertOne(ctx, d)
 	if isDuplicate(err) {
 		return fmt.Errorf("insert admin: %w", domain.ErrEmailExists)
 	}

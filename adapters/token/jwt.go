@@ -15,8 +15,10 @@ import (
 
 // Claim names beyond the registered ones.
 const (
-	claimOrg = "org"
-	claimCV  = "cv"
+	claimOrg  = "org"
+	claimCV   = "cv"
+	claimRole = "role"
+	roleSuper = "super_admin"
 	// Issuer is the iss (and aud) of every token orgd signs.
 	Issuer = "orgd"
 )
@@ -52,7 +54,11 @@ func New(alg string, key []byte) (*JWT, error) {
 
 // Issue implements ports.TokenIssuer.
 func (j *JWT) Issue(c domain.Claims) (string, error) {
-	t, err := jwt.NewBuilder().
+	b := jwt.NewBuilder()
+	if c.Super {
+		b = b.Claim(claimRole, roleSuper)
+	}
+	t, err := b.
 		Issuer(Issuer).
 		Audience([]string{Issuer}).
 		Subject(string(c.AdminID)).
@@ -65,11 +71,11 @@ func (j *JWT) Issue(c domain.Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("build token: %w", err)
 	}
-	b, err := jwt.Sign(t, jwt.WithKey(j.alg, j.key))
+	signed, err := jwt.Sign(t, jwt.WithKey(j.alg, j.key))
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
-	return string(b), nil
+	return string(signed), nil
 }
 
 // Verify implements ports.TokenIssuer.
@@ -94,11 +100,17 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 	var c domain.Claims
 	sub, _ := t.Subject()
 	c.AdminID = domain.ID(sub)
-	var org string
+	var org, role string
 	if err := t.Get(claimOrg, &org); err != nil {
 		return domain.Claims{}, domain.ErrInvalidToken
 	}
 	c.OrgID = domain.ID(org)
+	if t.Has(claimRole) {
+		if err := t.Get(claimRole, &role); err != nil || role != roleSuper {
+			return domain.Claims{}, domain.ErrInvalidToken
+		}
+		c.Super = true
+	}
 	var cv float64
 	if err := t.Get(claimCV, &cv); err != nil {
 		return domain.Claims{}, domain.ErrInvalidToken
@@ -106,7 +118,7 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 	c.CredentialsVersion = int64(cv)
 	c.IssuedAt, _ = t.IssuedAt()
 	c.ExpiresAt, _ = t.Expiration()
-	if !c.AdminID.Valid() || !c.OrgID.Valid() {
+	if !c.AdminID.Valid() || (c.Super != (c.OrgID == "")) || (!c.Super && !c.OrgID.Valid()) {
 		return domain.Claims{}, domain.ErrInvalidToken
 	}
 	return c, nil

@@ -2,6 +2,7 @@ package token_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +97,57 @@ func TestRejects(t *testing.T) {
 		s := sign(t, jwa.HS256(), key, func(b *jwt.Builder) *jwt.Builder { return b.Expiration(now.Add(-10 * time.Second)) })
 		_, err := j.VerifyAt(s, now)
 		assert.NoError(t, err, "30 s of clock skew is tolerated")
+	})
+}
+
+func TestSuperAdminClaims(t *testing.T) {
+	j, err := token.New("HS256", key)
+	require.NoError(t, err)
+	now := time.Now().Truncate(time.Second).UTC()
+	s, err := j.Issue(domain.Claims{AdminID: domain.NewID(now), Super: true, IssuedAt: now, ExpiresAt: now.Add(time.Minute)})
+	require.NoError(t, err)
+	c, err := j.Verify(s)
+	require.NoError(t, err)
+	assert.True(t, c.Super)
+	assert.Empty(t, c.OrgID)
+
+	forged := func(b *jwt.Builder) string {
+		tok, err := b.Issuer(token.Issuer).Audience([]string{token.Issuer}).Subject(string(domain.NewID(now))).
+			IssuedAt(now).Expiration(now.Add(time.Hour)).Claim("cv", 0).Build()
+		require.NoError(t, err)
+		out, err := jwt.Sign(tok, jwt.WithKey(jwa.HS256(), key))
+		require.NoError(t, err)
+		return string(out)
+	}
+	for name, s := range map[string]string{
+		"super-with-org":   forged(jwt.NewBuilder().Claim("role", "super_admin").Claim("org", string(domain.NewID(now)))),
+		"other-role":       forged(jwt.NewBuilder().Claim("role", "admin").Claim("org", "")),
+		"org-admin-no-org": forged(jwt.NewBuilder().Claim("org", "")),
+	} {
+		_, err := j.Verify(s)
+		assert.ErrorIs(t, err, domain.ErrInvalidToken, name)
+	}
+}
+
+func FuzzVerify(f *testing.F) {
+	j, err := token.New("HS256", key)
+	require.NoError(f, err)
+	now := time.Now().Truncate(time.Second).UTC()
+	good, err := j.Issue(claims(now))
+	require.NoError(f, err)
+	for _, s := range []string{good, "", "a.b.c", "eyJhbGciOiJub25lIn0.e30.", good[:len(good)-2], strings.ReplaceAll(good, ".", "..")} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := j.Verify(s)
+		if err != nil {
+			if !errors.Is(err, domain.ErrInvalidToken) {
+				t.Fatalf("%q: %v is not ErrInvalidToken", s, err)
+			}
+			return
+		}
+		if s != good && c.AdminID == "" {
+			t.Fatalf("%q verified without a subject", s)
+		}
 	})
 }

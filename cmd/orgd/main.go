@@ -24,10 +24,12 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"orgd/adapters/httpapi"
+	"orgd/adapters/memory"
 	"orgd/adapters/mongodb"
 	"orgd/adapters/password"
 	"orgd/adapters/token"
 	"orgd/config"
+	"orgd/core/domain"
 	"orgd/core/usecase"
 )
 
@@ -99,10 +101,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
 		Hasher: password.New(password.OWASP, 0), Tokens: tokens,
-		Logger: log, TokenTTL: cfg.TokenTTL(),
+		Throttle: memory.NewLoginThrottle(memory.DefaultThrottlePolicy, nil),
+		Creation: domain.OrgCreation(cfg.OrgCreation),
+		Logger:   log, TokenTTL: cfg.TokenTTL(),
 	})
 	if err != nil {
 		return err
+	}
+	if cfg.SuperAdminEmail != "" {
+		created, err := svc.EnsureSuperAdmin(ctx, cfg.SuperAdminEmail, cfg.SuperAdminPassword)
+		if err != nil {
+			return err
+		}
+		log.Info("super admin", "email", cfg.SuperAdminEmail, "created", created)
 	}
 
 	// Finish whatever a previous process left half done. The embedded
@@ -124,6 +135,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	srv := httpapi.NewServer(svc, httpapi.Options{
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
+		TrustedProxies:     cfg.TrustedNets,
 		Ready:              func(c *echo.Context) error { return st.Ping(c.Request().Context()) },
 	})
 	return serve(ctx, cfg, log, srv)

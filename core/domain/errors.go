@@ -3,7 +3,10 @@
 // library.
 package domain
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 // Code classifies an Error; the HTTP edge maps each code to one status.
 type Code string
@@ -17,12 +20,15 @@ const (
 	CodeForbidden    Code = "forbidden"    // authenticated, but not allowed: 403
 	CodeBusy         Code = "busy"         // another operation holds the organization: 503
 	CodeUnavailable  Code = "unavailable"  // the store cannot be reached: 503
+	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
 )
 
 // Error is a failure a client can be told about. Message is safe to show.
 type Error struct {
 	Code    Code
 	Message string
+	// RetryAfter, when set, tells the client how long to wait.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -52,6 +58,9 @@ var (
 	ErrOrgBusy            = Errorf(CodeBusy, "Organization is being changed by another request; retry shortly")
 	ErrUnavailable        = Errorf(CodeUnavailable, "Service temporarily unavailable")
 	ErrNothingToUpdate    = Errorf(CodeInvalid, "At least one of organization_name, email or password is required")
+	ErrNotAuthenticated   = Errorf(CodeUnauthorized, "Not authenticated")
+	ErrSuperAdminOnly     = Errorf(CodeForbidden, "Only the super admin may do this")
+	ErrNoOrganization     = Errorf(CodeForbidden, "The super admin has no organization of its own")
 
 	// ErrAdminNotFound is returned by admin lookups; use cases turn it into
 	// ErrInvalidCredentials or ErrInvalidToken so callers cannot probe for

@@ -80,12 +80,23 @@ func (o Organization) References(key string) bool {
 	return o.NameKey == key || (o.Pending != nil && o.Pending.NewNameKey == key)
 }
 
-// Admin is the account that manages one organization.
+// Role is what an admin may do.
+type Role string
+
+// The roles. An organization admin manages its one organization; the
+// platform's super admin has none, and may list and delete any.
+const (
+	RoleOrgAdmin   Role = "org_admin"
+	RoleSuperAdmin Role = "super_admin"
+)
+
+// Admin is an account: an organization's admin, or the super admin.
 type Admin struct {
 	ID           ID
 	Email        Email
 	PasswordHash string
-	OrgID        ID
+	Role         Role
+	OrgID        ID // empty for the super admin
 	CreatedAt    time.Time
 	// CredentialsVersion increases on every password change; tokens carry
 	// the version they were issued under and die when it moves on.
@@ -104,7 +115,8 @@ type NameClaim struct {
 // Claims is what an access token asserts.
 type Claims struct {
 	AdminID            ID
-	OrgID              ID
+	OrgID              ID // empty for the super admin
+	Super              bool
 	CredentialsVersion int64
 	IssuedAt           time.Time
 	ExpiresAt          time.Time
@@ -113,5 +125,16 @@ type Claims struct {
 // Principal is an authenticated admin.
 type Principal struct {
 	AdminID ID
-	OrgID   ID
+	OrgID   ID // empty for the super admin
+	Super   bool
 }
+
+// OrgCreation says who may create organizations.
+type OrgCreation string
+
+// The creation policies: anyone (the API reference's default), or only the
+// super admin.
+const (
+	CreationOpen      OrgCreation = "open"
+	CreationSuperOnly OrgCreation = "superadmin"
+)

@@ -13,6 +13,9 @@ type CreateOrgInput struct {
 	Name     string
 	Email    string
 	Password string
+	// By is the authenticated caller, if any. Under the super-admin-only
+	// creation policy it must be the super admin.
+	By *domain.Principal
 }
 
 // CreateOrg creates an organization, its admin and its tenant collection.
@@ -24,6 +27,14 @@ type CreateOrgInput struct {
 // collection; mark the organization active. A crash anywhere is finished
 // by recovery from the intent.
 func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
+	if s.creation == domain.CreationSuperOnly {
+		if in.By == nil {
+			return domain.Organization{}, domain.ErrNotAuthenticated
+		}
+		if !in.By.Super {
+			return domain.Organization{}, domain.ErrSuperAdminOnly
+		}
+	}
 	name, err := domain.NewOrgName(in.Name)
 	if err != nil {
 		return domain.Organization{}, err
@@ -88,6 +99,7 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 		ID:           org.AdminID,
 		Email:        org.AdminEmail,
 		PasswordHash: org.Pending.PasswordHash,
+		Role:         domain.RoleOrgAdmin,
 		OrgID:        org.ID,
 		CreatedAt:    org.CreatedAt,
 	}

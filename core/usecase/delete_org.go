@@ -8,7 +8,7 @@ import (
 )
 
 // DeleteOrg deletes the organization named name, which must be the
-// caller's: its collection, its admin and its metadata, then its name. It
+// caller's (the super admin may delete any): its collection, its admin and its metadata, then its name. It
 // returns the name as stored. domain.ErrOrgNotFound if there is no such
 // organization, domain.ErrNotOwner if it is not the caller's.
 //
@@ -24,7 +24,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		if err != nil {
 			return "", err
 		}
-		if org.ID != p.OrgID {
+		if org.ID != p.OrgID && !p.Super {
 			if !org.Visible() && org.Pending != nil {
 				return "", domain.ErrOrgNotFound
 			}

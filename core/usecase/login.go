@@ -14,7 +14,8 @@ type LoginInput struct {
 	Password string
 }
 
-// LoginResult is a fresh access token and whom it is for.
+// LoginResult is a fresh access token and whom it is for. Org is the zero
+// value for the super admin.
 type LoginResult struct {
 	Token  string
 	Claims domain.Claims
@@ -23,7 +24,8 @@ type LoginResult struct {
 }
 
 // Login checks an admin's credentials and issues an access token naming the
-// admin and the organization by ID. An unknown email, a wrong password and
+// admin and the organization by ID. Repeated failures for one email are
+// slowed down by the LoginThrottle: domain.CodeRateLimited with RetryAfter. An unknown email, a wrong password and
 // an organization that is not (or no longer) active all give
 // domain.ErrInvalidCredentials, at the same cost.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
@@ -34,23 +36,30 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if in.Password == "" {
 		return LoginResult{}, domain.Errorf(domain.CodeInvalid, "password is required")
 	}
-	pw := domain.Password(in.Password)
-	admin, err := s.admins.ByEmail(ctx, email)
-	if errors.Is(err, domain.ErrAdminNotFound) {
-		if _, err := s.hasher.Verify(ctx, s.dummyHash, pw); err != nil {
-			return LoginResult{}, fmt.Errorf("verify dummy: %w", err)
+	key := string(email)
+	wait, err := s.throttle.Wait(ctx, key)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if wait > 0 {
+		return LoginResult{}, &domain.Error{
+			Code:       domain.CodeRateLimited,
+			Message:    "Too many failed logins for this account. Please try again later.",
+			RetryAfter: wait,
 		}
-		return LoginResult{}, domain.ErrInvalidCredentials
+	}
+	admin, err := s.checkPassword(ctx, email, domain.Password(in.Password))
+	if errors.Is(err, domain.ErrInvalidCredentials) {
+		return LoginResult{}, errors.Join(err, s.throttle.Failed(ctx, key))
 	}
 	if err != nil {
 		return LoginResult{}, err
 	}
-	ok, err := s.hasher.Verify(ctx, admin.PasswordHash, pw)
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("verify password: %w", err)
+	if err := s.throttle.Succeeded(ctx, key); err != nil {
+		return LoginResult{}, err
 	}
-	if !ok {
-		return LoginResult{}, domain.ErrInvalidCredentials
+	if admin.Role == domain.RoleSuperAdmin {
+		return s.issue(admin, domain.Organization{})
 	}
 	org, err := s.orgs.ByID(ctx, admin.OrgID)
 	if err == nil && s.expired(org) {
@@ -64,10 +73,39 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if err != nil {
 		return LoginResult{}, err
 	}
+	return s.issue(admin, org)
+}
+
+// checkPassword returns the admin with email if pw is its password. An
+// unknown email costs one hash verification too, and gives the same error.
+func (s *Service) checkPassword(ctx context.Context, email domain.Email, pw domain.Password) (domain.Admin, error) {
+	admin, err := s.admins.ByEmail(ctx, email)
+	if errors.Is(err, domain.ErrAdminNotFound) {
+		if _, err := s.hasher.Verify(ctx, s.dummyHash, pw); err != nil {
+			return domain.Admin{}, fmt.Errorf("verify dummy: %w", err)
+		}
+		return domain.Admin{}, domain.ErrInvalidCredentials
+	}
+	if err != nil {
+		return domain.Admin{}, err
+	}
+	ok, err := s.hasher.Verify(ctx, admin.PasswordHash, pw)
+	if err != nil {
+		return domain.Admin{}, fmt.Errorf("verify password: %w", err)
+	}
+	if !ok {
+		return domain.Admin{}, domain.ErrInvalidCredentials
+	}
+	return admin, nil
+}
+
+// issue signs a token for admin (of org, unless the super admin).
+func (s *Service) issue(admin domain.Admin, org domain.Organization) (LoginResult, error) {
 	now := s.clock.Now().UTC()
 	claims := domain.Claims{
 		AdminID:            admin.ID,
 		OrgID:              org.ID,
+		Super:              admin.Role == domain.RoleSuperAdmin,
 		CredentialsVersion: admin.CredentialsVersion,
 		IssuedAt:           now,
 		ExpiresAt:          now.Add(s.tokenTTL),
@@ -94,8 +132,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 	if err != nil {
 		return domain.Principal{}, err
 	}
-	if admin.OrgID != c.OrgID || admin.CredentialsVersion != c.CredentialsVersion {
+	super := admin.Role == domain.RoleSuperAdmin
+	if admin.OrgID != c.OrgID || super != c.Super || admin.CredentialsVersion != c.CredentialsVersion {
 		return domain.Principal{}, domain.ErrInvalidToken
 	}
-	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID}, nil
+	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super}, nil
 }

@@ -32,9 +32,11 @@ type Deps struct {
 	Hasher  ports.PasswordHasher
 	Tokens  ports.TokenIssuer
 
-	Clock      ports.Clock      // default: the system clock
-	Failpoints ports.Failpoints // default: never fires
-	Logger     *slog.Logger     // default: slog.Default()
+	Throttle   ports.LoginThrottle // default: none
+	Creation   domain.OrgCreation  // default: open
+	Clock      ports.Clock         // default: the system clock
+	Failpoints ports.Failpoints    // default: never fires
+	Logger     *slog.Logger        // default: slog.Default()
 
 	// Lease is how long the owner of a lifecycle operation has to finish it
 	// before others may take it over.
@@ -56,6 +58,8 @@ type Service struct {
 	tokens   ports.TokenIssuer
 	clock    ports.Clock
 	fail     ports.Failpoints
+	throttle ports.LoginThrottle
+	creation domain.OrgCreation
 	log      *slog.Logger
 	lease    time.Duration
 	tokenTTL time.Duration
@@ -73,7 +77,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		orgs: d.Orgs, names: d.Names, admins: d.Admins, tenants: d.Tenants,
-		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger,
+		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, throttle: d.Throttle, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 	}
 	if s.clock == nil {
@@ -81,6 +85,16 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	if s.fail == nil {
 		s.fail = noFailpoints{}
+	}
+	if s.throttle == nil {
+		s.throttle = noThrottle{}
+	}
+	switch s.creation {
+	case "":
+		s.creation = domain.CreationOpen
+	case domain.CreationOpen, domain.CreationSuperOnly:
+	default:
+		return nil, fmt.Errorf("usecase: unknown organization creation policy %q", s.creation)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -105,6 +119,12 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
+
+type noThrottle struct{}
+
+func (noThrottle) Wait(context.Context, string) (time.Duration, error) { return 0, nil }
+func (noThrottle) Failed(context.Context, string) error                { return nil }
+func (noThrottle) Succeeded(context.Context, string) error             { return nil }
 
 type noFailpoints struct{}
 

@@ -27,6 +27,9 @@ type UpdateOrgInput struct {
 // the store, so documents are never split between two collections); write
 // the new name and clear the intent; release the old name key.
 func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOrgInput) (domain.Organization, error) {
+	if p.Super {
+		return domain.Organization{}, domain.ErrNoOrganization
+	}
 	if in.Name == nil && in.Email == nil && in.Password == nil {
 		return domain.Organization{}, domain.ErrNothingToUpdate
 	}

@@ -67,6 +67,27 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		_, err := r.ByID(ctx(t), o.ID)
 		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
 	})
+	t.Run("list-pages-active-in-name-order", func(t *testing.T) {
+		r := newStores(t).Orgs
+		for _, n := range []string{"delta", "Alpha", "charlie", "bravo", "echo"} {
+			require.NoError(t, r.Insert(ctx(t), sampleOrg(n)))
+		}
+		hidden := sampleOrg("aaa-creating")
+		hidden.State = domain.StateCreating
+		require.NoError(t, r.Insert(ctx(t), hidden))
+		page, total, err := r.List(ctx(t), 0, 2)
+		require.NoError(t, err)
+		assert.Equal(t, int64(5), total, "only active organizations count")
+		require.Len(t, page, 2)
+		assert.Equal(t, []string{"alpha", "bravo"}, []string{page[0].NameKey, page[1].NameKey})
+		page, _, err = r.List(ctx(t), 4, 2)
+		require.NoError(t, err)
+		require.Len(t, page, 1)
+		assert.Equal(t, "echo", page[0].NameKey)
+		page, _, err = r.List(ctx(t), 10, 2)
+		require.NoError(t, err)
+		assert.Empty(t, page)
+	})
 	t.Run("with-pending", func(t *testing.T) {
 		r := newStores(t).Orgs
 		a, b := sampleOrg("calm"), sampleOrg("busy")
@@ -119,8 +140,16 @@ func NameRegistry(t *testing.T, newStores NewStores) {
 // AdminRepository checks a ports.AdminRepository.
 func AdminRepository(t *testing.T, newStores NewStores) {
 	admin := func(email string) domain.Admin {
-		return domain.Admin{ID: domain.NewID(t0), Email: domain.Email(email), PasswordHash: "$argon2id$x", OrgID: domain.NewID(t0), CreatedAt: t0}
+		return domain.Admin{ID: domain.NewID(t0), Email: domain.Email(email), PasswordHash: "$argon2id$x", Role: domain.RoleOrgAdmin, OrgID: domain.NewID(t0), CreatedAt: t0}
 	}
+	t.Run("super-admin-without-org", func(t *testing.T) {
+		r := newStores(t).Admins
+		a := domain.Admin{ID: domain.NewID(t0), Email: "root@x.test", PasswordHash: "h", Role: domain.RoleSuperAdmin, CreatedAt: t0}
+		require.NoError(t, r.Insert(ctx(t), a))
+		got, err := r.ByEmail(ctx(t), "root@x.test")
+		require.NoError(t, err)
+		assert.Equal(t, a, got)
+	})
 	t.Run("insert-get", func(t *testing.T) {
 		r := newStores(t).Admins
 		a := admin("a@x.test")

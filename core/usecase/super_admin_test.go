@@ -1,0 +1,152 @@
+package usecase_test
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/adapters/memory"
+	"orgd/adapters/token"
+	"orgd/core/domain"
+	"orgd/core/usecase"
+	"orgd/test/fakes"
+)
+
+func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
+	t.Helper()
+	st := memory.New()
+	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
+	require.NoError(t, err)
+	d.Orgs, d.Names, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Admins(), st.Tenants()
+	if d.Hasher == nil {
+		d.Hasher = fakes.Hasher{}
+	}
+	if c, ok := d.Clock.(*fakes.Clock); ok {
+		clock = c
+	}
+	d.Tokens, d.Clock, d.Logger = clockedTokens{tok, clock}, clock, slog.New(slog.DiscardHandler)
+	svc, err := usecase.New(context.Background(), d)
+	require.NoError(t, err)
+	return &harness{svc: svc, store: st, clock: clock}
+}
+
+func TestSuperAdmin(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessWith(t, usecase.Deps{})
+	created, err := h.svc.EnsureSuperAdmin(ctx, "Root@Platform.test", "root-password-1")
+	require.NoError(t, err)
+	assert.True(t, created)
+	created, err = h.svc.EnsureSuperAdmin(ctx, "root@platform.test", "root-password-1")
+	require.NoError(t, err)
+	assert.False(t, created, "idempotent")
+
+	res, err := h.svc.Login(ctx, usecase.LoginInput{Email: "root@platform.test", Password: "root-password-1"})
+	require.NoError(t, err)
+	assert.True(t, res.Claims.Super)
+	assert.Empty(t, res.Org.ID)
+	root, err := h.svc.Authenticate(ctx, res.Token)
+	require.NoError(t, err)
+	assert.True(t, root.Super)
+
+	h.create(t, "beta", "b@x.com", "12345678")
+	h.create(t, "alpha", "a@x.com", "12345678")
+	page, err := h.svc.ListOrgs(ctx, root, 1, 1)
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), page.Total)
+	require.Len(t, page.Items, 1)
+	assert.Equal(t, "alpha", page.Items[0].Name)
+
+	orgAdmin, _ := h.login(t, "a@x.com", "12345678")
+	_, err = h.svc.ListOrgs(ctx, orgAdmin, 1, 10)
+	require.ErrorIs(t, err, domain.ErrSuperAdminOnly)
+	_, err = h.svc.ListOrgs(ctx, root, 0, 10)
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+	_, err = h.svc.ListOrgs(ctx, root, 1, usecase.MaxPageSize+1)
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+
+	_, err = h.svc.UpdateOrg(ctx, root, usecase.UpdateOrgInput{Name: ptr("mine")})
+	require.ErrorIs(t, err, domain.ErrNoOrganization)
+	_, err = h.svc.DeleteOrg(ctx, orgAdmin, "beta")
+	require.ErrorIs(t, err, domain.ErrNotOwner)
+	name, err := h.svc.DeleteOrg(ctx, root, "beta")
+	require.NoError(t, err, "the super admin deletes any organization")
+	assert.Equal(t, "beta", name)
+
+	_, err = h.svc.EnsureSuperAdmin(ctx, "a@x.com", "whatever-password")
+	require.Error(t, err, "an org admin's email cannot become the super admin's")
+}
+
+func TestCreationPolicy(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessWith(t, usecase.Deps{Creation: domain.CreationSuperOnly})
+	_, err := h.svc.EnsureSuperAdmin(ctx, "root@platform.test", "root-password-1")
+	require.NoError(t, err)
+	in := usecase.CreateOrgInput{Name: "acme", Email: "a@x.com", Password: "12345678"}
+
+	_, err = h.svc.CreateOrg(ctx, in)
+	require.ErrorIs(t, err, domain.ErrNotAuthenticated)
+
+	root, _ := h.login(t, "root@platform.test", "root-password-1")
+	in.By = &root
+	_, err = h.svc.CreateOrg(ctx, in)
+	require.NoError(t, err)
+
+	orgAdmin, _ := h.login(t, "a@x.com", "12345678")
+	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "other", Email: "o@x.com", Password: "12345678", By: &orgAdmin})
+	require.ErrorIs(t, err, domain.ErrSuperAdminOnly)
+}
+
+// countingHasher counts verifications, to see what an unknown email costs.
+type countingHasher struct {
+	fakes.Hasher
+	verifies int
+}
+
+func (c *countingHasher) Verify(ctx context.Context, enc string, pw domain.Password) (bool, error) {
+	c.verifies++
+	return c.Hasher.Verify(ctx, enc, pw)
+}
+
+func TestLoginCostsTheSameForUnknownEmails(t *testing.T) {
+	ctx := context.Background()
+	hasher := &countingHasher{}
+	h := newHarnessWith(t, usecase.Deps{Hasher: hasher})
+	h.create(t, "acme", "a@x.com", "12345678")
+	hasher.verifies = 0
+	_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass"})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "ghost@x.com", Password: "wrong-pass"})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+	assert.Equal(t, 2, hasher.verifies, "an unknown email is verified against a dummy hash too")
+}
+
+func TestLoginThrottle(t *testing.T) {
+	ctx := context.Background()
+	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Throttle: memory.NewLoginThrottle(memory.DefaultThrottlePolicy, clock.Now)})
+	h.create(t, "acme", "a@x.com", "12345678")
+
+	for _, email := range []string{"a@x.com", "ghost@x.com"} {
+		for i := range memory.DefaultThrottlePolicy.Free + 1 {
+			_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "wrong-pass"})
+			require.ErrorIs(t, err, domain.ErrInvalidCredentials, "attempt %d", i)
+		}
+		_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "12345678"})
+		require.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%s: even the right password waits", email)
+		var de *domain.Error
+		require.ErrorAs(t, err, &de)
+		assert.Equal(t, time.Second, de.RetryAfter)
+	}
+	h.clock.Advance(time.Second)
+	_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678"})
+	require.NoError(t, err, "after the wait the admin gets in, and the count resets")
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass"})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678"})
+	require.NoError(t, err)
+}

@@ -1,0 +1,137 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// auditLines returns the process's audit log lines with the given action.
+func auditLines(t *testing.T, c client, action string) []map[string]any {
+	t.Helper()
+	var out []map[string]any
+	for _, line := range strings.Split(c.p.Logs(), "\n") {
+		if !strings.Contains(line, `"audit":true`) {
+			continue
+		}
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
+		if m["action"] == action {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func TestSuperAdminAndCreationPolicy(t *testing.T) {
+	c := start(t, map[string]string{
+		"ORG_CREATION":              "superadmin",
+		"FIRST_SUPERADMIN_EMAIL":    "root@platform.test",
+		"FIRST_SUPERADMIN_PASSWORD": "root-password-long",
+	})
+	body := map[string]string{"organization_name": "acme", "email": "a@acme.test", "password": "password1"}
+	r := c.call(http.MethodPost, "/org/create", body, "")
+	assert.Equal(t, http.StatusUnauthorized, r.status, "creation needs the super admin: %s", r.raw)
+
+	login := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "root@platform.test", "password": "root-password-long"}, "")
+	require.Equal(t, http.StatusOK, login.status, login.raw)
+	assert.Nil(t, login.body["organization_name"])
+	assert.Nil(t, login.body["organization_id"])
+	assert.Contains(t, login.raw, `"organization_name":null`)
+	root := login.body["access_token"].(string)
+
+	r = c.call(http.MethodPost, "/org/create", body, root)
+	require.Equal(t, http.StatusCreated, r.status, r.raw)
+	r = c.call(http.MethodPost, "/org/create", map[string]string{"organization_name": "beta", "email": "b@beta.test", "password": "password1"}, root)
+	require.Equal(t, http.StatusCreated, r.status, r.raw)
+	orgAdmin := c.login("a@acme.test", "password1")
+	r = c.call(http.MethodPost, "/org/create", map[string]string{"organization_name": "gamma", "email": "g@g.test", "password": "password1"}, orgAdmin)
+	assert.Equal(t, http.StatusForbidden, r.status, "an org admin cannot create: %s", r.raw)
+	r = c.call(http.MethodPost, "/org/create", body, "garbage")
+	assert.Equal(t, http.StatusUnauthorized, r.status, "a bad token is refused, not ignored")
+
+	list := c.call(http.MethodGet, "/org/list?page=1&page_size=1", nil, root)
+	require.Equal(t, http.StatusOK, list.status, list.raw)
+	assert.EqualValues(t, 2, list.body["total"])
+	assert.EqualValues(t, 1, list.body["page_size"])
+	items := list.body["items"].([]any)
+	require.Len(t, items, 1)
+	assert.Equal(t, "acme", items[0].(map[string]any)["organization_name"])
+	assert.Equal(t, http.StatusForbidden, c.call(http.MethodGet, "/org/list", nil, orgAdmin).status)
+	assert.Equal(t, http.StatusUnauthorized, c.call(http.MethodGet, "/org/list", nil, "").status)
+	assert.Equal(t, http.StatusUnprocessableEntity, c.call(http.MethodGet, "/org/list?page=x", nil, root).status)
+	assert.Equal(t, http.StatusUnprocessableEntity, c.call(http.MethodGet, "/org/list?page_size=1000", nil, root).status)
+
+	assert.Equal(t, http.StatusForbidden, c.call(http.MethodDelete, "/org/delete", map[string]string{"organization_name": "beta"}, orgAdmin).status)
+	r = c.call(http.MethodDelete, "/org/delete", map[string]string{"organization_name": "beta"}, root)
+	require.Equal(t, http.StatusOK, r.status, "the super admin deletes any organization: %s", r.raw)
+	assert.Equal(t, http.StatusForbidden, c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "mine"}, root).status)
+
+	creates := auditLines(t, c, "org.create")
+	require.Len(t, creates, 2)
+	assert.Equal(t, "acme", creates[0]["organization_name"])
+	assert.Equal(t, true, creates[0]["actor_super"])
+	assert.Equal(t, "127.0.0.1", creates[0]["client_ip"])
+	assert.NotEmpty(t, creates[0]["time"])
+	deletes := auditLines(t, c, "org.delete")
+	require.Len(t, deletes, 1)
+	assert.Equal(t, "beta", deletes[0]["organization_name"])
+	assert.NotContains(t, c.p.Logs(), "root-password-long")
+	assert.NotContains(t, c.p.Logs(), root)
+}
+
+func TestLoginBackoff(t *testing.T) {
+	c := start(t, nil)
+	c.create("acme", "a@acme.test", "password1")
+	for i := range 6 {
+		r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "guess-" + string(rune('a'+i))}, "")
+		require.Equal(t, http.StatusUnauthorized, r.status, "attempt %d", i)
+	}
+	r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "password1"}, "")
+	assert.Equal(t, http.StatusTooManyRequests, r.status, "a guessed account backs off: %s", r.raw)
+	assert.Equal(t, "1", r.header.Get("Retry-After"))
+	// An unknown email backs off the same way: nothing tells them apart.
+	for range 6 {
+		c.call(http.MethodPost, "/admin/login", map[string]string{"email": "ghost@acme.test", "password": "guess-x"}, "")
+	}
+	r = c.call(http.MethodPost, "/admin/login", map[string]string{"email": "ghost@acme.test", "password": "guess-y"}, "")
+	assert.Equal(t, http.StatusTooManyRequests, r.status)
+
+	failed := auditLines(t, c, "login.failed")
+	assert.Len(t, failed, 14)
+	assert.Equal(t, "a@acme.test", failed[0]["email"])
+	assert.NotContains(t, c.p.Logs(), "guess-a", "no password is logged")
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c := start(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.1/32", "RATE_LIMIT_PER_MINUTE": "2"})
+	get := func(xff string) int {
+		return c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "", "X-Forwarded-For", xff).status
+	}
+	assert.Equal(t, http.StatusNotFound, get("10.1.1.1"))
+	assert.Equal(t, http.StatusNotFound, get("10.1.1.1"))
+	assert.Equal(t, http.StatusTooManyRequests, get("10.1.1.1"))
+	assert.Equal(t, http.StatusNotFound, get("10.1.1.2"), "behind a trusted proxy, each forwarded client has its own budget")
+	assert.Equal(t, http.StatusNotFound, get("10.9.9.9, 10.1.1.3"), "read from the right: the nearest untrusted hop is the client")
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	c := start(t, nil)
+	c.create("acme", "a@acme.test", "password1")
+	for _, r := range []reply{
+		c.call(http.MethodGet, "/org/get?organization_name=acme", nil, ""),
+		c.call(http.MethodGet, "/nope", nil, ""),
+		c.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "password1"}, ""),
+	} {
+		assert.Equal(t, "nosniff", r.header.Get("X-Content-Type-Options"))
+		assert.Equal(t, "no-store", r.header.Get("Cache-Control"))
+	}
+	for _, auth := range []string{"Basic YTpi", "Bearer", "bearer  ", "Token abc"} {
+		r := c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "x1x"}, "", "Authorization", auth)
+		assert.Equal(t, http.StatusUnauthorized, r.status, auth)
+	}
+}
