@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -35,6 +34,8 @@ type Options struct {
 	// ServerSelectionTimeout bounds how long an operation waits for a
 	// reachable server before failing with domain.ErrUnavailable.
 	ServerSelectionTimeout time.Duration
+	// SkipMigrations opens the store without applying pending migrations.
+	SkipMigrations bool
 }
 
 // Store is a connection to one master database and its tenant collections.
@@ -45,7 +46,8 @@ type Store struct {
 	names  *Names
 }
 
-// Open connects to the server and ensures the master database's indexes.
+// Open connects to the server and applies pending migrations (Migrations)
+// to the master database.
 func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Database == "" {
 		return nil, errors.New("mongodb: database name is required")
@@ -67,7 +69,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		orgs:  &Orgs{c: db.Collection(collOrgs), locks: newKeyLocks()},
 		names: &Names{c: db.Collection(collNames), locks: newKeyLocks()},
 	}
-	if err := s.ensureSchema(ctx); err != nil {
+	if o.SkipMigrations {
+		return s, nil
+	}
+	if _, err := s.Migrate(ctx); err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -98,30 +103,6 @@ func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)
 
 // Tenants returns the tenant collections.
 func (s *Store) Tenants() *Tenants { return &Tenants{client: s.client, db: s.db} }
-
-// ensureSchema creates the master collections and their unique indexes;
-// it is idempotent.
-func (s *Store) ensureSchema(ctx context.Context) error {
-	for _, name := range []string{collOrgs, collNames, collAdmins} {
-		if err := createCollection(ctx, s.db, name); err != nil {
-			return fmt.Errorf("mongodb: create %s: %w", name, err)
-		}
-	}
-	idx := []struct {
-		coll  string
-		model mongo.IndexModel
-	}{
-		{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "name_key", Value: 1}}, Options: options.Index().SetName("name_key_unique").SetUnique(true)}},
-		{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "pending.op", Value: 1}}, Options: options.Index().SetName("pending_op").SetSparse(true)}},
-		{collAdmins, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email_unique").SetUnique(true)}},
-	}
-	for _, i := range idx {
-		if _, err := s.db.Collection(i.coll).Indexes().CreateOne(ctx, i.model); err != nil {
-			return fmt.Errorf("mongodb: index on %s: %w", i.coll, translate(err))
-		}
-	}
-	return nil
-}
 
 // Server error codes orgd reacts to.
 const (

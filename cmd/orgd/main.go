@@ -2,6 +2,7 @@
 //
 //	orgd            serve the API (default)
 //	orgd serve      the same
+//	orgd migrate    apply pending schema migrations, then exit
 //	orgd recover    finish interrupted operations, then exit
 //	orgd healthcheck  probe a running orgd's /healthz (for container health checks)
 //	orgd version    print the version
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return err
 		}
 		return healthcheck(ctx, cfg.HTTPAddr)
-	case "serve", "recover":
+	case "serve", "recover", "migrate":
 	default:
 		usage(stderr)
 		return fmt.Errorf("unknown command %q", cmd)
@@ -79,11 +80,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	st, err := openStore(ctx, cfg, log)
+	st, err := openStore(ctx, cfg, log, cmd == "migrate")
 	if err != nil {
 		return err
 	}
 	defer st.close()
+	if cmd == "migrate" {
+		return migrate(ctx, st, stdout)
+	}
 
 	secret := []byte(cfg.SecretKey)
 	if len(secret) == 0 {
@@ -147,7 +151,7 @@ type store struct {
 	embedded *mongodb.Embedded
 }
 
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMigrations bool) (*store, error) {
 	uri := cfg.MongoURI
 	var emb *mongodb.Embedded
 	if cfg.Embedded() {
@@ -159,7 +163,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		uri = emb.URI()
 		log.Info("embedded store started", "data_dir", cfg.DataDir, "uri", uri)
 	}
-	st, err := mongodb.Open(ctx, mongodb.Options{URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout})
+	st, err := mongodb.Open(ctx, mongodb.Options{
+		URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout, SkipMigrations: skipMigrations,
+	})
 	if err != nil {
 		if emb != nil {
 			emb.Close()
@@ -167,6 +173,23 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store
 		return nil, err
 	}
 	return &store{Store: st, embedded: emb}, nil
+}
+
+// migrate applies pending migrations and reports them.
+func migrate(ctx context.Context, st *store, w io.Writer) error {
+	done, err := st.Migrate(ctx)
+	for _, m := range done {
+		fmt.Fprintf(w, "applied %d: %s\n", m.Version, m.Name)
+	}
+	if err != nil {
+		return err
+	}
+	v, err := st.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "schema version %d (%d applied now)\n", v, len(done))
+	return nil
 }
 
 func (s *store) close() {
@@ -231,6 +254,7 @@ func usage(w io.Writer) {
 
 Usage:
   orgd [serve]    serve the API
+  orgd migrate    apply pending schema migrations, then exit (serve applies them too)
   orgd recover    finish operations a previous process left half done, then exit
   orgd healthcheck  exit 0 if the orgd at HTTP_ADDR answers /healthz (container health checks)
   orgd version    print the version

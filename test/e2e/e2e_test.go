@@ -303,6 +303,15 @@ func TestCLI(t *testing.T) {
 	_, err = runCmd(bin, "bogus")
 	assert.Error(t, err)
 
+	dataDir := t.TempDir()
+	out, err = runCmdEnv(bin, []string{"DATA_DIR=" + dataDir}, "migrate")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "applied 1: master collections")
+	assert.Regexp(t, `schema version \d+ \(\d+ applied now\)`, out)
+	out, err = runCmdEnv(bin, []string{"DATA_DIR=" + dataDir}, "migrate")
+	require.NoError(t, err, out)
+	assert.Contains(t, out, "(0 applied now)", "migrate is idempotent")
+
 	dir := t.TempDir()
 	out, err = runCmdEnv(bin, []string{"ENVIRONMENT=production", "SECRET_KEY=your_secret_key", "DATA_DIR=" + dir}, "serve")
 	require.Error(t, err, "production refuses an example secret")
