@@ -116,4 +116,3 @@ func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
 	}
 	return out, nil
 }
-
