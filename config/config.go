@@ -36,6 +36,7 @@ type Config struct {
 	ShutdownTimeout          time.Duration `mapstructure:"SHUTDOWN_TIMEOUT"`
 	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT"`
 	TrustedProxies           string        `mapstructure:"TRUSTED_PROXIES"`
+	RedisURL                 string        `mapstructure:"REDIS_URL"`
 	OrgCreation              string        `mapstructure:"ORG_CREATION"`
 	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL"`
 	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD"`
@@ -66,6 +67,7 @@ var Keys = []Key{
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
 	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For entries are believed"},
+	{"REDIS_URL", "", "Redis for rate-limit counters shared by all replicas; empty keeps them in memory"},
 	{"ORG_CREATION", "open", "who may create organizations: open or superadmin"},
 	{"FIRST_SUPERADMIN_EMAIL", "", "super admin created at startup if missing"},
 	{"FIRST_SUPERADMIN_PASSWORD", "", "its password (production: 12+ characters, not an example)"},

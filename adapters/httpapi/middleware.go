@@ -59,7 +59,7 @@ func requestID(c *echo.Context) string {
 
 // accessLog writes one line per request. The error handler runs inside it,
 // so the status logged is the one sent.
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
+func accessLog(log *slog.Logger, m Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			start := time.Now()
@@ -68,9 +68,15 @@ func accessLog(log *slog.Logger) echo.MiddlewareFunc {
 				c.Echo().HTTPErrorHandler(c, err)
 			}
 			_, status := echo.ResolveResponseStatus(c.Response(), nil)
+			d := time.Since(start)
+			route := c.Path()
+			if route == "" || status == http.StatusNotFound && route == "/*" {
+				route = "unmatched" // keep label values bounded
+			}
+			m.ObserveRequest(route, c.Request().Method, status, d)
 			log.InfoContext(c.Request().Context(), "request",
 				"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
-				"status", status, "duration_ms", float64(time.Since(start).Microseconds())/1000, "client_ip", c.RealIP())
+				"status", status, "duration_ms", float64(d.Microseconds())/1000, "client_ip", c.RealIP())
 			return nil
 		}
 	}
@@ -106,14 +112,14 @@ const TooManyRequests = "Too many requests. Please try again later."
 
 // unlimited are the operators' probe paths: an orchestrator polling them
 // must never be throttled, nor use up a client's budget.
-var unlimited = map[string]bool{"/healthz": true, "/readyz": true}
+var unlimited = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
 
 // rateLimit counts every request (but probes) against its client IP and
 // answers 429 beyond the limit. Every response carries the X-RateLimit-*
 // headers. If
 // the limiter's store fails, the request is let through (and logged): the
 // limit protects the service, it must not take it down.
-func rateLimit(l *limiter.Limiter) echo.MiddlewareFunc {
+func rateLimit(l *limiter.Limiter, m Metrics) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c *echo.Context) error {
 			if unlimited[c.Request().URL.Path] {
@@ -131,6 +137,7 @@ func rateLimit(l *limiter.Limiter) echo.MiddlewareFunc {
 			if lc.Reached {
 				wait := max(lc.Reset-time.Now().Unix(), 1)
 				h.Set("Retry-After", strconv.FormatInt(wait, 10))
+				m.RateLimited()
 				return errStatus(http.StatusTooManyRequests, TooManyRequests)
 			}
 			return next(c)

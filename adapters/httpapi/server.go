@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v5"
 	"github.com/ulule/limiter/v3"
@@ -34,7 +35,25 @@ type Options struct {
 	// believed. Empty: the client is the connection's address, and
 	// forwarding headers are ignored.
 	TrustedProxies []*net.IPNet
+	// Metrics, if set, observes requests and is served at /metrics.
+	Metrics Metrics
 }
+
+// Metrics is what the HTTP edge reports.
+type Metrics interface {
+	// ObserveRequest records one request by its registered route.
+	ObserveRequest(route, method string, status int, d time.Duration)
+	// RateLimited records one request refused by the rate limit.
+	RateLimited()
+	// Handler serves the metrics.
+	Handler() http.Handler
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ObserveRequest(string, string, int, time.Duration) {}
+func (noMetrics) RateLimited()                                      {}
+func (noMetrics) Handler() http.Handler                             { return http.NotFoundHandler() }
 
 // ipExtractor picks the client address rate limits and audit lines use.
 func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
@@ -62,14 +81,17 @@ func NewServer(svc *usecase.Service, o Options) *echo.Echo {
 	if o.LimiterStore == nil {
 		o.LimiterStore = memory.NewStore()
 	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
 	e := echo.NewWithConfig(echo.Config{
 		Logger:           o.Logger,
 		HTTPErrorHandler: errorHandler(o.Logger),
 		IPExtractor:      ipExtractor(o.TrustedProxies),
 	})
 	rate := limiter.Rate{Period: 60e9, Limit: o.RateLimitPerMinute}
-	e.Pre(requestIDMiddleware(), accessLog(o.Logger), recoverMiddleware(), securityHeaders(),
-		rateLimit(limiter.New(o.LimiterStore, rate)))
+	e.Use(requestIDMiddleware(), accessLog(o.Logger, o.Metrics), recoverMiddleware(), securityHeaders(),
+		rateLimit(limiter.New(o.LimiterStore, rate), o.Metrics))
 
 	h := &handlers{svc: svc, ready: o.Ready, audit: o.Logger.With("audit", true)}
 	e.POST("/org/create", h.createOrg)
@@ -80,6 +102,7 @@ func NewServer(svc *usecase.Service, o Options) *echo.Echo {
 	e.POST("/admin/login", h.login)
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", echo.WrapHandler(o.Metrics.Handler()))
 	return e
 }
 

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/x/mongo/driver/topology"
@@ -36,6 +37,8 @@ type Options struct {
 	ServerSelectionTimeout time.Duration
 	// SkipMigrations opens the store without applying pending migrations.
 	SkipMigrations bool
+	// Monitor, if set, observes every command (for latency metrics).
+	Monitor *event.CommandMonitor
 }
 
 // Store is a connection to one master database and its tenant collections.
@@ -59,6 +62,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		SetServerSelectionTimeout(o.ServerSelectionTimeout).
 		SetConnectTimeout(o.ServerSelectionTimeout).
 		SetAppName("orgd")
+	if o.Monitor != nil {
+		opts.SetMonitor(o.Monitor)
+	}
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: connect: %w", err)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 
@@ -34,8 +35,9 @@ var OWASP = Params{MemoryKiB: 19456, Iterations: 2, Parallelism: 1, SaltLen: 16,
 // Hasher hashes and verifies passwords. At most Workers hashes run at
 // once, so a burst of logins queues instead of allocating 19 MiB each.
 type Hasher struct {
-	p   Params
-	sem chan struct{}
+	p       Params
+	sem     chan struct{}
+	waiting atomic.Int64
 }
 
 var _ ports.PasswordHasher = (*Hasher)(nil)
@@ -52,6 +54,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("wait for hashing slot: %w", err)
 	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
 	select {
 	case h.sem <- struct{}{}:
 		return nil
@@ -61,6 +65,9 @@ func (h *Hasher) acquire(ctx context.Context) error {
 }
 
 func (h *Hasher) release() { <-h.sem }
+
+// Stats reports how many hashes run now and how many wait for a slot.
+func (h *Hasher) Stats() (inUse, waiting int) { return len(h.sem), int(h.waiting.Load()) }
 
 var b64 = base64.RawStdEncoding
 

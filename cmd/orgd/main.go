@@ -26,8 +26,10 @@ import (
 
 	"orgd/adapters/httpapi"
 	"orgd/adapters/memory"
+	"orgd/adapters/metrics"
 	"orgd/adapters/mongodb"
 	"orgd/adapters/password"
+	"orgd/adapters/ratelimit"
 	"orgd/adapters/token"
 	"orgd/config"
 	"orgd/core/domain"
@@ -80,7 +82,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
-	st, err := openStore(ctx, cfg, log, cmd == "migrate")
+	m := metrics.New()
+	st, err := openStore(ctx, cfg, log, cmd == "migrate", m)
 	if err != nil {
 		return err
 	}
@@ -102,9 +105,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	hasher := password.New(password.OWASP, 0)
+	m.HashPool(hasher.Stats)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Hasher: password.New(password.OWASP, 0), Tokens: tokens,
+		Hasher: hasher, Tokens: tokens,
 		Throttle: memory.NewLoginThrottle(memory.DefaultThrottlePolicy, nil),
 		Creation: domain.OrgCreation(cfg.OrgCreation),
 		Logger:   log, TokenTTL: cfg.TokenTTL(),
@@ -136,10 +141,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// work once the lease runs out even if nobody touches the organization.
 	go svc.RecoverEvery(ctx, usecase.DefaultLease)
 
+	limits, closeLimits, err := ratelimit.Store(ctx, cfg.RedisURL)
+	if err != nil {
+		return err
+	}
+	defer closeLimits() //nolint:errcheck // closing at exit
+	if cfg.RedisURL != "" {
+		log.Info("rate limits shared through redis")
+	}
+
 	srv := httpapi.NewServer(svc, httpapi.Options{
+		LimiterStore:       limits,
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
 		TrustedProxies:     cfg.TrustedNets,
+		Metrics:            m,
 		Ready:              func(c *echo.Context) error { return st.Ping(c.Request().Context()) },
 	})
 	return serve(ctx, cfg, log, srv)
@@ -151,7 +167,7 @@ type store struct {
 	embedded *mongodb.Embedded
 }
 
-func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMigrations bool) (*store, error) {
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMigrations bool, m *metrics.Metrics) (*store, error) {
 	uri := cfg.MongoURI
 	var emb *mongodb.Embedded
 	if cfg.Embedded() {
@@ -165,6 +181,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMig
 	}
 	st, err := mongodb.Open(ctx, mongodb.Options{
 		URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout, SkipMigrations: skipMigrations,
+		Monitor: m.CommandMonitor(),
 	})
 	if err != nil {
 		if emb != nil {

@@ -53,6 +53,15 @@ func TestComposeFile(t *testing.T) {
 	assert.Contains(t, strings.Join(mongo.Healthcheck.Test, " "), "rs.initiate", "the health check initiates the replica set")
 	require.NotEmpty(t, mongo.Volumes)
 	assert.Contains(t, c.Volumes, strings.Split(mongo.Volumes[0], ":")[0], "a named volume")
+
+	redis, ok := c.Services["redis"]
+	require.True(t, ok, "a redis service for shared rate limits")
+	assert.NotEmpty(t, redis.Healthcheck.Test)
+	assert.Equal(t, "service_healthy", orgd.DependsOn["redis"].Condition)
+	assert.Equal(t, "redis://redis:6379/0", orgd.Environment["REDIS_URL"])
+	for name, s := range c.Services {
+		assert.NotEmpty(t, s.Healthcheck.Test, "%s has a health check", name)
+	}
 }
 
 func TestDockerfileBuildsLikeCI(t *testing.T) {

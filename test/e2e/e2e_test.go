@@ -320,3 +320,30 @@ func TestCLI(t *testing.T) {
 	require.Error(t, err, "production refuses a missing secret")
 	assert.Contains(t, out, "SECRET_KEY")
 }
+
+func TestMetrics(t *testing.T) {
+	c := start(t, map[string]string{"RATE_LIMIT_PER_MINUTE": "3"})
+	c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "")
+	c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "")
+	c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "")
+	c.call(http.MethodGet, "/org/get?organization_name=ghost", nil, "")
+	c.call(http.MethodGet, "/no/such/route", nil, "")
+	resp, raw, err := c.p.Do(ctx(t), http.MethodGet, "/metrics", nil, nil)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	text := string(raw)
+	for _, want := range []string{
+		`orgd_http_requests_total{method="GET",route="/org/get",status="404"} 3`,
+		`orgd_http_requests_total{method="GET",route="/org/get",status="429"} 1`,
+		`orgd_rate_limited_total 2`,
+		`orgd_http_request_duration_seconds_bucket{method="GET",route="/org/get"`,
+		`orgd_store_command_duration_seconds_count{command="find",outcome="ok"}`,
+		`orgd_password_hash_in_progress 0`,
+		`orgd_password_hash_queued 0`,
+		`go_goroutines`,
+		`process_resident_memory_bytes`,
+	} {
+		assert.Contains(t, text, want)
+	}
+	assert.NotContains(t, text, "/no/such/route", "unknown paths do not become label values")
+}

@@ -1,0 +1,86 @@
+// Package metrics exposes orgd's Prometheus metrics: HTTP requests by route
+// and status, rate-limit rejections, the password-hashing pool, store
+// command latency and the Go runtime.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.mongodb.org/mongo-driver/v2/event"
+)
+
+// Metrics holds orgd's collectors in their own registry.
+type Metrics struct {
+	reg         *prometheus.Registry
+	requests    *prometheus.CounterVec
+	duration    *prometheus.HistogramVec
+	rateLimited prometheus.Counter
+	store       *prometheus.HistogramVec
+}
+
+// New registers every collector, the Go runtime's and the process's
+// included.
+func New() *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "orgd_http_requests_total", Help: "HTTP requests by route, method and status.",
+		}, []string{"route", "method", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "orgd_http_request_duration_seconds", Help: "HTTP request latency by route and method.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "method"}),
+		rateLimited: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "orgd_rate_limited_total", Help: "Requests refused with 429 by the per-IP rate limit.",
+		}),
+		store: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "orgd_store_command_duration_seconds", Help: "Store command latency by command and outcome.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, 1, 5},
+		}, []string{"command", "outcome"}),
+	}
+	m.reg.MustRegister(m.requests, m.duration, m.rateLimited, m.store,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// ObserveRequest counts one request; route is its registered path.
+func (m *Metrics) ObserveRequest(route, method string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route, method).Observe(d.Seconds())
+}
+
+// RateLimited counts one request refused by the rate limit.
+func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// Handler serves the metrics in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// HashPool publishes the password-hashing pool's occupancy.
+func (m *Metrics) HashPool(stats func() (inUse, waiting int)) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orgd_password_hash_in_progress", Help: "Password hashes running now."},
+			func() float64 { n, _ := stats(); return float64(n) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orgd_password_hash_queued", Help: "Password hashes waiting for a slot."},
+			func() float64 { _, n := stats(); return float64(n) }),
+	)
+}
+
+// CommandMonitor times every store command.
+func (m *Metrics) CommandMonitor() *event.CommandMonitor {
+	return &event.CommandMonitor{
+		Succeeded: func(_ context.Context, e *event.CommandSucceededEvent) {
+			m.store.WithLabelValues(e.CommandName, "ok").Observe(e.Duration.Seconds())
+		},
+		Failed: func(_ context.Context, e *event.CommandFailedEvent) {
+			m.store.WithLabelValues(e.CommandName, "error").Observe(e.Duration.Seconds())
+		},
+	}
+}
