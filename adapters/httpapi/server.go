@@ -71,7 +71,7 @@ func ipExtractor(trusted []*net.IPNet) echo.IPExtractor {
 
 // NewServer returns the Echo instance serving the API with all of its
 // middleware, exactly as production runs it.
-func NewServer(svc *usecase.Service, o Options) *echo.Echo {
+func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
@@ -103,7 +103,10 @@ func NewServer(svc *usecase.Service, o Options) *echo.Echo {
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", echo.WrapHandler(o.Metrics.Handler()))
-	return e
+	if err := docsRoutes(e); err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
 type handlers struct {

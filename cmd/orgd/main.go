@@ -150,7 +150,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("rate limits shared through redis")
 	}
 
-	srv := httpapi.NewServer(svc, httpapi.Options{
+	srv, err := httpapi.NewServer(svc, httpapi.Options{
 		LimiterStore:       limits,
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
@@ -158,6 +158,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Metrics:            m,
 		Ready:              func(c *echo.Context) error { return st.Ping(c.Request().Context()) },
 	})
+	if err != nil {
+		return err
+	}
 	return serve(ctx, cfg, log, srv)
 }
 

@@ -2,6 +2,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -68,6 +69,10 @@ func (c client) call(method, path string, body any, token string, header ...stri
 	}
 	resp, raw, err := c.p.Do(ctx(c.t), method, path, b, h)
 	require.NoError(c.t, err)
+	req, err := http.NewRequest(method, c.p.URL+path, bytes.NewReader(b))
+	require.NoError(c.t, err)
+	req.Header = h
+	checkAgainstSpec(c.t, req, resp.StatusCode, resp.Header, raw)
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	if len(raw) > 0 {
 		require.NoError(c.t, json.Unmarshal(raw, &r.body), "every response is JSON: %s", raw)
