@@ -2,6 +2,7 @@ package mongodb_test
 
 import (
 	"context"
+	"net"
 	"testing"
 	"time"
 
@@ -14,11 +15,13 @@ import (
 
 // TestStoreDownIsUnavailable stops the store under an open connection: the
 // adapter must answer domain.ErrUnavailable within the selection timeout,
-// never hang or look like a missing organization.
+// never hang or look like a missing organization, and work again once the
+// store is back.
 func TestStoreDownIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: t.TempDir()})
+	dir, addr := t.TempDir(), freeAddr(t)
+	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, Addr: addr})
 	require.NoError(t, err)
 	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "down", ServerSelectionTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
@@ -32,4 +35,20 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	_, err = st.Admins().ByEmail(ctx, "a@b.co")
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	require.ErrorIs(t, st.Ping(ctx), domain.ErrUnavailable)
+
+	// The store comes back: the same connection pool recovers by itself.
+	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, Addr: addr})
+	require.NoError(t, err)
+	defer emb.Close()
+	require.Eventually(t, func() bool { return st.Ping(ctx) == nil }, 30*time.Second, 100*time.Millisecond)
+	_, err = st.Orgs().ByNameKey(ctx, "acme")
+	require.ErrorIs(t, err, domain.ErrOrgNotFound)
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	return l.Addr().String()
 }
