@@ -17,6 +17,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"orgd/config"
 	"orgd/test/harness"
 )
 
@@ -299,8 +300,11 @@ func TestCLI(t *testing.T) {
 	bin := harness.Binary(t)
 	out, err := runCmd(bin, "--help")
 	require.NoError(t, err)
-	for _, k := range []string{"serve", "recover", "version", "SECRET_KEY", "MONGODB_URI", "RATE_LIMIT_PER_MINUTE", "DATA_DIR"} {
+	for _, k := range []string{"serve", "migrate", "recover", "healthcheck", "version"} {
 		assert.Contains(t, out, k)
+	}
+	for _, k := range config.Keys {
+		assert.Contains(t, out, k.Name, "--help lists every configuration key")
 	}
 	out, err = runCmd(bin, "version")
 	require.NoError(t, err)
@@ -351,4 +355,40 @@ func TestMetrics(t *testing.T) {
 		assert.Contains(t, text, want)
 	}
 	assert.NotContains(t, text, "/no/such/route", "unknown paths do not become label values")
+}
+
+// TestGracefulShutdown sends SIGTERM while logins (each an argon2id hash)
+// are in flight: every one of them must still be answered, and orgd exits 0.
+func TestGracefulShutdown(t *testing.T) {
+	c := start(t, nil)
+	c.create("acme", "a@acme.test", "password1")
+	const n = 12
+	results := make(chan int, n)
+	for range n {
+		go func() {
+			body := []byte(`{"email":"a@acme.test","password":"password1"}`)
+			resp, _, err := c.p.Do(context.Background(), http.MethodPost, "/admin/login", body, http.Header{"Content-Type": {"application/json"}})
+			if err != nil {
+				results <- 0
+				return
+			}
+			results <- resp.StatusCode
+		}()
+	}
+	time.Sleep(20 * time.Millisecond) // let them reach the server
+	require.NoError(t, c.p.Stop(), "SIGTERM exits 0")
+	ok, refused := 0, 0
+	for range n {
+		switch <-results {
+		case http.StatusOK:
+			ok++
+		case 0:
+			refused++ // arrived after the listener closed: never accepted
+		default:
+			t.Error("an accepted request was not answered properly")
+		}
+	}
+	assert.Positive(t, ok, "in-flight requests finish")
+	assert.Contains(t, c.p.Logs(), "shutting down")
+	t.Logf("%d answered, %d arrived after the listener closed", ok, refused)
 }
