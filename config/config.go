@@ -37,6 +37,7 @@ type Config struct {
 	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT"`
 	TrustedProxies           string        `mapstructure:"TRUSTED_PROXIES"`
 	RedisURL                 string        `mapstructure:"REDIS_URL"`
+	PprofAddr                string        `mapstructure:"PPROF_ADDR"`
 	OrgCreation              string        `mapstructure:"ORG_CREATION"`
 	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL"`
 	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD"`
@@ -71,6 +72,7 @@ var Keys = []Key{
 	{"ORG_CREATION", "open", "who may create organizations: open or superadmin"},
 	{"FIRST_SUPERADMIN_EMAIL", "", "super admin created at startup if missing"},
 	{"FIRST_SUPERADMIN_PASSWORD", "", "its password (production: 12+ characters, not an example)"},
+	{"PPROF_ADDR", "", "serve /debug/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off"},
 	{"CONFIG_FILE", "", "optional config file (yaml, json, toml or env) with these keys"},
 }
 

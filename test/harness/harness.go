@@ -27,19 +27,25 @@ var (
 	buildDir  string
 )
 
-// Binary returns the path of an orgd binary built from this checkout.
+// Build compiles cmd/orgd into dir and returns the binary's path. It must
+// run inside this module.
+func Build(dir string) (string, error) {
+	bin := filepath.Join(dir, "orgd")
+	out, err := exec.Command("go", "build", "-o", bin, "orgd/cmd/orgd").CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("go build: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// Binary returns the path of an orgd binary built from this checkout, once
+// per test binary.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		buildDir, buildErr = os.MkdirTemp("", "orgd-bin-")
-		if buildErr != nil {
-			return
-		}
-		binPath = filepath.Join(buildDir, "orgd")
-		cmd := exec.Command("go", "build", "-o", binPath, "orgd/cmd/orgd")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %w\n%s", err, out)
+		if buildErr == nil {
+			binPath, buildErr = Build(buildDir)
 		}
 	})
 	if buildErr != nil {
@@ -60,12 +66,20 @@ func Main(m *testing.M) int {
 // FreePort returns a loopback port that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := freePort()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Database is the master database name every harness process uses.
@@ -76,8 +90,10 @@ type Proc struct {
 	URL      string // http://127.0.0.1:port
 	MongoURI string // the embedded store, exposed for direct checks
 	DataDir  string
+	// Started and Ready are when the process was started and first
+	// answered /healthz.
+	Started, Ready time.Time
 
-	t    testing.TB
 	cmd  *exec.Cmd
 	logs *syncBuffer
 	done chan struct{}
@@ -97,7 +113,28 @@ func Start(t testing.TB, o Options) *Proc {
 	if o.DataDir == "" {
 		o.DataDir = t.TempDir()
 	}
-	httpPort, mongoPort := FreePort(t), FreePort(t)
+	p, err := Launch(Binary(t), o)
+	if p != nil {
+		t.Cleanup(p.Kill)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// Launch runs the orgd binary bin on free loopback ports (o.DataDir is
+// required) and waits until it answers /healthz. On error the process, if
+// any, is returned for the caller to kill.
+func Launch(bin string, o Options) (*Proc, error) {
+	httpPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	mongoPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	env := map[string]string{
 		"HTTP_ADDR":             fmt.Sprintf("127.0.0.1:%d", httpPort),
 		"EMBEDDED_MONGODB_ADDR": fmt.Sprintf("127.0.0.1:%d", mongoPort),
@@ -111,7 +148,7 @@ func Start(t testing.TB, o Options) *Proc {
 	for k, v := range o.Env {
 		env[k] = v
 	}
-	cmd := exec.Command(Binary(t))
+	cmd := exec.Command(bin)
 	cmd.Dir = o.DataDir // no stray .env from the checkout
 	for k, v := range env {
 		if v != "" {
@@ -120,33 +157,37 @@ func Start(t testing.TB, o Options) *Proc {
 	}
 	p := &Proc{
 		URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MongoURI: fmt.Sprintf("mongodb://127.0.0.1:%d/", mongoPort),
-		DataDir: o.DataDir, t: t, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{}),
+		DataDir: o.DataDir, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{}),
+	}
+	if uri := o.Env["MONGODB_URI"]; uri != "" {
+		p.MongoURI = uri
 	}
 	cmd.Stdout, cmd.Stderr = p.logs, p.logs
+	p.Started = time.Now()
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() { p.Kill() })
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		select {
 		case <-p.done:
-			t.Fatalf("orgd exited during start: %v\n%s", p.err, p.logs.String())
+			return p, fmt.Errorf("orgd exited during start: %w\n%s", p.err, p.logs.String())
 		default:
 		}
 		resp, err := http.Get(p.URL + "/healthz")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
-				return p
+				p.Ready = time.Now()
+				return p, nil
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("orgd did not become healthy:\n%s", p.logs.String())
+			return p, fmt.Errorf("orgd did not become healthy:\n%s", p.logs.String())
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -170,6 +211,9 @@ func (p *Proc) Stop() error {
 	}
 	return p.err
 }
+
+// PID is the process id.
+func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
 // Logs returns everything the process wrote so far.
 func (p *Proc) Logs() string { return p.logs.String() }

@@ -1,0 +1,68 @@
+// Command orgbench measures orgd the way its clients feel it, next to the
+// limit its store sets, in one run on one machine:
+//
+//   - the limit: a raw mongo-driver FindOne loop on the same store;
+//   - each endpoint under a closed-loop load at several concurrencies
+//     (throughput, p50, p99);
+//   - rename time against tenant size;
+//   - login against one argon2id hash, and a login burst's peak RSS;
+//   - idle RSS and start-to-ready time.
+//
+// It prints a table and writes BENCHMARKS.md and a PNG chart. Run it from
+// the repository root: go run ./cmd/orgbench (task bench). With MONGODB_URI
+// set, orgd and the limit loop use that MongoDB instead of the embedded store.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	var o benchOptions
+	flag.DurationVar(&o.duration, "duration", 3*time.Second, "how long each load point runs")
+	conc := flag.String("concurrency", "1,16,64", "closed-loop concurrencies")
+	sizes := flag.String("sizes", "1000,10000,100000,1000000", "tenant sizes (documents) for rename timing")
+	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
+	flag.StringVar(&o.chart, "chart", "docs/benchmarks.png", "chart to write (empty: none)")
+	flag.IntVar(&o.orgs, "orgs", 100, "organizations to read from")
+	flag.Parse()
+	var err error
+	if o.concurrency, err = ints(*conc); err == nil {
+		o.sizes, err = ints(*sizes)
+	}
+	if err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
+		err = run(ctx, o)
+		cancel()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "orgbench:", err)
+		os.Exit(1)
+	}
+}
+
+type benchOptions struct {
+	duration    time.Duration
+	concurrency []int
+	sizes       []int
+	out, chart  string
+	orgs        int
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%q is not a list of positive integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
