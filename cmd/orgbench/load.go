@@ -21,6 +21,8 @@ type result struct {
 	Errors      int
 	Elapsed     time.Duration
 	P50, P99    time.Duration
+	// Sample holds the first few errors, to say what failed.
+	Sample []string
 }
 
 // Throughput is operations per second.
@@ -34,6 +36,7 @@ func closedLoop(ctx context.Context, name string, c int, d time.Duration, limit 
 		mu      sync.Mutex
 		lat     []time.Duration
 		errs    int
+		sample  []string
 		counter atomic.Int64
 		wg      sync.WaitGroup
 	)
@@ -44,6 +47,7 @@ func closedLoop(ctx context.Context, name string, c int, d time.Duration, limit 
 		go func() {
 			defer wg.Done()
 			var mine []time.Duration
+			var firstErr error
 			bad := 0
 			for ctx.Err() == nil {
 				i := int(counter.Add(1)) - 1
@@ -52,6 +56,9 @@ func closedLoop(ctx context.Context, name string, c int, d time.Duration, limit 
 				}
 				t0 := time.Now()
 				if err := op(ctx, w, i); err != nil {
+					if firstErr == nil {
+						firstErr = err
+					}
 					bad++
 					continue
 				}
@@ -60,11 +67,14 @@ func closedLoop(ctx context.Context, name string, c int, d time.Duration, limit 
 			mu.Lock()
 			lat = append(lat, mine...)
 			errs += bad
+			if firstErr != nil && len(sample) < 3 {
+				sample = append(sample, firstErr.Error())
+			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
-	r := result{Name: name, Concurrency: c, Ops: len(lat), Errors: errs, Elapsed: time.Since(start)}
+	r := result{Name: name, Concurrency: c, Ops: len(lat), Errors: errs, Elapsed: time.Since(start), Sample: sample}
 	if len(lat) > 0 {
 		slices.Sort(lat)
 		r.P50 = lat[len(lat)/2]

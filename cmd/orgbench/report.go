@@ -53,6 +53,11 @@ func printReport(w io.Writer, r report) {
 		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%s\t%s\t%d\n", l.Name, l.Concurrency, l.Throughput(), ms(l.P50), ms(l.P99), l.Errors)
 	}
 	_ = tw.Flush()
+	for _, l := range r.Loads {
+		for _, s := range l.Sample {
+			fmt.Fprintf(w, "error in %s at c=%d: %s\n", l.Name, l.Concurrency, s)
+		}
+	}
 	fmt.Fprintln(w)
 	for _, rn := range r.Renames {
 		fmt.Fprintf(w, "rename, %d documents: %s\n", rn.Docs, ms(rn.Time))
@@ -82,6 +87,11 @@ func writeMarkdown(path, chart string, r report) error {
 	b.WriteString("\n## Endpoints (closed loop)\n\n| load | c | ops/s | p50 | p99 | errors |\n|---|---|---|---|---|---|\n")
 	for _, l := range r.Loads {
 		fmt.Fprintf(&b, "| %s | %d | %.0f | %s | %s | %d |\n", l.Name, l.Concurrency, l.Throughput(), ms(l.P50), ms(l.P99), l.Errors)
+	}
+	for _, l := range r.Loads {
+		for _, s := range l.Sample {
+			fmt.Fprintf(&b, "\nError seen in %s at c=%d: `%s`\n", l.Name, l.Concurrency, strings.TrimSpace(s))
+		}
 	}
 	b.WriteString("\n## Rename against tenant size (median of three)\n\n| documents | rename |\n|---|---|\n")
 	for _, rn := range r.Renames {

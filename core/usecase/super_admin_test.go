@@ -2,7 +2,6 @@ package usecase_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -10,30 +9,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"orgd/adapters/memory"
-	"orgd/adapters/token"
 	"orgd/core/domain"
 	"orgd/core/usecase"
 	"orgd/test/fakes"
 )
-
-func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
-	t.Helper()
-	st := memory.New()
-	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
-	require.NoError(t, err)
-	d.Orgs, d.Names, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Admins(), st.Tenants()
-	if d.Hasher == nil {
-		d.Hasher = fakes.Hasher{}
-	}
-	if c, ok := d.Clock.(*fakes.Clock); ok {
-		clock = c
-	}
-	d.Tokens, d.Clock, d.Logger = clockedTokens{tok, clock}, clock, slog.New(slog.DiscardHandler)
-	svc, err := usecase.New(context.Background(), d)
-	require.NoError(t, err)
-	return &harness{svc: svc, store: st, clock: clock}
-}
 
 func TestSuperAdmin(t *testing.T) {
 	ctx := context.Background()

@@ -22,17 +22,25 @@ type harness struct {
 	clock *fakes.Clock
 }
 
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T) *harness { return newHarnessWith(t, usecase.Deps{}) }
+
+// newHarnessWith fills d's stores, tokens, clock and logger (a fake clock
+// in d.Clock is kept) and returns the harness.
+func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	t.Helper()
 	st := memory.New()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
 	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
 	require.NoError(t, err)
-	svc, err := usecase.New(context.Background(), usecase.Deps{
-		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Hasher: fakes.Hasher{}, Tokens: clockedTokens{tok, clock}, Clock: clock,
-		Logger: slog.New(slog.DiscardHandler),
-	})
+	d.Orgs, d.Names, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Admins(), st.Tenants()
+	if d.Hasher == nil {
+		d.Hasher = fakes.Hasher{}
+	}
+	if c, ok := d.Clock.(*fakes.Clock); ok {
+		clock = c
+	}
+	d.Tokens, d.Clock, d.Logger = clockedTokens{tok, clock}, clock, slog.New(slog.DiscardHandler)
+	svc, err := usecase.New(context.Background(), d)
 	require.NoError(t, err)
 	return &harness{svc: svc, store: st, clock: clock}
 }
