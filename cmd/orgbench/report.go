@@ -41,7 +41,7 @@ func (r report) ratios() []string {
 		first, last := r.Renames[0], r.Renames[len(r.Renames)-1]
 		out = append(out, fmt.Sprintf("rename of %d documents: %.2f× the time of %d documents (%s vs %s)", last.Docs, float64(last.Time)/float64(first.Time), first.Docs, ms(last.Time), ms(first.Time)))
 	}
-	out = append(out, fmt.Sprintf("login burst: %d of %d succeeded at c=50; peak RSS after it %s", r.BurstOK, r.BurstTotal, mib(r.BurstPeakRSS)))
+	out = append(out, fmt.Sprintf("login burst: %d of %d succeeded at c=50; peak RSS during it %s", r.BurstOK, r.BurstTotal, mib(r.BurstPeakRSS)))
 	out = append(out, fmt.Sprintf("idle RSS %s; start to ready %s; peak RSS over the run %s", mib(r.IdleRSS), ms(r.StartToReady), mib(r.PeakRSS)))
 	return out
 }

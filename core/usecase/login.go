@@ -48,7 +48,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 			RetryAfter: wait,
 		}
 	}
-	admin, err := s.checkPassword(ctx, email, domain.Password(in.Password))
+	admin, found, err := s.checkPassword(ctx, email, domain.Password(in.Password))
 	if errors.Is(err, domain.ErrInvalidCredentials) {
 		return LoginResult{}, errors.Join(err, s.throttle.Failed(ctx, key))
 	}
@@ -61,7 +61,7 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if admin.Role == domain.RoleSuperAdmin {
 		return s.issue(admin, domain.Organization{})
 	}
-	org, err := s.orgs.ByID(ctx, admin.OrgID)
+	org, err := found.org, found.err
 	if err == nil && s.expired(org) {
 		org, err = s.settle(ctx, org.ID)
 	}
@@ -76,27 +76,47 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	return s.issue(admin, org)
 }
 
-// checkPassword returns the admin with email if pw is its password. An
-// unknown email costs one hash verification too, and gives the same error.
-func (s *Service) checkPassword(ctx context.Context, email domain.Email, pw domain.Password) (domain.Admin, error) {
+// orgLookup is the result of reading an admin's organization.
+type orgLookup struct {
+	org domain.Organization
+	err error
+}
+
+// checkPassword returns the admin with email if pw is its password and,
+// for an organization admin, its organization, read while the hash is
+// being checked so the lookup costs no time of its own. An unknown email
+// costs one hash verification too, and gives the same error.
+func (s *Service) checkPassword(ctx context.Context, email domain.Email, pw domain.Password) (domain.Admin, orgLookup, error) {
 	admin, err := s.admins.ByEmail(ctx, email)
 	if errors.Is(err, domain.ErrAdminNotFound) {
 		if _, err := s.hasher.Verify(ctx, s.dummyHash, pw); err != nil {
-			return domain.Admin{}, fmt.Errorf("verify dummy: %w", err)
+			return domain.Admin{}, orgLookup{}, fmt.Errorf("verify dummy: %w", err)
 		}
-		return domain.Admin{}, domain.ErrInvalidCredentials
+		return domain.Admin{}, orgLookup{}, domain.ErrInvalidCredentials
 	}
 	if err != nil {
-		return domain.Admin{}, err
+		return domain.Admin{}, orgLookup{}, err
+	}
+	var lookup chan orgLookup
+	if admin.Role != domain.RoleSuperAdmin {
+		lookup = make(chan orgLookup, 1)
+		go func() {
+			org, err := s.orgs.ByID(ctx, admin.OrgID)
+			lookup <- orgLookup{org, err}
+		}()
 	}
 	ok, err := s.hasher.Verify(ctx, admin.PasswordHash, pw)
+	var found orgLookup
+	if lookup != nil {
+		found = <-lookup
+	}
 	if err != nil {
-		return domain.Admin{}, fmt.Errorf("verify password: %w", err)
+		return domain.Admin{}, orgLookup{}, fmt.Errorf("verify password: %w", err)
 	}
 	if !ok {
-		return domain.Admin{}, domain.ErrInvalidCredentials
+		return domain.Admin{}, orgLookup{}, domain.ErrInvalidCredentials
 	}
-	return admin, nil
+	return admin, found, nil
 }
 
 // issue signs a token for admin (of org, unless the super admin).
