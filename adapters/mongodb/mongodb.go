@@ -39,6 +39,9 @@ type Options struct {
 	SkipMigrations bool
 	// Monitor, if set, observes every command (for latency metrics).
 	Monitor *event.CommandMonitor
+	// MaxPoolSize caps the connections to the server; 0 keeps the driver's
+	// default (100).
+	MaxPoolSize uint64
 }
 
 // Store is a connection to one master database and its tenant collections.
@@ -62,6 +65,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		SetServerSelectionTimeout(o.ServerSelectionTimeout).
 		SetConnectTimeout(o.ServerSelectionTimeout).
 		SetAppName("orgd")
+	if o.MaxPoolSize > 0 {
+		opts.SetMaxPoolSize(o.MaxPoolSize)
+	}
 	if o.Monitor != nil {
 		opts.SetMonitor(o.Monitor)
 	}

@@ -188,7 +188,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMig
 	}
 	st, err := mongodb.Open(ctx, mongodb.Options{
 		URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout, SkipMigrations: skipMigrations,
-		Monitor: m.CommandMonitor(),
+		Monitor: m.CommandMonitor(), MaxPoolSize: poolSize(cfg),
 	})
 	if err != nil {
 		if emb != nil {
@@ -215,6 +215,19 @@ func migrate(ctx context.Context, st *store, w io.Writer) error {
 	fmt.Fprintf(w, "schema version %d (%d applied now)\n", v, len(done))
 	return nil
 }
+
+// poolSize bounds the connections to the embedded store: it runs in this
+// process on SQLite, which has one writer, and every connection carries its
+// own SQLite caches, so more connections add memory and lock contention,
+// not throughput. A real MongoDB keeps the driver's default.
+func poolSize(cfg config.Config) uint64 {
+	if cfg.Embedded() {
+		return embeddedPoolSize
+	}
+	return 0
+}
+
+const embeddedPoolSize = 16
 
 func (s *store) close() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
