@@ -83,23 +83,30 @@ func Load(getenv func(string) string, dir string) (Config, error) {
 	for _, k := range Keys {
 		v.SetDefault(k.Name, k.Default)
 	}
-	if f := getenv("CONFIG_FILE"); f != "" {
-		v.SetConfigFile(f)
-		if err := v.ReadInConfig(); err != nil {
-			return Config{}, fmt.Errorf("config file %s: %w", f, err)
-		}
-	}
-	if dotenv := filepath.Join(dir, ".env"); fileExists(dotenv) {
-		e := viper.New()
-		e.SetConfigFile(dotenv)
-		e.SetConfigType("env")
-		if err := e.ReadInConfig(); err != nil {
+	// .env is read first, because it may name the config file; it is
+	// applied over the config file below.
+	dotenv := viper.New()
+	if path := filepath.Join(dir, ".env"); fileExists(path) {
+		dotenv.SetConfigFile(path)
+		dotenv.SetConfigType("env")
+		if err := dotenv.ReadInConfig(); err != nil {
 			return Config{}, fmt.Errorf(".env: %w", err)
 		}
-		for _, k := range Keys {
-			if e.IsSet(k.Name) {
-				v.Set(k.Name, e.Get(k.Name))
-			}
+	}
+	file := getenv("CONFIG_FILE")
+	if file == "" {
+		file = dotenv.GetString("CONFIG_FILE")
+	}
+	if file != "" {
+		v.SetConfigFile(file)
+		if err := v.ReadInConfig(); err != nil {
+			return Config{}, fmt.Errorf("config file %s: %w", file, err)
+		}
+	}
+	for _, k := range Keys {
+		// An empty value means unset, in .env as in the environment.
+		if val := dotenv.GetString(k.Name); val != "" {
+			v.Set(k.Name, val)
 		}
 	}
 	for _, k := range Keys {

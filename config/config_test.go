@@ -96,3 +96,13 @@ func TestDevSecret(t *testing.T) {
 	assert.False(t, created)
 	assert.Equal(t, k1, k2, "kept across restarts")
 }
+
+func TestConfigFileNamedInDotEnv(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "orgd.yaml")
+	require.NoError(t, os.WriteFile(file, []byte("RATE_LIMIT_PER_MINUTE: 42\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, ".env"), []byte("CONFIG_FILE="+file+"\n"), 0o600))
+	c, err := config.Load(env(nil), dir)
+	require.NoError(t, err)
+	assert.Equal(t, int64(42), c.RateLimitPerMinute)
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"orgd/config"
 )
 
 type compose struct {
@@ -76,4 +78,15 @@ func TestDockerfileBuildsLikeCI(t *testing.T) {
 	assert.Contains(t, string(df), "USER nonroot")
 	assert.Contains(t, string(df), "distroless/static")
 	assert.Contains(t, string(df), "HEALTHCHECK")
+}
+
+func TestEnvExampleListsEveryKey(t *testing.T) {
+	b, err := os.ReadFile("../../.env.example")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	for _, k := range config.Keys {
+		assert.Contains(t, string(b), "\n"+k.Name+"=", ".env.example sets %s", k.Name)
+		assert.Contains(t, string(readme), "`"+k.Name+"`", "the README's table has %s", k.Name)
+	}
 }
