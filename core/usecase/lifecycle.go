@@ -84,8 +84,11 @@ func (s *Service) settle(ctx context.Context, id domain.ID) (domain.Organization
 		}
 		if s.expired(org) {
 			org, err = s.takeOver(ctx, org)
-			if errors.Is(err, domain.ErrStale) {
-				continue // someone else moved first; look again
+			// ErrStale: someone else moved first. A conflict: the operation
+			// was rolled back (a create is gone, an update undone). Either
+			// way, look again at what is there now.
+			if errors.Is(err, domain.ErrStale) || domain.ErrorCode(err) == domain.CodeConflict {
+				continue
 			}
 			return org, err
 		}
