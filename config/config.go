@@ -68,7 +68,7 @@ var Keys = []Key{
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
 	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For entries are believed"},
-	{"REDIS_URL", "", "Redis for rate-limit counters shared by all replicas; empty keeps them in memory"},
+	{"REDIS_URL", "", "Redis for rate-limit and login back-off counters shared by all replicas; empty: in memory"},
 	{"ORG_CREATION", "open", "who may create organizations: open or superadmin"},
 	{"FIRST_SUPERADMIN_EMAIL", "", "super admin created at startup if missing"},
 	{"FIRST_SUPERADMIN_PASSWORD", "", "its password (production: 12+ characters, not an example)"},

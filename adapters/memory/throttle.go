@@ -5,32 +5,18 @@ import (
 	"sync"
 	"time"
 
+	"orgd/core/domain"
 	"orgd/ports"
 )
-
-// ThrottlePolicy shapes LoginThrottle's back-off: the first Free failures
-// cost nothing; after that each failure doubles the wait, from Base up to
-// Max. Failures older than Forget are forgotten.
-type ThrottlePolicy struct {
-	Free   int
-	Base   time.Duration
-	Max    time.Duration
-	Forget time.Duration
-}
-
-// DefaultThrottlePolicy allows 5 free failures, then 1 s, 2 s, 4 s … capped at
-// 60 s; forgotten after 15 minutes without a failure. An attacker holding an
-// account at the cap gets about one guess a minute, and its admin waits at
-// most a minute for a try.
-var DefaultThrottlePolicy = ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Minute, Forget: 15 * time.Minute}
 
 // maxThrottleKeys bounds the memory one process spends on failure records.
 const maxThrottleKeys = 100_000
 
-// LoginThrottle implements ports.LoginThrottle in one process's memory.
+// LoginThrottle implements ports.LoginThrottle in one process's memory,
+// with the policy of a domain.LoginBackoff.
 type LoginThrottle struct {
 	mu     sync.Mutex
-	policy ThrottlePolicy
+	policy domain.LoginBackoff
 	now    func() time.Time
 	keys   map[string]*failures
 }
@@ -44,7 +30,7 @@ type failures struct {
 var _ ports.LoginThrottle = (*LoginThrottle)(nil)
 
 // NewLoginThrottle returns a LoginThrottle; now is time.Now when nil.
-func NewLoginThrottle(p ThrottlePolicy, now func() time.Time) *LoginThrottle {
+func NewLoginThrottle(p domain.LoginBackoff, now func() time.Time) *LoginThrottle {
 	if now == nil {
 		now = time.Now
 	}
@@ -85,13 +71,7 @@ func (l *LoginThrottle) Failed(_ context.Context, key string) error {
 	}
 	f.count++
 	f.last = now
-	if extra := f.count - l.policy.Free; extra > 0 {
-		wait := l.policy.Max
-		if extra <= 30 {
-			wait = min(l.policy.Base<<(extra-1), l.policy.Max)
-		}
-		f.until = now.Add(wait)
-	}
+	f.until = now.Add(l.policy.Delay(f.count))
 	return nil
 }
 

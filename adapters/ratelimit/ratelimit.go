@@ -1,5 +1,7 @@
-// Package ratelimit chooses where the per-IP rate-limit counters live: in
-// this process (one node), or in Redis so every replica shares one limit.
+// Package ratelimit chooses where abuse counters live: in this process
+// (one node), or in Redis so every replica shares them. That covers the
+// per-IP request limit (ulule/limiter's stores) and the per-account login
+// back-off (LoginThrottle).
 package ratelimit
 
 import (
@@ -11,21 +13,40 @@ import (
 	"github.com/ulule/limiter/v3"
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 	sredis "github.com/ulule/limiter/v3/drivers/store/redis"
+
+	memadapter "orgd/adapters/memory"
+	"orgd/core/domain"
+	"orgd/ports"
 )
 
 // KeyPrefix namespaces orgd's counters in a shared Redis.
 const KeyPrefix = "orgd:ratelimit"
 
-// Store returns the counter store for redisURL: in memory when it is
-// empty, else Redis, which must answer a ping now. The returned close
-// releases the Redis connection.
-func Store(ctx context.Context, redisURL string) (limiter.Store, func() error, error) {
+// Stores are the counters for one process.
+type Stores struct {
+	// Requests holds the per-IP request counters.
+	Requests limiter.Store
+	// Logins holds the per-account login failures.
+	Logins ports.LoginThrottle
+	// Close releases the Redis connection, if any.
+	Close func() error
+	// Shared reports whether the counters are in Redis.
+	Shared bool
+}
+
+// Open returns the counters for redisURL: in memory when it is empty,
+// else in Redis, which must answer a ping now.
+func Open(ctx context.Context, redisURL string, backoff domain.LoginBackoff) (Stores, error) {
 	if redisURL == "" {
-		return memory.NewStore(), func() error { return nil }, nil
+		return Stores{
+			Requests: memory.NewStore(),
+			Logins:   memadapter.NewLoginThrottle(backoff, nil),
+			Close:    func() error { return nil },
+		}, nil
 	}
 	opts, err := redis.ParseURL(redisURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
+		return Stores{}, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
 	client := redis.NewClient(opts)
@@ -33,12 +54,17 @@ func Store(ctx context.Context, redisURL string) (limiter.Store, func() error, e
 	defer cancel()
 	if err := client.Ping(pctx).Err(); err != nil {
 		_ = client.Close()
-		return nil, nil, fmt.Errorf("redis at REDIS_URL does not answer: %w", err)
+		return Stores{}, fmt.Errorf("redis at REDIS_URL does not answer: %w", err)
 	}
-	st, err := sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: KeyPrefix, MaxRetry: 3})
+	requests, err := sredis.NewStoreWithOptions(client, limiter.StoreOptions{Prefix: KeyPrefix, MaxRetry: 3})
 	if err != nil {
 		_ = client.Close()
-		return nil, nil, fmt.Errorf("redis rate-limit store: %w", err)
+		return Stores{}, fmt.Errorf("redis rate-limit store: %w", err)
 	}
-	return st, client.Close, nil
+	return Stores{
+		Requests: requests,
+		Logins:   NewRedisLoginThrottle(client, backoff, nil),
+		Close:    client.Close,
+		Shared:   true,
+	}, nil
 }

@@ -26,7 +26,6 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"orgd/adapters/httpapi"
-	"orgd/adapters/memory"
 	"orgd/adapters/metrics"
 	"orgd/adapters/mongodb"
 	"orgd/adapters/password"
@@ -106,12 +105,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	counters, err := ratelimit.Open(ctx, cfg.RedisURL, domain.DefaultLoginBackoff)
+	if err != nil {
+		return err
+	}
+	defer counters.Close() //nolint:errcheck // closing at exit
+	if counters.Shared {
+		log.Info("rate limits and login back-off shared through redis")
+	}
 	hasher := password.New(password.OWASP, 0)
 	m.HashPool(hasher.Stats)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
 		Hasher: hasher, Tokens: tokens,
-		Throttle: memory.NewLoginThrottle(memory.DefaultThrottlePolicy, nil),
+		Throttle: counters.Logins,
 		Creation: domain.OrgCreation(cfg.OrgCreation),
 		Logger:   log, TokenTTL: cfg.TokenTTL(),
 	})
@@ -142,17 +149,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	// work once the lease runs out even if nobody touches the organization.
 	go svc.RecoverEvery(ctx, usecase.DefaultLease)
 
-	limits, closeLimits, err := ratelimit.Store(ctx, cfg.RedisURL)
-	if err != nil {
-		return err
-	}
-	defer closeLimits() //nolint:errcheck // closing at exit
-	if cfg.RedisURL != "" {
-		log.Info("rate limits shared through redis")
-	}
-
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
-		LimiterStore:       limits,
+		LimiterStore:       counters.Requests,
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
 		TrustedProxies:     cfg.TrustedNets,

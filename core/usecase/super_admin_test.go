@@ -107,11 +107,11 @@ func TestLoginCostsTheSameForUnknownEmails(t *testing.T) {
 func TestLoginThrottle(t *testing.T) {
 	ctx := context.Background()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	h := newHarnessWith(t, usecase.Deps{Clock: clock, Throttle: memory.NewLoginThrottle(memory.DefaultThrottlePolicy, clock.Now)})
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Throttle: memory.NewLoginThrottle(domain.DefaultLoginBackoff, clock.Now)})
 	h.create(t, "acme", "a@x.com", "12345678")
 
 	for _, email := range []string{"a@x.com", "ghost@x.com"} {
-		for i := range memory.DefaultThrottlePolicy.Free + 1 {
+		for i := range domain.DefaultLoginBackoff.Free + 1 {
 			_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "wrong-pass"})
 			require.ErrorIs(t, err, domain.ErrInvalidCredentials, "attempt %d", i)
 		}

@@ -60,3 +60,19 @@ func TestRedisUnreachableRefusesToStart(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, out, "REDIS_URL")
 }
+
+func TestLoginBackoffSharedThroughRedis(t *testing.T) {
+	url := redisURL(t)
+	env := map[string]string{"REDIS_URL": url}
+	a := start(t, env)
+	a.create("acme", "a@acme.test", "password1")
+	// A second replica on its own store: the back-off is keyed by email,
+	// so it needs no account there to count guesses.
+	b := start(t, env)
+	for i, c := range []client{a, b, a, b, a, b} {
+		r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "guess"}, "")
+		require.Equal(t, http.StatusUnauthorized, r.status, "attempt %d", i)
+	}
+	r := a.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "password1"}, "")
+	assert.Equal(t, http.StatusTooManyRequests, r.status, "guesses spread over replicas meet one back-off: %s", r.raw)
+}
