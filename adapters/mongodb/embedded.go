@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"slices"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -139,5 +138,3 @@ func (h levelFloor) WithAttrs(a []slog.Attr) slog.Handler {
 func (h levelFloor) WithGroup(g string) slog.Handler {
 	return levelFloor{h.Handler.WithGroup(g), h.min}
 }
-
-func sortStrings(s []string) { slices.Sort(s) }

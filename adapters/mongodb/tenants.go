@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -104,6 +105,6 @@ func (t *Tenants) List(ctx context.Context) ([]string, error) {
 			out = append(out, n)
 		}
 	}
-	sortStrings(out)
+	slices.Sort(out)
 	return out, nil
 }

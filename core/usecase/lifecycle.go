@@ -36,13 +36,6 @@ const (
 	FPDeleteOrg        = "delete.org"
 )
 
-// Failpoints lists every failpoint, in the order an operation meets them.
-var Failpoints = []string{
-	FPCreateReserved, FPCreateInserted, FPCreateAdmin, FPCreateCollection, FPCreateAborted,
-	FPUpdateReserved, FPUpdatePending, FPUpdateAdmin, FPUpdateCollection, FPUpdateCommitted,
-	FPDeleteMarked, FPDeleteDropped, FPDeleteAdmin, FPDeleteOrg,
-}
-
 // newPending starts an intent whose lease begins now.
 func (s *Service) newPending(op domain.Op) *domain.Pending {
 	return &domain.Pending{Op: op, LeaseUntil: s.now().Add(s.lease)}

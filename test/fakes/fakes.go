@@ -69,7 +69,6 @@ type Failpoints struct {
 	crashAt string
 	fired   bool
 	actions map[string]func(context.Context)
-	seen    []string
 }
 
 var _ ports.Failpoints = (*Failpoints)(nil)
@@ -91,7 +90,6 @@ func (f *Failpoints) On(point string, fn func(context.Context)) *Failpoints {
 // Check implements ports.Failpoints.
 func (f *Failpoints) Check(ctx context.Context, point string) error {
 	f.mu.Lock()
-	f.seen = append(f.seen, point)
 	fn := f.actions[point]
 	fire := point == f.crashAt && !f.fired
 	if fire {
@@ -105,18 +103,4 @@ func (f *Failpoints) Check(ctx context.Context, point string) error {
 		return ErrCrash
 	}
 	return nil
-}
-
-// Fired reports whether the crash happened.
-func (f *Failpoints) Fired() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.fired
-}
-
-// Seen returns the points reached, in order.
-func (f *Failpoints) Seen() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.seen...)
 }
