@@ -11,16 +11,14 @@ import (
 )
 
 // OrgRepository stores organization metadata. Every write is atomic on one
-// organization and conditional on its Version.
+// organization and conditional on its Version; every read is by ID, so
+// each is a point operation whatever the number of organizations.
 type OrgRepository interface {
 	// Insert stores a new organization. It returns domain.ErrOrgExists if
 	// the ID or the name key is already stored.
 	Insert(ctx context.Context, org domain.Organization) error
 	// ByID returns the organization or domain.ErrOrgNotFound.
 	ByID(ctx context.Context, id domain.ID) (domain.Organization, error)
-	// ByNameKey returns the organization whose current name key is key, or
-	// domain.ErrOrgNotFound.
-	ByNameKey(ctx context.Context, key string) (domain.Organization, error)
 	// Replace writes org if the stored Version equals expected, and returns
 	// domain.ErrStale if it does not or the organization is gone.
 	Replace(ctx context.Context, org domain.Organization, expected int64) error
@@ -28,35 +26,40 @@ type OrgRepository interface {
 	// domain.ErrStale otherwise, or if it is already gone.
 	Delete(ctx context.Context, id domain.ID, expected int64) error
 	// WithPending lists the organizations that carry a pending operation.
+	// Its cost grows with the number of pending operations, not of
+	// organizations.
 	WithPending(ctx context.Context) ([]domain.Organization, error)
+	// All lists every organization, in any state (for recovery's sweep of
+	// abandoned claims: one read, not one per claim).
+	All(ctx context.Context) ([]domain.Organization, error)
 	// List returns up to limit active organizations in name-key order,
 	// skipping offset, and how many active organizations there are.
 	List(ctx context.Context, offset, limit int) ([]domain.Organization, int64, error)
 }
 
-// NameRegistry holds the claims on organization name keys: at most one
-// claim per key, taken atomically.
-type NameRegistry interface {
-	// Reserve takes the claim, or returns domain.ErrOrgExists if the key is
-	// claimed already (by anyone, including claim.OrgID).
-	Reserve(ctx context.Context, claim domain.NameClaim) error
-	// Claim returns the claim on key, or domain.ErrOrgNotFound if it is free.
-	Claim(ctx context.Context, key string) (domain.NameClaim, error)
-	// Release frees key if orgID holds it; it is a no-op otherwise.
-	Release(ctx context.Context, key string, orgID domain.ID) error
+// ClaimRegistry holds claims on unique keys (organization name keys, admin
+// emails): at most one claim per key, taken atomically, read by key.
+type ClaimRegistry interface {
+	// Reserve takes the claim, or returns domain.ErrClaimTaken if the key
+	// is claimed already (by anyone, including the same holder).
+	Reserve(ctx context.Context, claim domain.Claim) error
+	// Claim returns the claim on key, or domain.ErrNoClaim if it is free.
+	Claim(ctx context.Context, key string) (domain.Claim, error)
+	// Release frees claim.Key if claim's holder holds it; it is a no-op
+	// otherwise.
+	Release(ctx context.Context, claim domain.Claim) error
 	// All lists every claim.
-	All(ctx context.Context) ([]domain.NameClaim, error)
+	All(ctx context.Context) ([]domain.Claim, error)
 }
 
-// AdminRepository stores admins; emails are unique among them.
+// AdminRepository stores admins by ID. Emails are unique among them; they
+// are looked up through the email ClaimRegistry.
 type AdminRepository interface {
 	// Insert stores a new admin. It returns domain.ErrEmailExists if the
 	// email (or the ID) is taken.
 	Insert(ctx context.Context, admin domain.Admin) error
 	// ByID returns the admin or domain.ErrAdminNotFound.
 	ByID(ctx context.Context, id domain.ID) (domain.Admin, error)
-	// ByEmail returns the admin or domain.ErrAdminNotFound.
-	ByEmail(ctx context.Context, email domain.Email) (domain.Admin, error)
 	// Update overwrites the admin's email, password hash and credentials
 	// version. It returns domain.ErrEmailExists if another admin has the
 	// email and domain.ErrAdminNotFound if the admin is gone.
@@ -66,18 +69,22 @@ type AdminRepository interface {
 }
 
 // TenantStore manages the per-organization collections. Each call is a
-// single atomic operation on the store.
+// single atomic operation on the store. A collection is addressed by its
+// organization's ID and its name: the store may place an organization's
+// collection wherever it likes, as long as it keeps it in one place for
+// the organization's life, so a rename never moves documents between
+// places.
 type TenantStore interface {
 	// Create creates the collection; an existing one is left as it is.
-	Create(ctx context.Context, name string) error
+	Create(ctx context.Context, org domain.ID, name string) error
 	// Rename moves the collection and all its documents to a new name in
 	// one atomic step. It returns domain.ErrCollectionNotFound if from does
 	// not exist.
-	Rename(ctx context.Context, from, to string) error
+	Rename(ctx context.Context, org domain.ID, from, to string) error
 	// Drop removes the collection; dropping a missing one is not an error.
-	Drop(ctx context.Context, name string) error
+	Drop(ctx context.Context, org domain.ID, name string) error
 	// Exists reports whether the collection exists.
-	Exists(ctx context.Context, name string) (bool, error)
+	Exists(ctx context.Context, org domain.ID, name string) (bool, error)
 }
 
 // PasswordHasher turns passwords into self-describing hashes and checks them.

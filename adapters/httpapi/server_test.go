@@ -21,11 +21,11 @@ import (
 	"orgd/test/fakes"
 )
 
-// downOrgs is an organization repository whose store cannot be reached.
-type downOrgs struct{ *memory.Orgs }
+// downClaims is a claim registry whose store cannot be reached.
+type downClaims struct{ *memory.Claims }
 
-func (downOrgs) ByNameKey(context.Context, string) (domain.Organization, error) {
-	return domain.Organization{}, fmt.Errorf("%w: server selection error: context deadline exceeded, current topology: { Type: Unknown }", domain.ErrUnavailable)
+func (downClaims) Claim(context.Context, string) (domain.Claim, error) {
+	return domain.Claim{}, fmt.Errorf("%w: server selection error: context deadline exceeded, current topology: { Type: Unknown }", domain.ErrUnavailable)
 }
 
 func TestStoreDownAnswers503(t *testing.T) {
@@ -33,7 +33,7 @@ func TestStoreDownAnswers503(t *testing.T) {
 	tok, err := token.New("HS256", []byte("server-test-key-server-test-key!"))
 	require.NoError(t, err)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
-		Orgs: downOrgs{st.Orgs()}, Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Orgs: st.Orgs(), Names: downClaims{st.Names()}, Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
 		Hasher: fakes.Hasher{}, Tokens: tok,
 	})
 	require.NoError(t, err)

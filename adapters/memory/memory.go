@@ -18,7 +18,8 @@ import (
 type Store struct {
 	mu      sync.Mutex
 	orgs    map[domain.ID]domain.Organization
-	claims  map[string]domain.NameClaim
+	names   *Claims
+	emails  *Claims
 	admins  map[domain.ID]domain.Admin
 	tenants map[string][]map[string]any
 }
@@ -27,7 +28,8 @@ type Store struct {
 func New() *Store {
 	return &Store{
 		orgs:    map[domain.ID]domain.Organization{},
-		claims:  map[string]domain.NameClaim{},
+		names:   &Claims{claims: map[string]domain.Claim{}},
+		emails:  &Claims{claims: map[string]domain.Claim{}},
 		admins:  map[domain.ID]domain.Admin{},
 		tenants: map[string][]map[string]any{},
 	}
@@ -36,8 +38,11 @@ func New() *Store {
 // Orgs returns the Store's organization repository.
 func (s *Store) Orgs() *Orgs { return (*Orgs)(s) }
 
-// Names returns the Store's name registry.
-func (s *Store) Names() *Names { return (*Names)(s) }
+// Names returns the Store's claims on organization name keys.
+func (s *Store) Names() *Claims { return s.names }
+
+// Emails returns the Store's claims on admin emails.
+func (s *Store) Emails() *Claims { return s.emails }
 
 // Admins returns the Store's admin repository.
 func (s *Store) Admins() *Admins { return (*Admins)(s) }
@@ -48,8 +53,11 @@ func (s *Store) Tenants() *Tenants { return (*Tenants)(s) }
 // Orgs implements ports.OrgRepository.
 type Orgs Store
 
-// Names implements ports.NameRegistry.
-type Names Store
+// Claims implements ports.ClaimRegistry.
+type Claims struct {
+	mu     sync.Mutex
+	claims map[string]domain.Claim
+}
 
 // Admins implements ports.AdminRepository.
 type Admins Store
@@ -60,7 +68,7 @@ type Tenants Store
 
 var (
 	_ ports.OrgRepository   = (*Orgs)(nil)
-	_ ports.NameRegistry    = (*Names)(nil)
+	_ ports.ClaimRegistry   = (*Claims)(nil)
 	_ ports.AdminRepository = (*Admins)(nil)
 	_ ports.TenantStore     = (*Tenants)(nil)
 )
@@ -98,18 +106,6 @@ func (r *Orgs) ByID(_ context.Context, id domain.ID) (domain.Organization, error
 		return domain.Organization{}, fmt.Errorf("org %s: %w", id, domain.ErrOrgNotFound)
 	}
 	return clone(o), nil
-}
-
-// ByNameKey implements ports.OrgRepository.
-func (r *Orgs) ByNameKey(_ context.Context, key string) (domain.Organization, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, o := range r.orgs {
-		if o.NameKey == key {
-			return clone(o), nil
-		}
-	}
-	return domain.Organization{}, fmt.Errorf("org %q: %w", key, domain.ErrOrgNotFound)
 }
 
 // Replace implements ports.OrgRepository.
@@ -154,6 +150,17 @@ func (r *Orgs) WithPending(context.Context) ([]domain.Organization, error) {
 	return out, nil
 }
 
+// All implements ports.OrgRepository.
+func (r *Orgs) All(context.Context) ([]domain.Organization, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]domain.Organization, 0, len(r.orgs))
+	for _, o := range r.orgs {
+		out = append(out, clone(o))
+	}
+	return out, nil
+}
+
 // List implements ports.OrgRepository.
 func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization, int64, error) {
 	r.mu.Lock()
@@ -172,43 +179,43 @@ func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization
 	return active[offset:min(offset+limit, len(active))], total, nil
 }
 
-// Reserve implements ports.NameRegistry.
-func (r *Names) Reserve(_ context.Context, c domain.NameClaim) error {
+// Reserve implements ports.ClaimRegistry.
+func (r *Claims) Reserve(_ context.Context, c domain.Claim) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if _, ok := r.claims[c.Key]; ok {
-		return domain.ErrOrgExists
+		return domain.ErrClaimTaken
 	}
 	r.claims[c.Key] = c
 	return nil
 }
 
-// Claim implements ports.NameRegistry.
-func (r *Names) Claim(_ context.Context, key string) (domain.NameClaim, error) {
+// Claim implements ports.ClaimRegistry.
+func (r *Claims) Claim(_ context.Context, key string) (domain.Claim, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c, ok := r.claims[key]
 	if !ok {
-		return domain.NameClaim{}, domain.ErrOrgNotFound
+		return domain.Claim{}, domain.ErrNoClaim
 	}
 	return c, nil
 }
 
-// Release implements ports.NameRegistry.
-func (r *Names) Release(_ context.Context, key string, orgID domain.ID) error {
+// Release implements ports.ClaimRegistry.
+func (r *Claims) Release(_ context.Context, c domain.Claim) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if c, ok := r.claims[key]; ok && c.OrgID == orgID {
-		delete(r.claims, key)
+	if held, ok := r.claims[c.Key]; ok && held.HeldBy(c) {
+		delete(r.claims, c.Key)
 	}
 	return nil
 }
 
-// All implements ports.NameRegistry.
-func (r *Names) All(context.Context) ([]domain.NameClaim, error) {
+// All implements ports.ClaimRegistry.
+func (r *Claims) All(context.Context) ([]domain.Claim, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]domain.NameClaim, 0, len(r.claims))
+	out := make([]domain.Claim, 0, len(r.claims))
 	for _, c := range r.claims {
 		out = append(out, c)
 	}
@@ -243,18 +250,6 @@ func (r *Admins) ByID(_ context.Context, id domain.ID) (domain.Admin, error) {
 	return a, nil
 }
 
-// ByEmail implements ports.AdminRepository.
-func (r *Admins) ByEmail(_ context.Context, email domain.Email) (domain.Admin, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	for _, a := range r.admins {
-		if a.Email == email {
-			return a, nil
-		}
-	}
-	return domain.Admin{}, domain.ErrAdminNotFound
-}
-
 // Update implements ports.AdminRepository.
 func (r *Admins) Update(_ context.Context, a domain.Admin) error {
 	r.mu.Lock()
@@ -281,8 +276,19 @@ func (r *Admins) Delete(_ context.Context, id domain.ID) error {
 	return nil
 }
 
+// All returns every admin (for tests).
+func (r *Admins) All(context.Context) ([]domain.Admin, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]domain.Admin, 0, len(r.admins))
+	for _, a := range r.admins {
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // Create implements ports.TenantStore.
-func (t *Tenants) Create(_ context.Context, name string) error {
+func (t *Tenants) Create(_ context.Context, _ domain.ID, name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if _, ok := t.tenants[name]; !ok {
@@ -292,7 +298,7 @@ func (t *Tenants) Create(_ context.Context, name string) error {
 }
 
 // Rename implements ports.TenantStore.
-func (t *Tenants) Rename(_ context.Context, from, to string) error {
+func (t *Tenants) Rename(_ context.Context, _ domain.ID, from, to string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	docs, ok := t.tenants[from]
@@ -308,7 +314,7 @@ func (t *Tenants) Rename(_ context.Context, from, to string) error {
 }
 
 // Drop implements ports.TenantStore.
-func (t *Tenants) Drop(_ context.Context, name string) error {
+func (t *Tenants) Drop(_ context.Context, _ domain.ID, name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	delete(t.tenants, name)
@@ -316,7 +322,7 @@ func (t *Tenants) Drop(_ context.Context, name string) error {
 }
 
 // Exists implements ports.TenantStore.
-func (t *Tenants) Exists(_ context.Context, name string) (bool, error) {
+func (t *Tenants) Exists(_ context.Context, _ domain.ID, name string) (bool, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	_, ok := t.tenants[name]
@@ -324,7 +330,7 @@ func (t *Tenants) Exists(_ context.Context, name string) (bool, error) {
 }
 
 // Seed appends n documents to an existing collection.
-func (t *Tenants) Seed(_ context.Context, name string, n int) error {
+func (t *Tenants) Seed(_ context.Context, _ domain.ID, name string, n int) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	docs, ok := t.tenants[name]
@@ -339,7 +345,7 @@ func (t *Tenants) Seed(_ context.Context, name string, n int) error {
 }
 
 // Count returns the number of documents in a collection.
-func (t *Tenants) Count(_ context.Context, name string) (int64, error) {
+func (t *Tenants) Count(_ context.Context, _ domain.ID, name string) (int64, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	docs, ok := t.tenants[name]

@@ -21,6 +21,7 @@ type Embedded struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	unlock func()
+	files  *sqliteFiles
 }
 
 // EmbeddedOptions configure StartEmbedded.
@@ -81,7 +82,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock}
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)
@@ -99,6 +100,7 @@ func (e *Embedded) URI() string { return e.uri }
 
 // Close stops the store and releases the data directory.
 func (e *Embedded) Close() {
+	e.files.close()
 	e.cancel()
 	<-e.done
 	e.unlock()

@@ -13,25 +13,22 @@ import (
 // collMigrations records which migrations the master database has had.
 const collMigrations = "schema_migrations"
 
-// Migration is one versioned change to the master database. Up must be
-// idempotent: two replicas starting at once may both run it.
+// Migration is one versioned change to the store. Up must be idempotent:
+// two replicas starting at once may both run it, and a process killed
+// midway runs it again from the start.
 type Migration struct {
 	Version int
 	Name    string
-	Up      func(ctx context.Context, db *mongo.Database) error
+	Up      func(ctx context.Context, s *Store) error
 }
 
 // Migrations are applied in order; append, never edit or reorder.
 var Migrations = []Migration{
-	{1, "master collections", func(ctx context.Context, db *mongo.Database) error {
-		for _, name := range []string{collOrgs, collNames, collAdmins} {
-			if err := createCollection(ctx, db, name); err != nil {
-				return fmt.Errorf("create %s: %w", name, err)
-			}
-		}
-		return nil
+	{1, "master collections", func(ctx context.Context, s *Store) error {
+		return createCollections(ctx, s.db, collOrgs, collNames, collAdmins)
 	}},
-	{2, "unique organization name keys and admin emails; pending-operation index", func(ctx context.Context, db *mongo.Database) error {
+	{2, "unique organization name keys and admin emails; pending-operation index", func(ctx context.Context, s *Store) error {
+		db := s.db
 		idx := []struct {
 			coll  string
 			model mongo.IndexModel
@@ -47,7 +44,8 @@ var Migrations = []Migration{
 		}
 		return nil
 	}},
-	{3, "admin roles: backfill org_admin; index organizations by state and name", func(ctx context.Context, db *mongo.Database) error {
+	{3, "admin roles: backfill org_admin; index organizations by state and name", func(ctx context.Context, s *Store) error {
+		db := s.db
 		_, err := db.Collection(collAdmins).UpdateMany(ctx,
 			bson.D{{Key: "role", Value: bson.D{{Key: "$exists", Value: false}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "org_admin"}}}})
@@ -59,6 +57,17 @@ var Migrations = []Migration{
 		})
 		return translate(err)
 	}},
+	{4, "email claims for every admin; pending-operation markers", backfillClaimsAndMarkers},
+	{5, "tenant collections move to their tenant databases", moveTenantCollections},
+}
+
+func createCollections(ctx context.Context, db *mongo.Database, names ...string) error {
+	for _, name := range names {
+		if err := createCollection(ctx, db, name); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+	}
+	return nil
 }
 
 type migrationDoc struct {
@@ -79,13 +88,16 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 		if applied[m.Version] {
 			continue
 		}
-		if err := m.Up(ctx, s.db); err != nil {
+		s.log.InfoContext(ctx, "migration started", "migration", m.Version, "name", m.Name)
+		started := time.Now()
+		if err := m.Up(ctx, s); err != nil {
 			return done, fmt.Errorf("mongodb: migration %d (%s): %w", m.Version, m.Name, err)
 		}
 		_, err := s.db.Collection(collMigrations).InsertOne(ctx, migrationDoc{Version: m.Version, Name: m.Name, AppliedAt: time.Now().UTC()})
 		if err != nil && !isDuplicate(err) { // a replica recorded it first
 			return done, fmt.Errorf("mongodb: record migration %d: %w", m.Version, translate(err))
 		}
+		s.log.InfoContext(ctx, "migration applied", "migration", m.Version, "took", time.Since(started).Round(time.Millisecond).String())
 		done = append(done, m)
 	}
 	return done, nil

@@ -2,12 +2,14 @@ package mongodb_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/adapters/mongodb"
 	"orgd/adapters/mongodb/mongotest"
@@ -49,7 +51,59 @@ func TestMigrationBackfillsAdminRoles(t *testing.T) {
 	var doc bson.M
 	require.NoError(t, db.Collection("admins").FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&doc))
 	assert.Equal(t, "org_admin", doc["role"])
-	a, err := st.Admins().ByEmail(ctx, "old@x.test")
+	a, err := st.Admins().ByID(ctx, domain.ID(id.Hex()))
 	require.NoError(t, err)
 	assert.Equal(t, domain.RoleOrgAdmin, a.Role)
+}
+
+// TestMigrationMovesLegacyLayout migrates a store in the layout before
+// email claims and tenant databases, with one copy already cut short, and
+// checks that every organization is whole in the new layout: its documents
+// all in its tenant database, none left in the master one, its admin found
+// by email.
+func TestMigrationMovesLegacyLayout(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st := mongotest.NewStore(t)
+	sizes := map[string]int{"alpha": 1500, "beta": 0, "gamma": 40}
+	orgs := map[string]domain.Organization{}
+	for name, n := range sizes {
+		org, err := mongotest.SeedLegacy(ctx, st, name, n, "plain$password1")
+		require.NoError(t, err)
+		orgs[name] = org
+	}
+	require.NoError(t, mongotest.ForgetMigrations(ctx, st))
+	// A copy interrupted halfway: the target holds some documents already.
+	alpha := orgs["alpha"]
+	require.NoError(t, st.Tenants().Create(ctx, alpha.ID, alpha.Collection))
+	cur, err := st.Database().Collection(alpha.Collection).Find(ctx, bson.D{}, options.Find().SetLimit(700))
+	require.NoError(t, err)
+	var half []bson.Raw
+	require.NoError(t, cur.All(ctx, &half))
+	_, err = st.Tenants().Collection(alpha.ID, alpha.Collection).InsertMany(ctx, half)
+	require.NoError(t, err)
+
+	done, err := st.Migrate(ctx)
+	require.NoError(t, err)
+	require.Len(t, done, len(mongodb.Migrations)-mongotest.LegacyLayoutVersion)
+
+	master, err := st.Database().ListCollectionNames(ctx, bson.D{})
+	require.NoError(t, err)
+	for _, c := range master {
+		assert.False(t, strings.HasPrefix(c, "org_"), "no tenant collection is left in the master database: %s", c)
+	}
+	for name, org := range orgs {
+		n, err := st.Tenants().Count(ctx, org.ID, org.Collection)
+		require.NoError(t, err, name)
+		assert.Equal(t, int64(sizes[name]), n, "%s keeps every document", name)
+		claim, err := st.Emails().Claim(ctx, string(org.AdminEmail))
+		require.NoError(t, err, name)
+		assert.Equal(t, org.AdminID, claim.AdminID, "%s's admin holds its email", name)
+		var doc bson.M
+		require.NoError(t, st.Database().Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: org.NameKey}}).Decode(&doc))
+		assert.Equal(t, mongodb.TenantDatabase("", org.ID), doc["tenant_db"], "%s records its tenant database", name)
+	}
+	again, err := st.Migrate(ctx)
+	require.NoError(t, err)
+	assert.Empty(t, again)
 }

@@ -2,16 +2,28 @@
 // mongo-driver v2, and runs the embedded MongoDB-wire store (FerretDB on
 // SQLite) used when no MongoDB is configured. One code path serves both:
 // it uses only single-document atomic writes, unique indexes without
-// collation, and renameCollection within one database.
+// collation, and renameCollection within one database; every read and
+// write on the request path filters on _id alone, the one filter the
+// embedded store pushes down to SQLite (where orgd gives it an index).
+//
+// Layout: the master database (MONGODB_DATABASE) holds organizations,
+// name_claims, email_claims, admins, pending_ops and schema_migrations.
+// Each organization's collection org_<name> lives in one of
+// TenantDatabases tenant databases, <master>_t00 … <master>_t31, chosen by
+// the organization's immutable ID (its document's tenant_db field names
+// it), so a rename stays within one database and no tenant DDL touches the
+// master database's file on the embedded store.
 package mongodb
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
+	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
@@ -23,10 +35,19 @@ import (
 // Master collection names. None starts with domain.CollectionPrefix, so no
 // tenant collection can collide with them.
 const (
-	collOrgs   = "organizations"
-	collNames  = "name_claims"
-	collAdmins = "admins"
+	collOrgs    = "organizations"
+	collNames   = "name_claims"
+	collEmails  = "email_claims"
+	collAdmins  = "admins"
+	collPending = "pending_ops"
 )
+
+// TenantDatabases is how many tenant databases share the tenant
+// collections. It bounds how much of the store one collection's creation
+// or drop disturbs (on the embedded store each database is one SQLite file,
+// whose schema every connection re-reads after any DDL), and is fixed for
+// the life of a deployment: an organization's database derives from its ID.
+const TenantDatabases = 32
 
 // Options configure Open.
 type Options struct {
@@ -42,14 +63,30 @@ type Options struct {
 	// MaxPoolSize caps the connections to the server; 0 keeps the driver's
 	// default (100).
 	MaxPoolSize uint64
+	// Logger receives a line as each migration starts and ends; nil
+	// discards them.
+	Logger *slog.Logger
+	// Embedded is the in-process store behind URI, if that is what it is:
+	// orgd then indexes each collection's _id expression in its SQLite
+	// file as the collection is created.
+	Embedded *Embedded
 }
 
 // Store is a connection to one master database and its tenant collections.
 type Store struct {
-	client *mongo.Client
-	db     *mongo.Database
-	orgs   *Orgs
-	names  *Names
+	client   *mongo.Client
+	db       *mongo.Database
+	embedded *Embedded
+	log      *slog.Logger
+	// singleWriter is set when the server is the embedded store (FerretDB),
+	// whose conditional writes are not atomic and whose only indexed filter
+	// is {_id}: compare-and-set is then a per-document lock in this process
+	// plus a read and a write by _id (sound only because this process is
+	// the store's one writer). On MongoDB it is a {_id, version} filter.
+	singleWriter bool
+	orgs         *Orgs
+	names        *Claims
+	emails       *Claims
 }
 
 // Open connects to the server and applies pending migrations (Migrations)
@@ -76,11 +113,18 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("mongodb: connect: %w", err)
 	}
 	db := client.Database(o.Database)
-	s := &Store{
-		client: client, db: db,
-		orgs:  &Orgs{c: db.Collection(collOrgs), locks: newKeyLocks()},
-		names: &Names{c: db.Collection(collNames), locks: newKeyLocks()},
+	single, err := isFerretDB(ctx, client)
+	if err != nil {
+		_ = client.Disconnect(context.WithoutCancel(ctx))
+		return nil, err
 	}
+	s := &Store{client: client, db: db, embedded: o.Embedded, singleWriter: single, log: o.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
+	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS()}
+	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS()}
 	if o.SkipMigrations {
 		return s, nil
 	}
@@ -88,7 +132,27 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
+	if s.embedded != nil {
+		// Collections the migrations created get their _id index now;
+		// existing ones got it before the store started.
+		if err := s.embedded.IndexDatabase(ctx, s.db.Name()); err != nil {
+			_ = client.Disconnect(context.WithoutCancel(ctx))
+			return nil, fmt.Errorf("mongodb: index %s: %w", s.db.Name(), err)
+		}
+	}
 	return s, nil
+}
+
+// isFerretDB reports whether the server is FerretDB (the embedded store,
+// or another orgd's exposed one), which says so in buildInfo.
+func isFerretDB(ctx context.Context, client *mongo.Client) (bool, error) {
+	var info bson.M
+	err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
+	if err != nil {
+		return false, fmt.Errorf("mongodb: buildInfo: %w", translate(err))
+	}
+	_, ok := info["ferretdbVersion"]
+	return ok, nil
 }
 
 // Close disconnects from the server.
@@ -100,21 +164,36 @@ func (s *Store) Ping(ctx context.Context) error { return translate(s.client.Ping
 // Database returns the master database handle (for tools and tests).
 func (s *Store) Database() *mongo.Database { return s.db }
 
-// Drop removes the whole database: the master collections and every
-// tenant collection. Tests use it to clean up.
-func (s *Store) Drop(ctx context.Context) error { return translate(s.db.Drop(ctx)) }
+// Drop removes the master database and every tenant database. Tests use
+// it to clean up.
+func (s *Store) Drop(ctx context.Context) error {
+	errs := []error{translate(s.db.Drop(ctx))}
+	for i := range TenantDatabases {
+		errs = append(errs, translate(s.client.Database(tenantDBName(s.db.Name(), i)).Drop(ctx)))
+	}
+	return errors.Join(errs...)
+}
+
+// SingleWriter reports whether the server is the embedded store (or
+// another FerretDB), which only one process may write.
+func (s *Store) SingleWriter() bool { return s.singleWriter }
 
 // Orgs returns the organization repository.
 func (s *Store) Orgs() *Orgs { return s.orgs }
 
-// Names returns the name registry.
-func (s *Store) Names() *Names { return s.names }
+// Names returns the claims on organization name keys.
+func (s *Store) Names() *Claims { return s.names }
+
+// Emails returns the claims on admin emails.
+func (s *Store) Emails() *Claims { return s.emails }
 
 // Admins returns the admin repository.
 func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)} }
 
 // Tenants returns the tenant collections.
-func (s *Store) Tenants() *Tenants { return &Tenants{client: s.client, db: s.db} }
+func (s *Store) Tenants() *Tenants {
+	return &Tenants{client: s.client, master: s.db.Name(), embedded: s.embedded}
+}
 
 // Server error codes orgd reacts to.
 const (

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/adapters/mongodb/mongotest"
+	"orgd/ports"
 	"orgd/test/contract"
 )
 
@@ -16,11 +17,16 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
 func newStores(t *testing.T) contract.Stores {
 	s := mongotest.NewStore(t)
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Admins: s.Admins(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Tenants: s.Tenants()}
 }
 
-func TestOrgRepository(t *testing.T)   { contract.OrgRepository(t, newStores) }
-func TestNameRegistry(t *testing.T)    { contract.NameRegistry(t, newStores) }
+func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
+func TestNameClaims(t *testing.T) {
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Names })
+}
+func TestEmailClaims(t *testing.T) {
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails })
+}
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }

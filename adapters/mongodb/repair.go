@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"path/filepath"
 	"strings"
 
@@ -19,22 +18,25 @@ const (
 	sqliteInternal      = "sqlite_"
 )
 
-// RepairReport says what repairEmbedded removed.
+// RepairReport says what repairEmbedded removed, and how many _id indexes
+// it added.
 type RepairReport struct {
-	Tables  []string // "db.table"
-	Indexes []string // "db.index"
+	Tables    []string // "db.table"
+	Indexes   []string // "db.index"
+	IDIndexes int
 }
 
 // repairEmbedded removes what a crash of the embedded store leaves between
-// its SQLite tables and its own catalogue. FerretDB v1 creates a collection
-// as CREATE TABLE followed by a catalogue insert, and drops one as a
-// catalogue delete followed by DROP TABLE, with no transaction around
-// either; indexes likewise. A process killed between the two statements
-// leaves a table (or index) the catalogue does not know, and every later
-// create of that collection fails with "table already exists". Such a
-// table only ever holds a collection that was being created (empty) or
-// dropped, so removing it is always right. Runs before the store starts,
-// under the data directory lock.
+// its SQLite tables and its own catalogue, and gives every table orgd's _id
+// index (see idindex.go). FerretDB v1 creates a collection as CREATE TABLE
+// followed by a catalogue insert, and drops one as a catalogue delete
+// followed by DROP TABLE, with no transaction around either; indexes
+// likewise. A process killed between the two statements leaves a table (or
+// index) the catalogue does not know, and every later create of that
+// collection fails with "table already exists". Such a table only ever
+// holds a collection that was being created (empty) or dropped, so removing
+// it is always right. Runs before the store starts, under the data
+// directory lock.
 func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	var rep RepairReport
 	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
@@ -50,49 +52,51 @@ func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	return rep, errors.Join(errs...)
 }
 
-func repairFile(ctx context.Context, path string, rep *RepairReport) error {
-	u := url.URL{Scheme: "file", Path: path}
-	db, err := sql.Open("sqlite", u.String())
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	dbName := strings.TrimSuffix(filepath.Base(path), ".sqlite")
-
-	// What the catalogue knows: tables, and each table's index names.
+// catalogue returns what the store's catalogue in db knows: each
+// collection's table, with the SQLite names of the table's indexes.
+func catalogue(ctx context.Context, db *sql.DB) (map[string]map[string]bool, error) {
 	known := map[string]map[string]bool{}
 	rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT table_name, settings FROM %q", ferretMetadataTable))
 	if err != nil {
-		return err
+		return nil, err
 	}
+	defer rows.Close()
 	for rows.Next() {
 		var table, settings string
 		if err := rows.Scan(&table, &settings); err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
 		var s struct {
 			Indexes []struct{ Name string } `json:"indexes"`
 		}
 		if err := json.Unmarshal([]byte(settings), &s); err != nil {
-			rows.Close()
-			return fmt.Errorf("catalogue entry %s: %w", table, err)
+			return nil, fmt.Errorf("catalogue entry %s: %w", table, err)
 		}
-		idx := map[string]bool{}
+		idx := map[string]bool{idIndexPrefix + table: true}
 		for _, i := range s.Indexes {
 			idx[table+"_"+i.Name] = true
 		}
 		known[table] = idx
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return known, rows.Err()
+}
+
+func repairFile(ctx context.Context, path string, rep *RepairReport) error {
+	db, err := openSQLite(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	dbName := strings.TrimSuffix(filepath.Base(path), ".sqlite")
+	known, err := catalogue(ctx, db)
+	if err != nil {
 		return err
 	}
 
 	// What SQLite has.
 	type object struct{ kind, name, table string }
 	var objs []object
-	rows, err = db.QueryContext(ctx, "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+	rows, err := db.QueryContext(ctx, "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
 	if err != nil {
 		return err
 	}
@@ -127,5 +131,7 @@ func repairFile(ctx context.Context, path string, rep *RepairReport) error {
 			rep.Indexes = append(rep.Indexes, dbName+"."+o.name)
 		}
 	}
-	return nil
+	n, err := indexTables(ctx, db, known)
+	rep.IDIndexes += n
+	return err
 }

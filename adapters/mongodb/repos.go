@@ -16,14 +16,25 @@ import (
 
 var (
 	_ ports.OrgRepository   = (*Orgs)(nil)
-	_ ports.NameRegistry    = (*Names)(nil)
+	_ ports.ClaimRegistry   = (*Claims)(nil)
 	_ ports.AdminRepository = (*Admins)(nil)
 )
 
 // Orgs implements ports.OrgRepository on the organizations collection.
+//
+// Organizations with a pending operation are also listed in pending_ops
+// (one document per organization, keyed by its ID, holding the version of
+// the intent): the marker is written before the intent, and removed after
+// the write that clears it only if it is older than that write, so the
+// marker of a next operation that started meanwhile stays. Every intent
+// has a marker, and WithPending reads only the markers. A marker whose
+// removal was interrupted is harmless: its organization is read and
+// skipped. On the single-writer store the marker writes happen under the
+// organization's compare-and-set lock, with the write they go with.
 type Orgs struct {
-	c     *mongo.Collection
-	locks *keyLocks
+	c       *mongo.Collection
+	pending *mongo.Collection
+	cas     *cas
 }
 
 type pendingDoc struct {
@@ -48,6 +59,9 @@ type orgDoc struct {
 	State      string        `bson:"state"`
 	Pending    *pendingDoc   `bson:"pending,omitempty"`
 	Version    int64         `bson:"version"`
+	// TenantDB names the database holding Collection (for operators; it
+	// derives from ID).
+	TenantDB string `bson:"tenant_db"`
 }
 
 // oid converts a domain ID; an ID that is not an ObjectID matches nothing.
@@ -65,7 +79,7 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 	d := orgDoc{
 		ID: id, Name: o.Name, NameKey: o.NameKey, Collection: o.Collection,
 		AdminID: admin, AdminEmail: string(o.AdminEmail), CreatedAt: o.CreatedAt,
-		State: string(o.State), Version: o.Version,
+		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
 	}
 	if p := o.Pending; p != nil {
 		d.Pending = &pendingDoc{
@@ -99,6 +113,11 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 	if err != nil {
 		return err
 	}
+	if d.Pending != nil {
+		if err := r.mark(ctx, d.ID, d.Version); err != nil {
+			return err
+		}
+	}
 	_, err = r.c.InsertOne(ctx, d)
 	if isDuplicate(err) {
 		return fmt.Errorf("insert org %q: %w", org.NameKey, domain.ErrOrgExists)
@@ -106,16 +125,59 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 	return translate(err)
 }
 
-func (r *Orgs) findOne(ctx context.Context, filter bson.D, what string) (domain.Organization, error) {
-	var d orgDoc
-	err := r.c.FindOne(ctx, filter).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Organization{}, fmt.Errorf("find org %s: %w", what, domain.ErrOrgNotFound)
+type pendingMarker struct {
+	ID      bson.ObjectID `bson:"_id"`
+	Version int64         `bson:"version"`
+}
+
+// mark lists organization id in pending_ops for the intent written at
+// version. Two racing upserts of one marker may both try the insert; the
+// loser's duplicate key means a marker is there, and a racing intent is
+// the newer one only if its write wins.
+func (r *Orgs) mark(ctx context.Context, id bson.ObjectID, version int64) error {
+	_, err := r.pending.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, pendingMarker{id, version}, options.Replace().SetUpsert(true))
+	if err != nil && !isDuplicate(err) {
+		return fmt.Errorf("mark pending %s: %w", id.Hex(), translate(err))
 	}
+	return nil
+}
+
+// unmark removes organization id's marker if it is older than version (the
+// write that ended the operation); with version 0, whatever its age.
+func (r *Orgs) unmark(ctx context.Context, id bson.ObjectID, version int64) error {
+	filter := bson.D{{Key: "_id", Value: id}}
+	if r.cas.single && version > 0 {
+		var m pendingMarker
+		err := r.pending.FindOne(ctx, filter).Decode(&m)
+		if errors.Is(err, mongo.ErrNoDocuments) || (err == nil && m.Version >= version) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unmark pending %s: %w", id.Hex(), translate(err))
+		}
+	} else if version > 0 {
+		filter = append(filter, bson.E{Key: "version", Value: bson.D{{Key: "$lt", Value: version}}})
+	}
+	if _, err := r.pending.DeleteOne(ctx, filter); err != nil {
+		return fmt.Errorf("unmark pending %s: %w", id.Hex(), translate(err))
+	}
+	return nil
+}
+
+func (r *Orgs) find(ctx context.Context, filter bson.D, opts ...options.Lister[options.FindOptions]) ([]domain.Organization, error) {
+	cur, err := r.c.Find(ctx, filter, opts...)
 	if err != nil {
-		return domain.Organization{}, fmt.Errorf("find org %s: %w", what, translate(err))
+		return nil, fmt.Errorf("find orgs: %w", translate(err))
 	}
-	return d.toDomain(), nil
+	var docs []orgDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find orgs: %w", translate(err))
+	}
+	out := make([]domain.Organization, len(docs))
+	for i, d := range docs {
+		out[i] = d.toDomain()
+	}
+	return out, nil
 }
 
 // ByID implements ports.OrgRepository.
@@ -124,12 +186,15 @@ func (r *Orgs) ByID(ctx context.Context, id domain.ID) (domain.Organization, err
 	if !ok {
 		return domain.Organization{}, domain.ErrOrgNotFound
 	}
-	return r.findOne(ctx, bson.D{{Key: "_id", Value: o}}, string(id))
-}
-
-// ByNameKey implements ports.OrgRepository.
-func (r *Orgs) ByNameKey(ctx context.Context, key string) (domain.Organization, error) {
-	return r.findOne(ctx, bson.D{{Key: "name_key", Value: key}}, fmt.Sprintf("%q", key))
+	var d orgDoc
+	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Organization{}, fmt.Errorf("find org %s: %w", id, domain.ErrOrgNotFound)
+	}
+	if err != nil {
+		return domain.Organization{}, fmt.Errorf("find org %s: %w", id, translate(err))
+	}
+	return d.toDomain(), nil
 }
 
 // Replace implements ports.OrgRepository.
@@ -138,16 +203,30 @@ func (r *Orgs) Replace(ctx context.Context, org domain.Organization, expected in
 	if err != nil {
 		return err
 	}
-	defer r.locks.lock(string(org.ID))()
-	res, err := r.c.ReplaceOne(ctx, bson.D{{Key: "_id", Value: d.ID}, {Key: "version", Value: expected}}, d)
+	defer r.cas.lock(d.ID)()
+	if d.Pending != nil {
+		if err := r.mark(ctx, d.ID, d.Version); err != nil {
+			return err
+		}
+	}
+	ok, err := r.cas.write(ctx, r.c, d.ID, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
+		res, err := r.c.ReplaceOne(ctx, filter, d)
+		if err != nil {
+			return 0, err
+		}
+		return res.MatchedCount, nil
+	})
 	if isDuplicate(err) {
 		return fmt.Errorf("replace org %s: %w", org.ID, domain.ErrOrgExists)
 	}
 	if err != nil {
 		return fmt.Errorf("replace org %s: %w", org.ID, translate(err))
 	}
-	if res.MatchedCount == 0 {
+	if !ok {
 		return domain.ErrStale
+	}
+	if d.Pending == nil {
+		return r.unmark(ctx, d.ID, d.Version)
 	}
 	return nil
 }
@@ -158,32 +237,53 @@ func (r *Orgs) Delete(ctx context.Context, id domain.ID, expected int64) error {
 	if !ok {
 		return domain.ErrStale
 	}
-	defer r.locks.lock(string(id))()
-	res, err := r.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: o}, {Key: "version", Value: expected}})
+	defer r.cas.lock(o)()
+	ok, err := r.cas.write(ctx, r.c, o, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
+		res, err := r.c.DeleteOne(ctx, filter)
+		if err != nil {
+			return 0, err
+		}
+		return res.DeletedCount, nil
+	})
 	if err != nil {
 		return fmt.Errorf("delete org %s: %w", id, translate(err))
 	}
-	if res.DeletedCount == 0 {
+	if !ok {
 		return domain.ErrStale
 	}
-	return nil
+	return r.unmark(ctx, o, 0)
 }
 
-// WithPending implements ports.OrgRepository.
+// WithPending implements ports.OrgRepository: it reads the markers, then
+// each marked organization by ID.
 func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
-	cur, err := r.c.Find(ctx, bson.D{{Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}})
+	cur, err := r.pending.Find(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("find pending: %w", translate(err))
 	}
-	var docs []orgDoc
-	if err := cur.All(ctx, &docs); err != nil {
+	var marks []pendingMarker
+	if err := cur.All(ctx, &marks); err != nil {
 		return nil, fmt.Errorf("find pending: %w", translate(err))
 	}
-	out := make([]domain.Organization, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
+	var out []domain.Organization
+	for _, m := range marks {
+		org, err := r.ByID(ctx, domain.ID(m.ID.Hex()))
+		if errors.Is(err, domain.ErrOrgNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if org.Pending != nil {
+			out = append(out, org)
+		}
 	}
 	return out, nil
+}
+
+// All implements ports.OrgRepository.
+func (r *Orgs) All(ctx context.Context) ([]domain.Organization, error) {
+	return r.find(ctx, bson.D{})
 }
 
 // List implements ports.OrgRepository.
@@ -193,74 +293,112 @@ func (r *Orgs) List(ctx context.Context, offset, limit int) ([]domain.Organizati
 	if err != nil {
 		return nil, 0, fmt.Errorf("count orgs: %w", translate(err))
 	}
-	cur, err := r.c.Find(ctx, filter, options.Find().
+	out, err := r.find(ctx, filter, options.Find().
 		SetSort(bson.D{{Key: "name_key", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
-	if err != nil {
-		return nil, 0, fmt.Errorf("list orgs: %w", translate(err))
-	}
-	var docs []orgDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, 0, fmt.Errorf("list orgs: %w", translate(err))
-	}
-	out := make([]domain.Organization, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
-	}
-	return out, total, nil
+	return out, total, err
 }
 
-// Names implements ports.NameRegistry on the name_claims collection, one
-// document per claimed key, keyed by it.
-type Names struct {
-	c     *mongo.Collection
-	locks *keyLocks
+// Claims implements ports.ClaimRegistry on one collection (name_claims or
+// email_claims), one document per claimed key, keyed by it.
+type Claims struct {
+	c   *mongo.Collection
+	cas *cas
 }
 
 type claimDoc struct {
-	Key   string        `bson:"_id"`
-	OrgID bson.ObjectID `bson:"org_id"`
-	At    time.Time     `bson:"at"`
+	Key     string         `bson:"_id"`
+	OrgID   *bson.ObjectID `bson:"org_id,omitempty"`
+	AdminID *bson.ObjectID `bson:"admin_id,omitempty"`
+	At      time.Time      `bson:"at"`
 }
 
-// Reserve implements ports.NameRegistry.
-func (r *Names) Reserve(ctx context.Context, c domain.NameClaim) error {
-	id, ok := oid(c.OrgID)
-	if !ok {
-		return fmt.Errorf("claim %q: malformed org id", c.Key)
+// optOID converts an optional domain ID: empty is nil.
+func optOID(id domain.ID) (*bson.ObjectID, error) {
+	if id == "" {
+		return nil, nil
 	}
-	_, err := r.c.InsertOne(ctx, claimDoc{Key: c.Key, OrgID: id, At: c.At})
+	o, ok := oid(id)
+	if !ok {
+		return nil, fmt.Errorf("malformed id %q", id)
+	}
+	return &o, nil
+}
+
+func toClaimDoc(c domain.Claim) (claimDoc, error) {
+	org, err := optOID(c.OrgID)
+	if err != nil {
+		return claimDoc{}, fmt.Errorf("claim %q: %w", c.Key, err)
+	}
+	admin, err := optOID(c.AdminID)
+	if err != nil {
+		return claimDoc{}, fmt.Errorf("claim %q: %w", c.Key, err)
+	}
+	return claimDoc{Key: c.Key, OrgID: org, AdminID: admin, At: c.At}, nil
+}
+
+func (d claimDoc) toDomain() domain.Claim {
+	c := domain.Claim{Key: d.Key, At: d.At.UTC()}
+	if d.OrgID != nil {
+		c.OrgID = domain.ID(d.OrgID.Hex())
+	}
+	if d.AdminID != nil {
+		c.AdminID = domain.ID(d.AdminID.Hex())
+	}
+	return c
+}
+
+// Reserve implements ports.ClaimRegistry.
+func (r *Claims) Reserve(ctx context.Context, c domain.Claim) error {
+	d, err := toClaimDoc(c)
+	if err != nil {
+		return err
+	}
+	_, err = r.c.InsertOne(ctx, d)
 	if isDuplicate(err) {
-		return fmt.Errorf("claim %q: %w", c.Key, domain.ErrOrgExists)
+		return fmt.Errorf("claim %q: %w", c.Key, domain.ErrClaimTaken)
 	}
 	return translate(err)
 }
 
-// Claim implements ports.NameRegistry.
-func (r *Names) Claim(ctx context.Context, key string) (domain.NameClaim, error) {
+// Claim implements ports.ClaimRegistry.
+func (r *Claims) Claim(ctx context.Context, key string) (domain.Claim, error) {
 	var d claimDoc
 	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.NameClaim{}, domain.ErrOrgNotFound
+		return domain.Claim{}, domain.ErrNoClaim
 	}
 	if err != nil {
-		return domain.NameClaim{}, fmt.Errorf("find claim %q: %w", key, translate(err))
+		return domain.Claim{}, fmt.Errorf("find claim %q: %w", key, translate(err))
 	}
-	return domain.NameClaim{Key: d.Key, OrgID: domain.ID(d.OrgID.Hex()), At: d.At.UTC()}, nil
+	return d.toDomain(), nil
 }
 
-// Release implements ports.NameRegistry.
-func (r *Names) Release(ctx context.Context, key string, orgID domain.ID) error {
-	id, ok := oid(orgID)
-	if !ok {
-		return nil
+// Release implements ports.ClaimRegistry.
+func (r *Claims) Release(ctx context.Context, c domain.Claim) error {
+	d, err := toClaimDoc(c)
+	if err != nil {
+		return nil // no such holder can hold anything
 	}
-	defer r.locks.lock(key)()
-	_, err := r.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: key}, {Key: "org_id", Value: id}})
+	holder := bson.D{{Key: "org_id", Value: nil}, {Key: "admin_id", Value: nil}}
+	if d.OrgID != nil {
+		holder[0].Value = *d.OrgID
+	}
+	if d.AdminID != nil {
+		holder[1].Value = *d.AdminID
+	}
+	defer r.cas.lock(c.Key)()
+	_, err = r.cas.write(ctx, r.c, c.Key, holder, func(filter bson.D) (int64, error) {
+		res, err := r.c.DeleteOne(ctx, filter)
+		if err != nil {
+			return 0, err
+		}
+		return res.DeletedCount, nil
+	})
 	return translate(err)
 }
 
-// All implements ports.NameRegistry.
-func (r *Names) All(ctx context.Context) ([]domain.NameClaim, error) {
+// All implements ports.ClaimRegistry.
+func (r *Claims) All(ctx context.Context) ([]domain.Claim, error) {
 	cur, err := r.c.Find(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("list claims: %w", translate(err))
@@ -269,9 +407,9 @@ func (r *Names) All(ctx context.Context) ([]domain.NameClaim, error) {
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("list claims: %w", translate(err))
 	}
-	out := make([]domain.NameClaim, len(docs))
+	out := make([]domain.Claim, len(docs))
 	for i, d := range docs {
-		out[i] = domain.NameClaim{Key: d.Key, OrgID: domain.ID(d.OrgID.Hex()), At: d.At.UTC()}
+		out[i] = d.toDomain()
 	}
 	return out, nil
 }
@@ -327,9 +465,14 @@ func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
 	return translate(err)
 }
 
-func (r *Admins) findOne(ctx context.Context, filter bson.D) (domain.Admin, error) {
+// ByID implements ports.AdminRepository.
+func (r *Admins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
+	o, ok := oid(id)
+	if !ok {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
 	var d adminDoc
-	err := r.c.FindOne(ctx, filter).Decode(&d)
+	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
 	if errors.Is(err, mongo.ErrNoDocuments) {
 		return domain.Admin{}, domain.ErrAdminNotFound
 	}
@@ -339,18 +482,21 @@ func (r *Admins) findOne(ctx context.Context, filter bson.D) (domain.Admin, erro
 	return d.toDomain(), nil
 }
 
-// ByID implements ports.AdminRepository.
-func (r *Admins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
-	o, ok := oid(id)
-	if !ok {
-		return domain.Admin{}, domain.ErrAdminNotFound
+// All returns every admin (for tests and tools).
+func (r *Admins) All(ctx context.Context) ([]domain.Admin, error) {
+	cur, err := r.c.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("list admins: %w", translate(err))
 	}
-	return r.findOne(ctx, bson.D{{Key: "_id", Value: o}})
-}
-
-// ByEmail implements ports.AdminRepository.
-func (r *Admins) ByEmail(ctx context.Context, email domain.Email) (domain.Admin, error) {
-	return r.findOne(ctx, bson.D{{Key: "email", Value: string(email)}})
+	var docs []adminDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list admins: %w", translate(err))
+	}
+	out := make([]domain.Admin, len(docs))
+	for i, d := range docs {
+		out[i] = d.toDomain()
+	}
+	return out, nil
 }
 
 // Update implements ports.AdminRepository.

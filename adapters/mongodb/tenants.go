@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -15,25 +16,55 @@ import (
 
 var _ ports.TenantStore = (*Tenants)(nil)
 
-// Tenants implements ports.TenantStore: one collection per organization in
-// the master database.
+// Tenants implements ports.TenantStore: one collection per organization,
+// in the tenant database its ID selects.
 type Tenants struct {
-	client *mongo.Client
-	db     *mongo.Database
+	client   *mongo.Client
+	master   string
+	embedded *Embedded
 }
 
-// Create implements ports.TenantStore.
-func (t *Tenants) Create(ctx context.Context, name string) error {
-	if err := createCollection(ctx, t.db, name); err != nil {
+// tenantDBName is the name of tenant database i of master.
+func tenantDBName(master string, i int) string { return fmt.Sprintf("%s_t%02d", master, i) }
+
+// TenantDatabase returns the name of the database holding org's collection
+// under master database master; with an empty master, its suffix alone
+// (t00 … t31), which the organization's document records as tenant_db.
+func TenantDatabase(master string, org domain.ID) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(org))
+	name := tenantDBName(master, int(h.Sum32()%TenantDatabases))
+	if master == "" {
+		return name[1:]
+	}
+	return name
+}
+
+func (t *Tenants) db(org domain.ID) *mongo.Database {
+	return t.client.Database(TenantDatabase(t.master, org))
+}
+
+// Create implements ports.TenantStore. On the embedded store it also
+// indexes the new collection's _id, so lookups by _id in it (from any
+// client) are searches, not scans.
+func (t *Tenants) Create(ctx context.Context, org domain.ID, name string) error {
+	db := t.db(org)
+	if err := createCollection(ctx, db, name); err != nil {
 		return fmt.Errorf("create collection %s: %w", name, err)
+	}
+	if t.embedded != nil {
+		if err := t.embedded.IndexCollection(ctx, db.Name(), name); err != nil {
+			return fmt.Errorf("index collection %s: %w", name, err)
+		}
 	}
 	return nil
 }
 
-// Rename implements ports.TenantStore with the server's renameCollection:
-// one atomic namespace change, however many documents the collection has.
-func (t *Tenants) Rename(ctx context.Context, from, to string) error {
-	db := t.db.Name()
+// Rename implements ports.TenantStore with the server's renameCollection
+// within the organization's database: one atomic namespace change, however
+// many documents the collection has.
+func (t *Tenants) Rename(ctx context.Context, org domain.ID, from, to string) error {
+	db := t.db(org).Name()
 	err := t.client.Database("admin").RunCommand(ctx, bson.D{
 		{Key: "renameCollection", Value: db + "." + from},
 		{Key: "to", Value: db + "." + to},
@@ -48,30 +79,45 @@ func (t *Tenants) Rename(ctx context.Context, from, to string) error {
 }
 
 // Drop implements ports.TenantStore.
-func (t *Tenants) Drop(ctx context.Context, name string) error {
-	if err := t.db.Collection(name).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
+func (t *Tenants) Drop(ctx context.Context, org domain.ID, name string) error {
+	if err := t.db(org).Collection(name).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
 		return fmt.Errorf("drop collection %s: %w", name, translate(err))
 	}
 	return nil
 }
 
 // Exists implements ports.TenantStore.
-func (t *Tenants) Exists(ctx context.Context, name string) (bool, error) {
-	names, err := t.db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: name}})
+func (t *Tenants) Exists(ctx context.Context, org domain.ID, name string) (bool, error) {
+	return collectionExists(ctx, t.db(org), name)
+}
+
+func collectionExists(ctx context.Context, db *mongo.Database, name string) (bool, error) {
+	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: name}})
 	if err != nil {
 		return false, fmt.Errorf("list collections: %w", translate(err))
 	}
 	return len(names) > 0, nil
 }
 
+// Collection returns the handle of org's collection name, in the tenant
+// database it lives in (for tests, benchmarks and tools that fill or read a
+// tenant's documents).
+func (t *Tenants) Collection(org domain.ID, name string) *mongo.Collection {
+	return t.db(org).Collection(name)
+}
+
 // Seed inserts n documents into a collection (for tests and benchmarks).
-func (t *Tenants) Seed(ctx context.Context, name string, n int) error {
+func (t *Tenants) Seed(ctx context.Context, org domain.ID, name string, n int) error {
+	return seed(ctx, t.Collection(org, name), n)
+}
+
+func seed(ctx context.Context, c *mongo.Collection, n int) error {
 	const batch = 1000
 	docs := make([]any, 0, batch)
 	for i := range n {
 		docs = append(docs, bson.D{{Key: "seq", Value: i}, {Key: "payload", Value: "document"}})
 		if len(docs) == batch || i == n-1 {
-			if _, err := t.db.Collection(name).InsertMany(ctx, docs); err != nil {
+			if _, err := c.InsertMany(ctx, docs); err != nil {
 				return translate(err)
 			}
 			docs = docs[:0]
@@ -80,29 +126,33 @@ func (t *Tenants) Seed(ctx context.Context, name string, n int) error {
 	return nil
 }
 
-// Count returns the number of documents in a collection.
-func (t *Tenants) Count(ctx context.Context, name string) (int64, error) {
-	ok, err := t.Exists(ctx, name)
+// Count returns the number of documents in a collection, or
+// domain.ErrCollectionNotFound.
+func (t *Tenants) Count(ctx context.Context, org domain.ID, name string) (int64, error) {
+	ok, err := t.Exists(ctx, org, name)
 	if err != nil {
 		return 0, err
 	}
 	if !ok {
 		return 0, domain.ErrCollectionNotFound
 	}
-	n, err := t.db.Collection(name).CountDocuments(ctx, bson.D{})
+	n, err := t.Collection(org, name).CountDocuments(ctx, bson.D{})
 	return n, translate(err)
 }
 
-// List returns the names of all tenant collections, sorted.
+// List returns the names of all tenant collections, in every tenant
+// database, sorted.
 func (t *Tenants) List(ctx context.Context) ([]string, error) {
-	names, err := t.db.ListCollectionNames(ctx, bson.D{})
-	if err != nil {
-		return nil, translate(err)
-	}
-	out := names[:0]
-	for _, n := range names {
-		if strings.HasPrefix(n, domain.CollectionPrefix) {
-			out = append(out, n)
+	var out []string
+	for i := range TenantDatabases {
+		names, err := t.client.Database(tenantDBName(t.master, i)).ListCollectionNames(ctx, bson.D{})
+		if err != nil {
+			return nil, translate(err)
+		}
+		for _, n := range names {
+			if strings.HasPrefix(n, domain.CollectionPrefix) {
+				out = append(out, n)
+			}
 		}
 	}
 	slices.Sort(out)

@@ -29,10 +29,10 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	require.NoError(t, st.Ping(ctx))
 	emb.Close()
 
-	_, err = st.Orgs().ByNameKey(ctx, "acme")
+	_, err = st.Names().Claim(ctx, "acme")
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	assert.Equal(t, domain.CodeUnavailable, domain.ErrorCode(err))
-	_, err = st.Admins().ByEmail(ctx, "a@b.co")
+	_, err = st.Admins().ByID(ctx, domain.NewID(time.Now()))
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	require.ErrorIs(t, st.Ping(ctx), domain.ErrUnavailable)
 
@@ -41,8 +41,8 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	require.NoError(t, err)
 	defer emb.Close()
 	require.Eventually(t, func() bool { return st.Ping(ctx) == nil }, 30*time.Second, 100*time.Millisecond)
-	_, err = st.Orgs().ByNameKey(ctx, "acme")
-	require.ErrorIs(t, err, domain.ErrOrgNotFound)
+	_, err = st.Names().Claim(ctx, "acme")
+	require.ErrorIs(t, err, domain.ErrNoClaim)
 }
 
 func freeAddr(t *testing.T) string {

@@ -96,9 +96,9 @@ func run(ctx context.Context, o benchOptions) error {
 
 	for _, c := range o.concurrency {
 		step(fmt.Sprintf("c=%d: store limit and GET /org/get", c))
-		orgs := db.Collection("organizations")
+		claims := db.Collection("name_claims")
 		rep.Loads = append(rep.Loads, closedLoop(ctx, "limit: driver FindOne", c, o.duration, 0, func(ctx context.Context, _, _ int) error {
-			return orgs.FindOne(ctx, bson.D{{Key: "name_key", Value: names[rand.IntN(len(names))]}}).Err()
+			return claims.FindOne(ctx, bson.D{{Key: "_id", Value: names[rand.IntN(len(names))]}}).Err()
 		}))
 		rep.Loads = append(rep.Loads, closedLoop(ctx, "GET /org/get", c, o.duration, 0, func(ctx context.Context, _, _ int) error {
 			return a.do(ctx, http.MethodGet, "/org/get?organization_name="+names[rand.IntN(len(names))], "", nil, http.StatusOK, nil)
@@ -200,7 +200,10 @@ func renameTime(ctx context.Context, a *api, db *mongo.Database, size int) (time
 	if err != nil {
 		return 0, err
 	}
-	coll := db.Collection("org_" + base)
+	coll, err := harness.TenantCollection(ctx, db.Client(), base)
+	if err != nil {
+		return 0, err
+	}
 	const batch = 10_000
 	docs := make([]any, 0, batch)
 	for i := range size {
@@ -223,7 +226,11 @@ func renameTime(ctx context.Context, a *api, db *mongo.Database, size int) (time
 		times = append(times, time.Since(t0))
 		name = next
 	}
-	n, err := db.Collection("org_" + strings.ToLower(name)).EstimatedDocumentCount(ctx)
+	coll, err = harness.TenantCollection(ctx, db.Client(), strings.ToLower(name))
+	if err != nil {
+		return 0, err
+	}
+	n, err := coll.EstimatedDocumentCount(ctx)
 	if err != nil {
 		return 0, err
 	}

@@ -116,7 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	hasher := password.New(password.OWASP, 0)
 	m.HashPool(hasher.Stats)
 	svc, err := usecase.New(ctx, usecase.Deps{
-		Orgs: st.Orgs(), Names: st.Names(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
 		Hasher: hasher, Tokens: tokens,
 		Throttle: counters.Logins,
 		Creation: domain.OrgCreation(cfg.OrgCreation),
@@ -125,6 +125,16 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
+	// Finish whatever a previous process left half done (before the super
+	// admin is ensured, so a claim an interrupted start left is freed). The
+	// embedded store's data directory is locked to this process, so nothing
+	// else can be running an operation and every pending one is taken over
+	// at once.
+	rep, err := svc.Recover(ctx, cfg.Embedded())
+	if err != nil {
+		log.Error("recovery incomplete", "error", err)
+	}
+	log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
 	if cfg.SuperAdminEmail != "" {
 		created, err := svc.EnsureSuperAdmin(ctx, cfg.SuperAdminEmail, cfg.SuperAdminPassword)
 		if err != nil {
@@ -132,22 +142,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		log.Info("super admin", "email", cfg.SuperAdminEmail, "created", created)
 	}
-
-	// Finish whatever a previous process left half done. The embedded
-	// store's data directory is locked to this process, so nothing else can
-	// be running an operation and every pending one is taken over at once.
-	rep, err := svc.Recover(ctx, cfg.Embedded())
-	if err != nil {
-		log.Error("recovery incomplete", "error", err)
-	}
-	log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
 	if cmd == "recover" {
 		return err
 	}
 
-	// Another replica sharing the store may die mid-operation; finish its
-	// work once the lease runs out even if nobody touches the organization.
-	go svc.RecoverEvery(ctx, usecase.DefaultLease)
+	// Finish operations whose lease ran out even if nobody touches their
+	// organization; when replicas share the store, also free the claims of
+	// one that died.
+	go svc.RecoverEvery(ctx, usecase.DefaultLease, !cfg.Embedded())
 
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
 		LimiterStore:       counters.Requests,
@@ -186,7 +188,7 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMig
 	}
 	st, err := mongodb.Open(ctx, mongodb.Options{
 		URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout, SkipMigrations: skipMigrations,
-		Monitor: m.CommandMonitor(), MaxPoolSize: poolSize(cfg),
+		Monitor: m.CommandMonitor(), MaxPoolSize: poolSize(cfg), Embedded: emb, Logger: log,
 	})
 	if err != nil {
 		if emb != nil {

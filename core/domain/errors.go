@@ -69,6 +69,11 @@ var (
 	// ErrStale is returned by a compare-and-set write whose expected version
 	// no longer matches: someone else changed the document first.
 	ErrStale = errors.New("stale version")
+	// ErrClaimTaken is returned by a claim registry when the key is
+	// claimed already; use cases turn it into ErrOrgExists or ErrEmailExists.
+	ErrClaimTaken = errors.New("key is claimed")
+	// ErrNoClaim is returned by a claim registry for a key nobody claims.
+	ErrNoClaim = errors.New("key is not claimed")
 	// ErrCollectionNotFound is returned by tenant collection operations on a
 	// collection that does not exist.
 	ErrCollectionNotFound = errors.New("collection not found")

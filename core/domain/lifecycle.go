@@ -80,6 +80,19 @@ func (o Organization) References(key string) bool {
 	return o.NameKey == key || (o.Pending != nil && o.Pending.NewNameKey == key)
 }
 
+// ReferencesEmail reports whether o's admin holds, or is acquiring, email.
+func (o Organization) ReferencesEmail(email Email) bool {
+	return o.AdminEmail == email || (o.Pending != nil && o.Pending.NewEmail == email)
+}
+
+// NameClaim is the claim o holds on its current name key.
+func (o Organization) NameClaim() Claim { return Claim{Key: o.NameKey, OrgID: o.ID} }
+
+// EmailClaim is the claim o's admin holds on email.
+func (o Organization) EmailClaim(email Email) Claim {
+	return Claim{Key: string(email), OrgID: o.ID, AdminID: o.AdminID}
+}
+
 // Role is what an admin may do.
 type Role string
 
@@ -103,14 +116,22 @@ type Admin struct {
 	CredentialsVersion int64
 }
 
-// NameClaim reserves a name key for one organization. Claims are the single
-// authority on which names are taken: an organization's collection
-// org_<key> only ever exists while a claim on key is held for it.
-type NameClaim struct {
-	Key   string
-	OrgID ID
-	At    time.Time
+// Claim reserves a unique key for its holder: an organization's name key
+// (OrgID set) or an admin's email (AdminID set, and OrgID too unless the
+// admin is the super admin). Claims are the single authority on which names
+// and emails are taken: an organization's collection org_<key> only ever
+// exists while a claim on key is held for it, and an admin only ever holds
+// an email claimed for it. Every claim is read and written by its key
+// alone, so a lookup by name or email is one point read on any store.
+type Claim struct {
+	Key     string
+	OrgID   ID
+	AdminID ID
+	At      time.Time
 }
+
+// HeldBy reports whether c and other name the same holder.
+func (c Claim) HeldBy(other Claim) bool { return c.OrgID == other.OrgID && c.AdminID == other.AdminID }
 
 // Claims is what an access token asserts.
 type Claims struct {

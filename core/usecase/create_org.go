@@ -22,10 +22,10 @@ type CreateOrgInput struct {
 // It returns domain.ErrOrgExists if the name is taken in any letter case
 // and domain.ErrEmailExists if the email is; then nothing is left behind.
 //
-// Steps: claim the name key; insert the organization (state creating, the
-// admin's password hash in its intent); insert the admin; create the
-// collection; mark the organization active. A crash anywhere is finished
-// by recovery from the intent.
+// Steps: claim the name key and the email; insert the organization (state
+// creating, the admin's password hash in its intent); insert the admin;
+// create the collection; mark the organization active. A crash anywhere is
+// finished by recovery from the intent.
 func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
 	if s.creation == domain.CreationSuperOnly {
 		if in.By == nil {
@@ -47,9 +47,9 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	// A cheap early answer for the common conflict; the unique index on
-	// admin emails is what decides.
-	if _, err := s.admins.ByEmail(ctx, email); err == nil {
+	// A cheap early answer for the common conflict; the email claim is
+	// what decides.
+	if _, err := s.adminByEmail(ctx, email); err == nil {
 		return domain.Organization{}, domain.ErrEmailExists
 	} else if !errors.Is(err, domain.ErrAdminNotFound) {
 		return domain.Organization{}, err
@@ -76,15 +76,19 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	ctx, cancel := s.opContext(ctx, org.Pending)
 	defer cancel()
 
-	if err := s.reserve(ctx, domain.NameClaim{Key: org.NameKey, OrgID: org.ID, At: now}); err != nil {
+	if err := s.reserve(ctx, s.names, org.NameClaim()); err != nil {
 		return domain.Organization{}, err
+	}
+	if err := s.reserve(ctx, s.emails, org.EmailClaim(email)); err != nil {
+		return domain.Organization{}, errors.Join(err, s.release(ctx, s.names, org.NameClaim()))
 	}
 	if err := s.step(ctx, FPCreateReserved); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.orgs.Insert(ctx, org); err != nil {
-		// Free the claim now if we can; recovery frees it otherwise.
-		return domain.Organization{}, errors.Join(err, s.names.Release(ctx, org.NameKey, org.ID))
+		// Free the claims now if we can; recovery frees them otherwise.
+		return domain.Organization{}, errors.Join(err,
+			s.release(ctx, s.emails, org.EmailClaim(email)), s.release(ctx, s.names, org.NameClaim()))
 	}
 	if err := s.step(ctx, FPCreateInserted); err != nil {
 		return domain.Organization{}, err
@@ -122,7 +126,7 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPCreateAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.tenants.Create(ctx, org.Collection); err != nil {
+	if err := s.tenants.Create(ctx, org.ID, org.Collection); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPCreateCollection); err != nil {
@@ -134,11 +138,12 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 	return s.commit(ctx, org, next)
 }
 
-// abortCreate undoes a create that cannot complete (its email is taken):
-// everything it wrote goes, the name claim last, and cause is returned.
+// abortCreate undoes a create that cannot complete (its email is taken by
+// an admin that holds no claim on it): everything it wrote goes, the
+// claims last, and cause is returned.
 func (s *Service) abortCreate(ctx context.Context, org domain.Organization, cause error) error {
-	// The claim is still ours, so org_<key> can only be this create's.
-	if err := s.tenants.Drop(ctx, org.Collection); err != nil {
+	// The name claim is still ours, so org_<key> can only be this create's.
+	if err := s.tenants.Drop(ctx, org.ID, org.Collection); err != nil {
 		return err
 	}
 	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {
@@ -147,7 +152,10 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 	if err := s.step(ctx, FPCreateAborted); err != nil {
 		return err
 	}
-	if err := s.names.Release(ctx, org.NameKey, org.ID); err != nil {
+	if err := s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)); err != nil {
+		return err
+	}
+	if err := s.release(ctx, s.names, org.NameClaim()); err != nil {
 		return err
 	}
 	return cause

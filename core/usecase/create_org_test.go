@@ -59,7 +59,7 @@ func TestCreateOrg(t *testing.T) {
 			assert.Equal(t, h.clock.Now(), org.CreatedAt)
 			assert.True(t, org.ID.Valid())
 			assert.Nil(t, org.Pending)
-			ok, err := h.store.Tenants().Exists(context.Background(), org.Collection)
+			ok, err := h.store.Tenants().Exists(context.Background(), org.ID, org.Collection)
 			require.NoError(t, err)
 			assert.True(t, ok, "the collection is created with the organization")
 			admin, err := h.store.Admins().ByID(context.Background(), org.AdminID)

@@ -8,7 +8,7 @@ import (
 )
 
 // DeleteOrg deletes the organization named name, which must be the
-// caller's (the super admin may delete any): its collection, its admin and its metadata, then its name. It
+// caller's (the super admin may delete any): its collection, its admin and its metadata, then its name and email. It
 // returns the name as stored. domain.ErrOrgNotFound if there is no such
 // organization, domain.ErrNotOwner if it is not the caller's.
 //
@@ -19,13 +19,14 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 	if err != nil {
 		return "", err
 	}
+	key := n.Key()
 	for {
-		org, err := s.orgs.ByNameKey(ctx, n.Key())
+		org, err := s.orgByName(ctx, key)
 		if err != nil {
 			return "", err
 		}
 		if org.ID != p.OrgID && !p.Super {
-			if !org.Visible() && org.Pending != nil {
+			if org.NameKey != key || (!org.Visible() && org.Pending != nil) {
 				return "", domain.ErrOrgNotFound
 			}
 			return "", domain.ErrNotOwner
@@ -34,12 +35,9 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 			if org, err = s.settle(ctx, org.ID); err != nil {
 				return "", err
 			}
-			if org.NameKey != n.Key() {
-				return "", domain.ErrOrgNotFound // renamed meanwhile
-			}
 		}
-		if !org.Visible() {
-			return "", domain.ErrOrgNotFound
+		if org.NameKey != key || !org.Visible() {
+			return "", domain.ErrOrgNotFound // renamed meanwhile, or going
 		}
 		next := org
 		next.State = domain.StateDeleting
@@ -64,7 +62,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 // finishDelete carries out the delete steps after the organization was
 // marked deleting; each is idempotent.
 func (s *Service) finishDelete(ctx context.Context, org domain.Organization) error {
-	if err := s.tenants.Drop(ctx, org.Collection); err != nil {
+	if err := s.tenants.Drop(ctx, org.ID, org.Collection); err != nil {
 		return err
 	}
 	if err := s.step(ctx, FPDeleteDropped); err != nil {
@@ -88,5 +86,5 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	if err := s.step(ctx, FPDeleteOrg); err != nil {
 		return err
 	}
-	return s.names.Release(ctx, org.NameKey, org.ID)
+	return errors.Join(s.release(ctx, s.names, org.NameClaim()), s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
 }

@@ -2,7 +2,6 @@ package usecase
 
 import (
 	"context"
-	"errors"
 
 	"orgd/core/domain"
 )
@@ -18,36 +17,14 @@ func (s *Service) GetOrg(ctx context.Context, name string) (domain.Organization,
 		return domain.Organization{}, err
 	}
 	key := n.Key()
-	org, err := s.orgs.ByNameKey(ctx, key)
-	if errors.Is(err, domain.ErrOrgNotFound) {
-		org, err = s.renamingTo(ctx, key)
+	org, err := s.orgByName(ctx, key)
+	if err == nil && s.expired(org) {
+		org, err = s.settle(ctx, org.ID)
 	}
 	if err != nil {
 		return domain.Organization{}, err
-	}
-	if s.expired(org) {
-		if org, err = s.settle(ctx, org.ID); err != nil {
-			return domain.Organization{}, err
-		}
 	}
 	if org.NameKey != key || !org.Visible() {
-		return domain.Organization{}, domain.ErrOrgNotFound
-	}
-	return org, nil
-}
-
-// renamingTo returns the organization an abandoned rename to key belongs
-// to, or domain.ErrOrgNotFound.
-func (s *Service) renamingTo(ctx context.Context, key string) (domain.Organization, error) {
-	claim, err := s.names.Claim(ctx, key)
-	if err != nil {
-		return domain.Organization{}, err
-	}
-	org, err := s.orgs.ByID(ctx, claim.OrgID)
-	if err != nil {
-		return domain.Organization{}, err
-	}
-	if org.Pending == nil || org.Pending.NewNameKey != key || !s.expired(org) {
 		return domain.Organization{}, domain.ErrOrgNotFound
 	}
 	return org, nil

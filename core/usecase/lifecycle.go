@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"orgd/core/domain"
+	"orgd/ports"
 )
 
 // This file is the lifecycle engine. An operation starts with one atomic
@@ -152,89 +153,167 @@ func (s *Service) commit(ctx context.Context, org, next domain.Organization) (do
 	return domain.Organization{}, domain.ErrOrgBusy
 }
 
-// reserve takes the claim on a name key. A claim left behind by an
-// operation that died is cleared first; a claim that claim.OrgID already
-// holds (from its own earlier attempt) counts as taken by it.
-func (s *Service) reserve(ctx context.Context, claim domain.NameClaim) error {
+// claimKind is one claim registry (name keys or admin emails), what a
+// taken key means to clients, and how to tell that an organization still
+// references a key claimed for it.
+type claimKind struct {
+	reg   ports.ClaimRegistry
+	taken error
+	held  func(org domain.Organization, key string) bool
+}
+
+// reserve takes claim (made now) in k. A claim left behind by an operation
+// that died is cleared first; a claim its holder already has (from its own
+// earlier attempt) counts as taken by it. It returns k.taken if another
+// holds the key.
+func (s *Service) reserve(ctx context.Context, k claimKind, claim domain.Claim) error {
+	claim.At = s.now()
 	for range 3 {
-		err := s.names.Reserve(ctx, claim)
-		if !errors.Is(err, domain.ErrOrgExists) {
+		err := k.reg.Reserve(ctx, claim)
+		if !errors.Is(err, domain.ErrClaimTaken) {
 			return err
 		}
-		held, err := s.names.Claim(ctx, claim.Key)
-		if errors.Is(err, domain.ErrOrgNotFound) {
+		held, err := k.reg.Claim(ctx, claim.Key)
+		if errors.Is(err, domain.ErrNoClaim) {
 			continue // freed meanwhile
 		}
 		if err != nil {
 			return err
 		}
-		if held.OrgID == claim.OrgID {
+		if held.HeldBy(claim) {
 			return nil
 		}
-		abandoned, err := s.abandoned(ctx, held, false)
+		abandoned, err := s.abandoned(ctx, k, held, false)
 		if err != nil || !abandoned {
-			return errors.Join(domain.ErrOrgExists, err)
+			return errors.Join(k.taken, err)
 		}
-		if err := s.names.Release(ctx, held.Key, held.OrgID); err != nil {
+		if err := k.reg.Release(ctx, held); err != nil {
 			return err
 		}
 	}
-	return domain.ErrOrgExists
+	return k.taken
 }
 
-// abandoned reports whether claim is left over from an operation that will
-// never finish: its organization is gone or does not reference the key, and
-// the claim is older than a lease (or force is set because no other process
-// can be running). An organization whose expired operation would decide the
-// question is settled first.
-func (s *Service) abandoned(ctx context.Context, claim domain.NameClaim, force bool) (bool, error) {
-	org, err := s.orgs.ByID(ctx, claim.OrgID)
-	if err == nil && s.expired(org) {
-		org, err = s.settle(ctx, claim.OrgID)
+// release frees each claim its holder holds; a failure is left to recovery
+// and reported.
+func (s *Service) release(ctx context.Context, k claimKind, claims ...domain.Claim) error {
+	var errs []error
+	for _, c := range claims {
+		errs = append(errs, k.reg.Release(ctx, c))
 	}
-	switch {
-	case errors.Is(err, domain.ErrOrgNotFound):
-	case err != nil:
-		return false, err
-	case org.References(claim.Key):
-		return false, nil
+	return errors.Join(errs...)
+}
+
+// abandoned reports whether claim (in k) is left over from an operation
+// that will never finish: nothing references its key any more, and the
+// claim is older than a lease (or force is set because no other process
+// can be running). A claim of an organization is referenced by the
+// organization (settled first if its expired operation would decide the
+// question); a claim with no organization is the super admin's email,
+// referenced by the admin holding it.
+func (s *Service) abandoned(ctx context.Context, k claimKind, claim domain.Claim, force bool) (bool, error) {
+	if claim.OrgID == "" {
+		admin, err := s.admins.ByID(ctx, claim.AdminID)
+		switch {
+		case errors.Is(err, domain.ErrAdminNotFound):
+		case err != nil:
+			return false, err
+		case string(admin.Email) == claim.Key:
+			return false, nil
+		}
+	} else {
+		org, err := s.orgs.ByID(ctx, claim.OrgID)
+		if err == nil && s.expired(org) {
+			org, err = s.settle(ctx, claim.OrgID)
+		}
+		switch {
+		case errors.Is(err, domain.ErrOrgNotFound):
+		case err != nil:
+			return false, err
+		case k.held(org, claim.Key):
+			return false, nil
+		}
 	}
 	return force || !s.clock.Now().Before(claim.At.Add(s.lease)), nil
 }
 
+// orgByName returns the organization holding the claim on name key key, in
+// whatever state: its current name, or the target of a rename under way.
+// It returns domain.ErrOrgNotFound if nobody claims key. Two reads by key,
+// whatever the number of organizations.
+func (s *Service) orgByName(ctx context.Context, key string) (domain.Organization, error) {
+	c, err := s.names.reg.Claim(ctx, key)
+	if errors.Is(err, domain.ErrNoClaim) {
+		return domain.Organization{}, fmt.Errorf("name %q: %w", key, domain.ErrOrgNotFound)
+	}
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	return s.orgs.ByID(ctx, c.OrgID)
+}
+
+// adminByEmail returns the admin holding email, or domain.ErrAdminNotFound.
+// The claim may name an admin that does not hold the email (yet, or any
+// more); that is not a match.
+func (s *Service) adminByEmail(ctx context.Context, email domain.Email) (domain.Admin, error) {
+	c, err := s.emails.reg.Claim(ctx, string(email))
+	if errors.Is(err, domain.ErrNoClaim) {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
+	if err != nil {
+		return domain.Admin{}, err
+	}
+	admin, err := s.admins.ByID(ctx, c.AdminID)
+	if err != nil {
+		return domain.Admin{}, err
+	}
+	if admin.Email != email {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
+	return admin, nil
+}
+
 // moveCollection renames a tenant collection, treating a rename already
 // done as success.
-func (s *Service) moveCollection(ctx context.Context, from, to string) error {
-	err := s.tenants.Rename(ctx, from, to)
+func (s *Service) moveCollection(ctx context.Context, org domain.ID, from, to string) error {
+	err := s.tenants.Rename(ctx, org, from, to)
 	if !errors.Is(err, domain.ErrCollectionNotFound) {
 		return err
 	}
-	ok, err := s.tenants.Exists(ctx, to)
+	ok, err := s.tenants.Exists(ctx, org, to)
 	if err != nil || ok {
 		return err
 	}
 	// Neither collection exists: the tenant's collection was removed behind
 	// orgd's back. Give the organization an empty one rather than none.
 	s.log.WarnContext(ctx, "lifecycle: tenant collection missing; creating it empty", "from", from, "to", to)
-	return s.tenants.Create(ctx, to)
+	return s.tenants.Create(ctx, org, to)
 }
 
 // RecoveryReport says what Recover did.
 type RecoveryReport struct {
 	Resumed        int // operations driven to their end
-	ClaimsReleased int // abandoned name claims freed
+	ClaimsReleased int // abandoned name and email claims freed
 }
 
-// Recover finishes every pending operation and frees every abandoned name
+// Recover finishes every pending operation and frees every abandoned
 // claim. With exclusive set the caller guarantees no other process uses
 // the store (the embedded store is locked to one process), so operations
 // and claims are taken over without waiting for their leases; otherwise
 // only expired ones are.
 func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, error) {
 	var rep RecoveryReport
+	err := s.resumePending(ctx, exclusive, &rep)
+	return rep, errors.Join(err, s.releaseAbandoned(ctx, exclusive, &rep))
+}
+
+// resumePending drives pending operations to their end: all of them if
+// exclusive, else those whose lease has run out. Its cost grows with the
+// number of pending operations only.
+func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *RecoveryReport) error {
 	pending, err := s.orgs.WithPending(ctx)
 	if err != nil {
-		return rep, fmt.Errorf("list pending: %w", err)
+		return fmt.Errorf("list pending: %w", err)
 	}
 	var errs []error
 	for _, org := range pending {
@@ -251,29 +330,55 @@ func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, 
 			errs = append(errs, fmt.Errorf("resume %s of %s: %w", org.Pending.Op, org.ID, err))
 		}
 	}
-	claims, err := s.names.All(ctx)
-	if err != nil {
-		return rep, errors.Join(append(errs, fmt.Errorf("list claims: %w", err))...)
-	}
-	for _, c := range claims {
-		ok, err := s.abandoned(ctx, c, exclusive)
-		if err == nil && ok {
-			err = s.names.Release(ctx, c.Key, c.OrgID)
-			if err == nil {
-				rep.ClaimsReleased++
-			}
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("claim %q: %w", c.Key, err))
-		}
-	}
-	return rep, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
-// RecoverEvery runs Recover (non-exclusive) every interval until ctx ends,
-// so operations abandoned by a replica that died are finished even if no
-// request touches their organization. Errors are logged.
-func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration) {
+// releaseAbandoned frees the claims no operation will ever use. It reads
+// every organization and every claim once and diffs them in memory; only
+// the claims that diff leaves in doubt (few: those of crashed or running
+// operations) are looked at one by one.
+func (s *Service) releaseAbandoned(ctx context.Context, exclusive bool, rep *RecoveryReport) error {
+	orgs, err := s.orgs.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list organizations: %w", err)
+	}
+	byID := make(map[domain.ID]domain.Organization, len(orgs))
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	var errs []error
+	for _, k := range []claimKind{s.names, s.emails} {
+		claims, err := k.reg.All(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list claims: %w", err))
+			continue
+		}
+		for _, c := range claims {
+			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && k.held(o, c.Key) {
+				continue
+			}
+			ok, err := s.abandoned(ctx, k, c, exclusive)
+			if err == nil && ok {
+				err = k.reg.Release(ctx, c)
+				if err == nil {
+					rep.ClaimsReleased++
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("claim %q: %w", c.Key, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RecoverEvery finishes, every interval until ctx ends, the operations
+// whose lease ran out (a request that failed midway, or a replica that
+// died), even if nobody touches their organization. With sweepClaims it
+// also frees abandoned claims; that is only needed when other processes
+// share the store, since this process's own leftovers are freed at its
+// next start or when someone reserves the key. Errors are logged.
+func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -281,7 +386,11 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			rep, err := s.Recover(ctx, false)
+			var rep RecoveryReport
+			err := s.resumePending(ctx, false, &rep)
+			if sweepClaims {
+				err = errors.Join(err, s.releaseAbandoned(ctx, false, &rep))
+			}
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
 			}

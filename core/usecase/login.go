@@ -87,7 +87,7 @@ type orgLookup struct {
 // being checked so the lookup costs no time of its own. An unknown email
 // costs one hash verification too, and gives the same error.
 func (s *Service) checkPassword(ctx context.Context, email domain.Email, pw domain.Password) (domain.Admin, orgLookup, error) {
-	admin, err := s.admins.ByEmail(ctx, email)
+	admin, err := s.adminByEmail(ctx, email)
 	if errors.Is(err, domain.ErrAdminNotFound) {
 		if _, err := s.hasher.Verify(ctx, s.dummyHash, pw); err != nil {
 			return domain.Admin{}, orgLookup{}, fmt.Errorf("verify dummy: %w", err)

@@ -22,11 +22,12 @@ const (
 	busyPollInterval = 10 * time.Millisecond
 )
 
-// Deps are the Service's collaborators. Orgs, Names, Admins, Tenants,
-// Hasher and Tokens are required.
+// Deps are the Service's collaborators. Orgs, Names, Emails, Admins,
+// Tenants, Hasher and Tokens are required.
 type Deps struct {
 	Orgs    ports.OrgRepository
-	Names   ports.NameRegistry
+	Names   ports.ClaimRegistry // organization name keys
+	Emails  ports.ClaimRegistry // admin emails
 	Admins  ports.AdminRepository
 	Tenants ports.TenantStore
 	Hasher  ports.PasswordHasher
@@ -51,7 +52,8 @@ type Deps struct {
 // Service runs the use cases.
 type Service struct {
 	orgs     ports.OrgRepository
-	names    ports.NameRegistry
+	names    claimKind
+	emails   claimKind
 	admins   ports.AdminRepository
 	tenants  ports.TenantStore
 	hasher   ports.PasswordHasher
@@ -72,11 +74,17 @@ type Service struct {
 
 // New checks d and returns a Service.
 func New(ctx context.Context, d Deps) (*Service, error) {
-	if d.Orgs == nil || d.Names == nil || d.Admins == nil || d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
-		return nil, errors.New("usecase: Orgs, Names, Admins, Tenants, Hasher and Tokens are required")
+	if d.Orgs == nil || d.Names == nil || d.Emails == nil || d.Admins == nil || d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
+		return nil, errors.New("usecase: Orgs, Names, Emails, Admins, Tenants, Hasher and Tokens are required")
 	}
 	s := &Service{
-		orgs: d.Orgs, names: d.Names, admins: d.Admins, tenants: d.Tenants,
+		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
+		names: claimKind{reg: d.Names, taken: domain.ErrOrgExists, held: func(o domain.Organization, key string) bool {
+			return o.References(key)
+		}},
+		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists, held: func(o domain.Organization, key string) bool {
+			return o.ReferencesEmail(domain.Email(key))
+		}},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, throttle: d.Throttle, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 	}

@@ -22,10 +22,11 @@ type UpdateOrgInput struct {
 // name is taken in any letter case and domain.ErrEmailExists if the email
 // is; then nothing has changed.
 //
-// Steps: claim the new name key; record the intent on the organization;
-// update the admin; rename the collection (one atomic namespace change on
-// the store, so documents are never split between two collections); write
-// the new name and clear the intent; release the old name key.
+// Steps: claim the new name key and the new email; record the intent on
+// the organization; update the admin; rename the collection (one atomic
+// namespace change on the store, so documents are never split between two
+// collections); write the new name and clear the intent; release the old
+// name key and email.
 func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOrgInput) (domain.Organization, error) {
 	if p.Super {
 		return domain.Organization{}, domain.ErrNoOrganization
@@ -97,24 +98,14 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 func (s *Service) startUpdate(ctx context.Context, org domain.Organization, pending *domain.Pending) (domain.Organization, error) {
 	ctx, cancel := s.opContext(ctx, pending)
 	defer cancel()
-	renames := pending.Renames(org)
-	if renames {
-		claim := domain.NameClaim{Key: pending.NewNameKey, OrgID: org.ID, At: s.now()}
-		if err := s.reserve(ctx, claim); err != nil {
-			return domain.Organization{}, err
-		}
-		if err := s.step(ctx, FPUpdateReserved); err != nil {
-			return domain.Organization{}, err
-		}
-	}
 	next := org
 	next.Pending = pending
 	next.Version++
-	if err := s.orgs.Replace(ctx, next, org.Version); err != nil {
-		if renames {
-			err = errors.Join(err, s.names.Release(ctx, pending.NewNameKey, org.ID))
-		}
+	if err := s.reserveUpdate(ctx, next); err != nil {
 		return domain.Organization{}, err
+	}
+	if err := s.orgs.Replace(ctx, next, org.Version); err != nil {
+		return domain.Organization{}, errors.Join(err, s.releaseUpdate(ctx, next))
 	}
 	if err := s.step(ctx, FPUpdatePending); err != nil {
 		return domain.Organization{}, err
@@ -149,7 +140,7 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	}
 	renames := p.Renames(org)
 	if renames {
-		if err := s.moveCollection(ctx, org.Collection, p.NewCollection); err != nil {
+		if err := s.moveCollection(ctx, org.ID, org.Collection, p.NewCollection); err != nil {
 			return domain.Organization{}, err
 		}
 	}
@@ -171,13 +162,52 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPUpdateCommitted); err != nil {
 		return domain.Organization{}, err
 	}
+	var err2 error
 	if renames {
-		if err := s.names.Release(ctx, org.NameKey, org.ID); err != nil {
-			// The update is done; recovery frees the old name later.
-			s.log.WarnContext(ctx, "lifecycle: old name not released", "org_id", org.ID, "error", err)
-		}
+		err2 = s.release(ctx, s.names, org.NameClaim())
+	}
+	if p.NewEmail != "" {
+		err2 = errors.Join(err2, s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
+	}
+	if err2 != nil {
+		// The update is done; recovery frees the old claims later.
+		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", err2)
 	}
 	return out, nil
+}
+
+// reserveUpdate takes the claims org's pending update needs: its new name
+// key and its admin's new email. If either is taken, it releases what it
+// took and returns why.
+func (s *Service) reserveUpdate(ctx context.Context, org domain.Organization) error {
+	p := org.Pending
+	if p.Renames(org) {
+		if err := s.reserve(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID}); err != nil {
+			return err
+		}
+	}
+	if p.NewEmail != "" {
+		if err := s.reserve(ctx, s.emails, org.EmailClaim(p.NewEmail)); err != nil {
+			return errors.Join(err, s.releaseUpdate(ctx, org))
+		}
+	}
+	if p.Renames(org) || p.NewEmail != "" {
+		return s.step(ctx, FPUpdateReserved)
+	}
+	return nil
+}
+
+// releaseUpdate frees the claims reserveUpdate took for org's pending
+// update.
+func (s *Service) releaseUpdate(ctx context.Context, org domain.Organization) error {
+	var err error
+	if p := org.Pending; p.Renames(org) {
+		err = s.release(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
+	}
+	if p := org.Pending; p.NewEmail != "" {
+		err = errors.Join(err, s.release(ctx, s.emails, org.EmailClaim(p.NewEmail)))
+	}
+	return err
 }
 
 // abortUpdate drops an update that cannot complete (its email is taken)
@@ -188,10 +218,8 @@ func (s *Service) abortUpdate(ctx context.Context, org domain.Organization, caus
 	if _, err := s.commit(ctx, org, next); err != nil {
 		return err
 	}
-	if org.Pending.Renames(org) {
-		if err := s.names.Release(ctx, org.Pending.NewNameKey, org.ID); err != nil {
-			return err
-		}
+	if err := s.releaseUpdate(ctx, org); err != nil {
+		return err
 	}
 	return cause
 }

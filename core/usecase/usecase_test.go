@@ -32,7 +32,7 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
 	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
 	require.NoError(t, err)
-	d.Orgs, d.Names, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Admins(), st.Tenants()
+	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}

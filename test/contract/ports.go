@@ -1,12 +1,14 @@
 package contract
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"orgd/core/domain"
+	"orgd/ports"
 )
 
 // OrgRepository checks a ports.OrgRepository.
@@ -21,17 +23,12 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		got, err := r.ByID(ctx(t), o.ID)
 		require.NoError(t, err)
 		assert.Equal(t, o, got)
-		got, err = r.ByNameKey(ctx(t), "acme_corp")
-		require.NoError(t, err)
-		assert.Equal(t, o, got)
 	})
 	t.Run("not-found", func(t *testing.T) {
 		r := newStores(t).Orgs
 		_, err := r.ByID(ctx(t), domain.NewID(t0))
 		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
 		_, err = r.ByID(ctx(t), "not-an-id")
-		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
-		_, err = r.ByNameKey(ctx(t), "nobody")
 		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
 	})
 	t.Run("name-key-unique", func(t *testing.T) {
@@ -98,34 +95,86 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		require.NoError(t, err)
 		require.Len(t, got, 1)
 		assert.Equal(t, b, got[0])
+
+		// The operation ends: the organization is no longer pending.
+		done := b
+		done.Pending, done.Version = nil, 2
+		require.NoError(t, r.Replace(ctx(t), done, 1))
+		got, err = r.WithPending(ctx(t))
+		require.NoError(t, err)
+		assert.Empty(t, got)
+		// A pending delete ends with the organization gone.
+		c := sampleOrg("going")
+		c.State, c.Pending = domain.StateDeleting, &domain.Pending{Op: domain.OpDelete, LeaseUntil: t0}
+		require.NoError(t, r.Insert(ctx(t), c))
+		got, err = r.WithPending(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, got, 1)
+		require.NoError(t, r.Delete(ctx(t), c.ID, 1))
+		got, err = r.WithPending(ctx(t))
+		require.NoError(t, err)
+		assert.Empty(t, got)
+	})
+	t.Run("all-any-state", func(t *testing.T) {
+		r := newStores(t).Orgs
+		a, b := sampleOrg("alpha"), sampleOrg("beta")
+		b.State = domain.StateCreating
+		require.NoError(t, r.Insert(ctx(t), a))
+		require.NoError(t, r.Insert(ctx(t), b))
+		all, err := r.All(ctx(t))
+		require.NoError(t, err)
+		assert.ElementsMatch(t, []domain.Organization{a, b}, all)
 	})
 }
 
-// NameRegistry checks a ports.NameRegistry.
-func NameRegistry(t *testing.T, newStores NewStores) {
+// ClaimRegistry checks a ports.ClaimRegistry; pick chooses which of the
+// Stores' registries.
+func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.ClaimRegistry) {
 	t.Run("reserve-claim-release", func(t *testing.T) {
-		r := newStores(t).Names
+		r := pick(newStores(t))
 		a, b := domain.NewID(t0), domain.NewID(t0)
-		c := domain.NameClaim{Key: "acme", OrgID: a, At: t0}
+		c := domain.Claim{Key: "acme", OrgID: a, At: t0}
 		require.NoError(t, r.Reserve(ctx(t), c))
-		assert.ErrorIs(t, r.Reserve(ctx(t), domain.NameClaim{Key: "acme", OrgID: b, At: t0}), domain.ErrOrgExists)
-		assert.ErrorIs(t, r.Reserve(ctx(t), c), domain.ErrOrgExists, "a holder reserving again is refused too")
+		assert.ErrorIs(t, r.Reserve(ctx(t), domain.Claim{Key: "acme", OrgID: b, At: t0}), domain.ErrClaimTaken)
+		assert.ErrorIs(t, r.Reserve(ctx(t), c), domain.ErrClaimTaken, "a holder reserving again is refused too")
 		got, err := r.Claim(ctx(t), "acme")
 		require.NoError(t, err)
 		assert.Equal(t, c, got)
 
-		require.NoError(t, r.Release(ctx(t), "acme", b), "releasing another's claim is a no-op")
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Key: "acme", OrgID: b}), "releasing another's claim is a no-op")
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Key: "acme", OrgID: a, AdminID: b}), "so is releasing it for another holder")
 		_, err = r.Claim(ctx(t), "acme")
 		require.NoError(t, err)
-		require.NoError(t, r.Release(ctx(t), "acme", a))
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Key: "acme", OrgID: a}))
 		_, err = r.Claim(ctx(t), "acme")
-		assert.ErrorIs(t, err, domain.ErrOrgNotFound)
-		require.NoError(t, r.Release(ctx(t), "acme", a), "release is idempotent")
+		assert.ErrorIs(t, err, domain.ErrNoClaim)
+		require.NoError(t, r.Release(ctx(t), c), "release is idempotent")
+	})
+	t.Run("admin-holders", func(t *testing.T) {
+		r := pick(newStores(t))
+		org, admin, root := domain.NewID(t0), domain.NewID(t0), domain.NewID(t0)
+		orgAdmin := domain.Claim{Key: "a@x.test", OrgID: org, AdminID: admin, At: t0}
+		super := domain.Claim{Key: "root@x.test", AdminID: root, At: t0}
+		require.NoError(t, r.Reserve(ctx(t), orgAdmin))
+		require.NoError(t, r.Reserve(ctx(t), super))
+		for _, c := range []domain.Claim{orgAdmin, super} {
+			got, err := r.Claim(ctx(t), c.Key)
+			require.NoError(t, err)
+			assert.Equal(t, c, got)
+		}
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Key: "root@x.test", OrgID: org, AdminID: root}))
+		_, err := r.Claim(ctx(t), "root@x.test")
+		require.NoError(t, err, "a holder with an organization does not hold a claim without one")
+		require.NoError(t, r.Release(ctx(t), super))
+		require.NoError(t, r.Release(ctx(t), orgAdmin))
+		all, err := r.All(ctx(t))
+		require.NoError(t, err)
+		assert.Empty(t, all)
 	})
 	t.Run("all", func(t *testing.T) {
-		r := newStores(t).Names
+		r := pick(newStores(t))
 		for _, k := range []string{"b", "a", "c"} {
-			require.NoError(t, r.Reserve(ctx(t), domain.NameClaim{Key: k, OrgID: domain.NewID(t0), At: t0}))
+			require.NoError(t, r.Reserve(ctx(t), domain.Claim{Key: k, OrgID: domain.NewID(t0), At: t0}))
 		}
 		all, err := r.All(ctx(t))
 		require.NoError(t, err)
@@ -146,7 +195,7 @@ func AdminRepository(t *testing.T, newStores NewStores) {
 		r := newStores(t).Admins
 		a := domain.Admin{ID: domain.NewID(t0), Email: "root@x.test", PasswordHash: "h", Role: domain.RoleSuperAdmin, CreatedAt: t0}
 		require.NoError(t, r.Insert(ctx(t), a))
-		got, err := r.ByEmail(ctx(t), "root@x.test")
+		got, err := r.ByID(ctx(t), a.ID)
 		require.NoError(t, err)
 		assert.Equal(t, a, got)
 	})
@@ -157,10 +206,7 @@ func AdminRepository(t *testing.T, newStores NewStores) {
 		got, err := r.ByID(ctx(t), a.ID)
 		require.NoError(t, err)
 		assert.Equal(t, a, got)
-		got, err = r.ByEmail(ctx(t), "a@x.test")
-		require.NoError(t, err)
-		assert.Equal(t, a, got)
-		_, err = r.ByEmail(ctx(t), "b@x.test")
+		_, err = r.ByID(ctx(t), domain.NewID(t0))
 		assert.ErrorIs(t, err, domain.ErrAdminNotFound)
 		_, err = r.ByID(ctx(t), "zz")
 		assert.ErrorIs(t, err, domain.ErrAdminNotFound)
@@ -207,51 +253,76 @@ func AdminRepository(t *testing.T, newStores NewStores) {
 func TenantStore(t *testing.T, newStores NewStores) {
 	t.Run("create-idempotent", func(t *testing.T) {
 		r := newStores(t).Tenants
-		require.NoError(t, r.Create(ctx(t), "org_acme"))
-		require.NoError(t, r.Seed(ctx(t), "org_acme", 3))
-		require.NoError(t, r.Create(ctx(t), "org_acme"))
-		n, err := r.Count(ctx(t), "org_acme")
+		org := domain.NewID(t0)
+		require.NoError(t, r.Create(ctx(t), org, "org_acme"))
+		require.NoError(t, r.Seed(ctx(t), org, "org_acme", 3))
+		require.NoError(t, r.Create(ctx(t), org, "org_acme"))
+		n, err := r.Count(ctx(t), org, "org_acme")
 		require.NoError(t, err)
 		assert.Equal(t, int64(3), n, "creating an existing collection keeps its documents")
-		ok, err := r.Exists(ctx(t), "org_acme")
+		ok, err := r.Exists(ctx(t), org, "org_acme")
 		require.NoError(t, err)
 		assert.True(t, ok)
-		ok, err = r.Exists(ctx(t), "org_other")
+		ok, err = r.Exists(ctx(t), org, "org_other")
 		require.NoError(t, err)
 		assert.False(t, ok)
 	})
 	t.Run("rename-moves-every-document", func(t *testing.T) {
 		r := newStores(t).Tenants
-		require.NoError(t, r.Create(ctx(t), "org_a-b_1"))
-		require.NoError(t, r.Seed(ctx(t), "org_a-b_1", 2500))
-		require.NoError(t, r.Rename(ctx(t), "org_a-b_1", "org_c"))
-		n, err := r.Count(ctx(t), "org_c")
+		org := domain.NewID(t0)
+		require.NoError(t, r.Create(ctx(t), org, "org_a-b_1"))
+		require.NoError(t, r.Seed(ctx(t), org, "org_a-b_1", 2500))
+		require.NoError(t, r.Rename(ctx(t), org, "org_a-b_1", "org_c"))
+		n, err := r.Count(ctx(t), org, "org_c")
 		require.NoError(t, err)
 		assert.Equal(t, int64(2500), n)
-		_, err = r.Count(ctx(t), "org_a-b_1")
+		_, err = r.Count(ctx(t), org, "org_a-b_1")
 		assert.ErrorIs(t, err, domain.ErrCollectionNotFound)
-		assert.ErrorIs(t, r.Rename(ctx(t), "org_a-b_1", "org_d"), domain.ErrCollectionNotFound)
+		assert.ErrorIs(t, r.Rename(ctx(t), org, "org_a-b_1", "org_d"), domain.ErrCollectionNotFound)
 		names, err := r.List(ctx(t))
 		require.NoError(t, err)
 		assert.Equal(t, []string{"org_c"}, names)
 	})
 	t.Run("rename-onto-existing-fails", func(t *testing.T) {
 		r := newStores(t).Tenants
-		require.NoError(t, r.Create(ctx(t), "org_a"))
-		require.NoError(t, r.Create(ctx(t), "org_b"))
-		require.NoError(t, r.Seed(ctx(t), "org_b", 1))
-		require.Error(t, r.Rename(ctx(t), "org_a", "org_b"))
-		n, err := r.Count(ctx(t), "org_b")
+		org := domain.NewID(t0)
+		require.NoError(t, r.Create(ctx(t), org, "org_a"))
+		require.NoError(t, r.Create(ctx(t), org, "org_b"))
+		require.NoError(t, r.Seed(ctx(t), org, "org_b", 1))
+		require.Error(t, r.Rename(ctx(t), org, "org_a", "org_b"))
+		n, err := r.Count(ctx(t), org, "org_b")
 		require.NoError(t, err)
 		assert.Equal(t, int64(1), n, "the target is untouched")
 	})
+	t.Run("organizations-side-by-side", func(t *testing.T) {
+		r := newStores(t).Tenants
+		orgs := make([]domain.ID, 8)
+		for i := range orgs {
+			orgs[i] = domain.NewID(t0)
+			name := fmt.Sprintf("org_o%d", i)
+			require.NoError(t, r.Create(ctx(t), orgs[i], name))
+			require.NoError(t, r.Seed(ctx(t), orgs[i], name, i+1))
+		}
+		for i, org := range orgs {
+			require.NoError(t, r.Rename(ctx(t), org, fmt.Sprintf("org_o%d", i), fmt.Sprintf("org_renamed%d", i)))
+		}
+		for i, org := range orgs {
+			n, err := r.Count(ctx(t), org, fmt.Sprintf("org_renamed%d", i))
+			require.NoError(t, err)
+			assert.Equal(t, int64(i+1), n, "each organization keeps its own documents")
+		}
+		names, err := r.List(ctx(t))
+		require.NoError(t, err)
+		assert.Len(t, names, len(orgs))
+	})
 	t.Run("drop-idempotent", func(t *testing.T) {
 		r := newStores(t).Tenants
-		require.NoError(t, r.Create(ctx(t), "org_a"))
-		require.NoError(t, r.Seed(ctx(t), "org_a", 5))
-		require.NoError(t, r.Drop(ctx(t), "org_a"))
-		require.NoError(t, r.Drop(ctx(t), "org_a"))
-		ok, err := r.Exists(ctx(t), "org_a")
+		org := domain.NewID(t0)
+		require.NoError(t, r.Create(ctx(t), org, "org_a"))
+		require.NoError(t, r.Seed(ctx(t), org, "org_a", 5))
+		require.NoError(t, r.Drop(ctx(t), org, "org_a"))
+		require.NoError(t, r.Drop(ctx(t), org, "org_a"))
+		ok, err := r.Exists(ctx(t), org, "org_a")
 		require.NoError(t, err)
 		assert.False(t, ok)
 	})

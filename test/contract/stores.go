@@ -16,20 +16,28 @@ import (
 // TenantFixture is a TenantStore that tests can also fill and inspect.
 type TenantFixture interface {
 	ports.TenantStore
-	// Seed inserts n documents into an existing collection.
-	Seed(ctx context.Context, name string, n int) error
+	// Seed inserts n documents into org's existing collection name.
+	Seed(ctx context.Context, org domain.ID, name string, n int) error
 	// Count returns the collection's document count, or
 	// domain.ErrCollectionNotFound.
-	Count(ctx context.Context, name string) (int64, error)
+	Count(ctx context.Context, org domain.ID, name string) (int64, error)
 	// List returns every tenant collection name, sorted.
 	List(ctx context.Context) ([]string, error)
+}
+
+// AdminFixture is an AdminRepository that tests can also list.
+type AdminFixture interface {
+	ports.AdminRepository
+	// All returns every admin.
+	All(ctx context.Context) ([]domain.Admin, error)
 }
 
 // Stores is one empty master database seen through every port.
 type Stores struct {
 	Orgs    ports.OrgRepository
-	Names   ports.NameRegistry
-	Admins  ports.AdminRepository
+	Names   ports.ClaimRegistry
+	Emails  ports.ClaimRegistry
+	Admins  AdminFixture
 	Tenants TenantFixture
 }
 

@@ -118,19 +118,26 @@ func (n *node) mustLogin(email, pw string) string {
 	return body["access_token"].(string)
 }
 
-func (n *node) seed(coll string, count int) {
+func (n *node) tenant(key string) *mongo.Collection {
+	n.t.Helper()
+	c, err := harness.TenantCollection(context.Background(), n.mc, key)
+	require.NoError(n.t, err)
+	return c
+}
+
+func (n *node) seed(key string, count int) {
 	n.t.Helper()
 	docs := make([]any, count)
 	for i := range docs {
 		docs[i] = bson.D{{Key: "i", Value: i}, {Key: "payload", Value: "tenant document"}}
 	}
-	_, err := n.db.Collection(coll).InsertMany(context.Background(), docs)
+	_, err := n.tenant(key).InsertMany(context.Background(), docs)
 	require.NoError(n.t, err)
 }
 
-func (n *node) count(coll string) int64 {
+func (n *node) count(key string) int64 {
 	n.t.Helper()
-	c, err := n.db.Collection(coll).CountDocuments(context.Background(), bson.D{})
+	c, err := n.tenant(key).CountDocuments(context.Background(), bson.D{})
 	require.NoError(n.t, err)
 	return c
 }
@@ -143,9 +150,9 @@ func (n *node) checkStore(orgs map[string]int64) {
 	var want []string
 	for k, docs := range orgs {
 		want = append(want, "org_"+k)
-		assert.Equal(n.t, docs, n.count("org_"+k), "org_%s holds every document", k)
+		assert.Equal(n.t, docs, n.count(k), "org_%s holds every document", k)
 	}
-	colls, err := n.db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: bson.D{{Key: "$regex", Value: "^org_"}}}})
+	colls, err := harness.TenantCollections(ctx, n.mc)
 	require.NoError(n.t, err)
 	assert.ElementsMatch(n.t, want, colls, "no stray tenant collection")
 	pending, err := n.db.Collection("organizations").CountDocuments(ctx, bson.D{{Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}})
@@ -154,6 +161,9 @@ func (n *node) checkStore(orgs map[string]int64) {
 	claims, err := n.db.Collection("name_claims").CountDocuments(ctx, bson.D{})
 	require.NoError(n.t, err)
 	assert.Equal(n.t, int64(len(orgs)), claims, "one name claim per organization")
+	claims, err = n.db.Collection("email_claims").CountDocuments(ctx, bson.D{})
+	require.NoError(n.t, err)
+	assert.Equal(n.t, int64(len(orgs)), claims, "one email claim per organization")
 	admins, err := n.db.Collection("admins").CountDocuments(ctx, bson.D{})
 	require.NoError(n.t, err)
 	assert.Equal(n.t, int64(len(orgs)), admins, "one admin per organization")
@@ -182,8 +192,8 @@ func TestKillDuringRename(t *testing.T) {
 	require.Equal(t, http.StatusCreated, st)
 	st, _ = n.call(http.MethodPost, "/org/create", map[string]string{"organization_name": "bystander", "email": "admin@bystander.test", "password": "password1"}, "")
 	require.Equal(t, http.StatusCreated, st)
-	n.seed("org_tenant", tenantDocs)
-	n.seed("org_bystander", 10)
+	n.seed("tenant", tenantDocs)
+	n.seed("bystander", 10)
 
 	names := [2]string{"tenant", "tenant_renamed"}
 	cur, recovered, moved, repaired := 0, 0, 0, 0
@@ -214,7 +224,7 @@ func TestKillDuringDelete(t *testing.T) {
 	n.start()
 	st, _ := n.call(http.MethodPost, "/org/create", map[string]string{"organization_name": "bystander", "email": "admin@bystander.test", "password": "password1"}, "")
 	require.Equal(t, http.StatusCreated, st)
-	n.seed("org_bystander", 10)
+	n.seed("bystander", 10)
 
 	recovered, gone, repaired := 0, 0, 0
 	for i := range iterations(t) {
@@ -222,7 +232,7 @@ func TestKillDuringDelete(t *testing.T) {
 		email := "admin@" + name + ".test"
 		st, body := n.call(http.MethodPost, "/org/create", map[string]string{"organization_name": name, "email": email, "password": "password1"}, "")
 		require.Equal(t, http.StatusCreated, st, "iteration %d: the name is free again: %v", i, body)
-		n.seed("org_"+name, 500)
+		n.seed(strings.ToLower(name), 500)
 		tok := n.mustLogin(email, "password1")
 
 		n.sendAndKill(http.MethodDelete, "/org/delete", map[string]string{"organization_name": name}, tok, 15*time.Millisecond)

@@ -112,12 +112,19 @@ func start(t *testing.T, env map[string]string) client {
 	return client{t: t, p: harness.Start(t, harness.Options{Env: env})}
 }
 
-func mongoClient(t *testing.T, uri string) *mongo.Database {
+func mongoClient(t *testing.T, uri string) *mongo.Client {
 	t.Helper()
 	mc, err := mongo.Connect(options.Client().ApplyURI(uri).SetServerSelectionTimeout(10 * time.Second))
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = mc.Disconnect(context.Background()) })
-	return mc.Database(harness.Database)
+	return mc
+}
+
+func tenantCollection(t *testing.T, mc *mongo.Client, key string) *mongo.Collection {
+	t.Helper()
+	c, err := harness.TenantCollection(ctx(t), mc, key)
+	require.NoError(t, err)
+	return c
 }
 
 func TestAPIReferenceFlow(t *testing.T) {
@@ -145,12 +152,12 @@ func TestAPIReferenceFlow(t *testing.T) {
 	token := login.body["access_token"].(string)
 
 	// Seed tenant documents straight into the collection, then rename.
-	db := mongoClient(t, c.p.MongoURI)
+	mc := mongoClient(t, c.p.MongoURI)
 	docs := make([]any, 2000)
 	for i := range docs {
 		docs[i] = bson.D{{Key: "i", Value: i}}
 	}
-	_, err = db.Collection("org_acme_corp").InsertMany(ctx(t), docs)
+	_, err = tenantCollection(t, mc, "acme_corp").InsertMany(ctx(t), docs)
 	require.NoError(t, err)
 
 	upd := c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "acme_corporation", "email": "admin@acme.com", "password": "NewPassword123"}, token)
@@ -158,10 +165,10 @@ func TestAPIReferenceFlow(t *testing.T) {
 	assert.Equal(t, "acme_corporation", upd.body["organization_name"])
 	assert.Equal(t, "org_acme_corporation", upd.body["collection_name"])
 	assert.Equal(t, created.body["created_at"], upd.body["created_at"])
-	n, err := db.Collection("org_acme_corporation").CountDocuments(ctx(t), bson.D{})
+	n, err := tenantCollection(t, mc, "acme_corporation").CountDocuments(ctx(t), bson.D{})
 	require.NoError(t, err)
 	assert.Equal(t, int64(2000), n, "every document moved with the organization")
-	names, err := db.ListCollectionNames(ctx(t), bson.D{{Key: "name", Value: bson.D{{Key: "$regex", Value: "^org_"}}}})
+	names, err := harness.TenantCollections(ctx(t), mc)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"org_acme_corporation"}, names)
 
@@ -175,7 +182,7 @@ func TestAPIReferenceFlow(t *testing.T) {
 	assert.Equal(t, map[string]any{"message": "Organization 'acme_corporation' deleted successfully"}, del.body)
 	assert.Equal(t, http.StatusNotFound, c.call(http.MethodGet, "/org/get?organization_name=acme_corporation", nil, "").status)
 	assert.Equal(t, http.StatusUnauthorized, c.call(http.MethodPost, "/admin/login", map[string]string{"email": "admin@acme.com", "password": "NewPassword123"}, "").status)
-	names, err = db.ListCollectionNames(ctx(t), bson.D{{Key: "name", Value: bson.D{{Key: "$regex", Value: "^org_"}}}})
+	names, err = harness.TenantCollections(ctx(t), mc)
 	require.NoError(t, err)
 	assert.Empty(t, names, "the collection is dropped")
 	c.create("acme_corporation", "admin@acme.com", "SecurePass123")

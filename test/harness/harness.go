@@ -104,6 +104,9 @@ type Proc struct {
 type Options struct {
 	DataDir string            // reused across restarts; default t.TempDir()
 	Env     map[string]string // extra or overriding configuration
+	// NoWait returns as soon as the process runs, not once it is healthy
+	// (to kill it while it starts).
+	NoWait bool
 }
 
 // Start runs orgd and waits until it answers /healthz. It is killed when
@@ -168,6 +171,9 @@ func Launch(bin string, o Options) (*Proc, error) {
 		return nil, err
 	}
 	go func() { p.err = cmd.Wait(); close(p.done) }()
+	if o.NoWait {
+		return p, nil
+	}
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {

@@ -67,11 +67,19 @@ func DatabaseName() string {
 
 // NewStore opens a Store on a fresh database, dropped and closed when the
 // test ends.
-func NewStore(t testing.TB) *mongodb.Store {
+func NewStore(t testing.TB) *mongodb.Store { return Open(t, mongodb.Options{}) }
+
+// Open opens a Store with o on a fresh database (o's URI, Database and
+// Embedded are filled in), dropped and closed when the test ends.
+func Open(t testing.TB, o mongodb.Options) *mongodb.Store {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	st, err := mongodb.Open(ctx, mongodb.Options{URI: URI(t), Database: DatabaseName()})
+	o.URI, o.Database = URI(t), DatabaseName()
+	if embedded != nil {
+		o.Embedded = embedded
+	}
+	st, err := mongodb.Open(ctx, o)
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
