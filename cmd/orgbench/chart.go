@@ -51,7 +51,32 @@ func writeChart(path string, r report) error {
 	right := panel{img: img, x0: 680, y0: 40, x1: 1170, y1: 440, title: "rename time (ms, log) vs tenant documents (log)"}
 	right.line(pts, palette[0])
 	right.frame()
+	return savePNG(path, img)
+}
 
+// chartLine is one named series.
+type chartLine struct {
+	name string
+	pts  [][2]float64
+}
+
+// writeLines draws lines on one log-log panel with a legend.
+func writeLines(path, title string, lines []chartLine) error {
+	const w, h = 900, 560
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	p := panel{img: img, x0: 70, y0: 40, x1: 860, y1: 460, title: title}
+	for i, l := range lines {
+		p.line(l.pts, palette[i%len(palette)])
+	}
+	p.frame()
+	for i, l := range lines {
+		label(img, 80, 490+14*(i/3), l.name, palette[i%len(palette)], i%3*260)
+	}
+	return savePNG(path, img)
+}
+
+func savePNG(path string, img image.Image) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 		return err
 	}

@@ -6,7 +6,9 @@
 //     (throughput, p50, p99);
 //   - rename time against tenant size;
 //   - login against one argon2id hash, and a login burst's peak RSS;
-//   - idle RSS and start-to-ready time.
+//   - idle RSS and start-to-ready time;
+//   - with -scale, how per-request cost, restart, idle CPU and RSS change
+//     as organizations grow (10, 1,000, 10,000, …).
 //
 // It prints a table and writes BENCHMARKS.md and a PNG chart. Run it from
 // the repository root: go run ./cmd/orgbench (task bench). With MONGODB_URI
@@ -31,14 +33,22 @@ func main() {
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	flag.StringVar(&o.chart, "chart", "docs/benchmarks.png", "chart to write (empty: none)")
 	flag.IntVar(&o.orgs, "orgs", 100, "organizations to read from")
+	scale := flag.String("scale", "", "tenant-scale mode: grow to each of these organization counts (e.g. 10,1000,10000), measure per-request cost at each, print a table and write -chart if set")
 	flag.Parse()
 	var err error
 	if o.concurrency, err = ints(*conc); err == nil {
 		o.sizes, err = ints(*sizes)
 	}
+	if err == nil && *scale != "" {
+		o.tenants, err = ints(*scale)
+	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
-		err = run(ctx, o)
+		if o.tenants != nil {
+			err = runScale(ctx, o, os.Stdout)
+		} else {
+			err = run(ctx, o)
+		}
 		cancel()
 	}
 	if err != nil {
@@ -53,6 +63,7 @@ type benchOptions struct {
 	sizes       []int
 	out, chart  string
 	orgs        int
+	tenants     []int
 }
 
 func ints(s string) ([]int, error) {

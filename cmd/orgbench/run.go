@@ -166,7 +166,7 @@ func run(ctx context.Context, o benchOptions) error {
 
 	for _, size := range o.sizes {
 		step(fmt.Sprintf("rename of a %d-document tenant", size))
-		d, err := renameTime(ctx, a, db, size)
+		d, err := renameTime(ctx, a, db, fmt.Sprintf("size%d", size), size)
 		if err != nil {
 			return err
 		}
@@ -186,59 +186,6 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 	}
 	return nil
-}
-
-// renameTime seeds a tenant of size documents straight through the driver,
-// then times renames through the API (median of three) and checks every
-// document moved.
-func renameTime(ctx context.Context, a *api, db *mongo.Database, size int) (time.Duration, error) {
-	base := fmt.Sprintf("size%d", size)
-	if err := a.create(ctx, base); err != nil {
-		return 0, err
-	}
-	tok, err := a.login(ctx, base)
-	if err != nil {
-		return 0, err
-	}
-	coll, err := harness.TenantCollection(ctx, db.Client(), base)
-	if err != nil {
-		return 0, err
-	}
-	const batch = 10_000
-	docs := make([]any, 0, batch)
-	for i := range size {
-		docs = append(docs, bson.D{{Key: "i", Value: i}, {Key: "payload", Value: "tenant document payload"}})
-		if len(docs) == batch || i == size-1 {
-			if _, err := coll.InsertMany(ctx, docs); err != nil {
-				return 0, err
-			}
-			docs = docs[:0]
-		}
-	}
-	var times []time.Duration
-	name := base
-	for i := range 3 {
-		next := fmt.Sprintf("%s-r%d", base, i)
-		t0 := time.Now()
-		if err := a.do(ctx, http.MethodPut, "/org/update", tok, map[string]string{"organization_name": next}, http.StatusOK, nil); err != nil {
-			return 0, err
-		}
-		times = append(times, time.Since(t0))
-		name = next
-	}
-	coll, err = harness.TenantCollection(ctx, db.Client(), strings.ToLower(name))
-	if err != nil {
-		return 0, err
-	}
-	n, err := coll.EstimatedDocumentCount(ctx)
-	if err != nil {
-		return 0, err
-	}
-	if int(n) != size {
-		return 0, fmt.Errorf("rename moved %d of %d documents", n, size)
-	}
-	slices.Sort(times)
-	return times[1], nil
 }
 
 func hashTime() time.Duration {
