@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -22,6 +23,7 @@ type Embedded struct {
 	done   chan struct{}
 	unlock func()
 	files  *sqliteFiles
+	dir    string
 }
 
 // EmbeddedOptions configure StartEmbedded.
@@ -55,14 +57,21 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	rep, err := repairEmbedded(ctx, dir)
+	clean, err := takeCleanShutdown(dir)
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
-	if len(rep.Tables)+len(rep.Indexes) > 0 {
-		logger.Warn("embedded store: removed leftovers of an interrupted collection change",
-			"tables", rep.Tables, "indexes", rep.Indexes)
+	if !clean {
+		rep, err := repairEmbedded(ctx, dir)
+		if err != nil {
+			unlock()
+			return nil, fmt.Errorf("embedded store: %w", err)
+		}
+		if len(rep.Tables)+len(rep.Indexes) > 0 {
+			logger.Warn("embedded store: removed leftovers of an interrupted collection change",
+				"tables", rep.Tables, "indexes", rep.Indexes)
+		}
 	}
 	addr := o.Addr
 	if addr == "" {
@@ -82,7 +91,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}}
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}, dir: dir}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)
@@ -98,12 +107,53 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 // URI is the connection string of the running store.
 func (e *Embedded) URI() string { return e.uri }
 
-// Close stops the store and releases the data directory.
+// Close stops the store, marks the data directory cleanly shut down and
+// releases it.
 func (e *Embedded) Close() {
 	e.files.close()
 	e.cancel()
 	<-e.done
+	_ = markCleanShutdown(e.dir)
 	e.unlock()
+}
+
+// cleanShutdownFile marks a data directory whose store stopped cleanly: no
+// collection change was cut short, and every table got its _id index when
+// it was made, so the next start skips the repair pass (which opens every
+// SQLite file). It is removed as the store starts, so a store that dies is
+// repaired at its next start.
+const cleanShutdownFile = "clean_shutdown"
+
+// takeCleanShutdown reports whether dir was shut down cleanly, and removes
+// the mark durably before the store can change anything.
+func takeCleanShutdown(dir string) (bool, error) {
+	err := os.Remove(filepath.Join(dir, cleanShutdownFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return true, syncDir(dir)
+}
+
+func markCleanShutdown(dir string) error {
+	f, err := os.OpenFile(filepath.Join(dir, cleanShutdownFile), os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir) //nolint:gosec // dir is the operator's DATA_DIR
+	if err != nil {
+		return err
+	}
+	return errors.Join(d.Sync(), d.Close())
 }
 
 func waitListening(ctx context.Context, uri string) error {

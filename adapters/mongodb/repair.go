@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	_ "modernc.org/sqlite" // the SQLite driver the embedded store itself uses
 )
@@ -43,11 +45,29 @@ func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	var errs []error
-	for _, f := range files {
-		if err := repairFile(ctx, f, &rep); err != nil {
-			errs = append(errs, fmt.Errorf("repair %s: %w", filepath.Base(f), err))
-		}
+	// Files are independent: repair them side by side.
+	reps := make([]RepairReport, len(files))
+	errs := make([]error, len(files))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.NumCPU(), len(files)) {
+		wg.Go(func() {
+			for i := range next {
+				if err := repairFile(ctx, files[i], &reps[i]); err != nil {
+					errs[i] = fmt.Errorf("repair %s: %w", filepath.Base(files[i]), err)
+				}
+			}
+		})
+	}
+	for i := range files {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, r := range reps {
+		rep.Tables = append(rep.Tables, r.Tables...)
+		rep.Indexes = append(rep.Indexes, r.Indexes...)
+		rep.IDIndexes += r.IDIndexes
 	}
 	return rep, errors.Join(errs...)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"net/url"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -37,6 +38,7 @@ func TestEmbeddedRepairsInterruptedCollectionChanges(t *testing.T) {
 	require.NoError(t, st.Tenants().Seed(ctx, org, "org_dropped", 5))
 	require.NoError(t, st.Close(ctx))
 	emb.Close()
+	asCrashed(t, dir)
 
 	tenantDB := openSQLite(t, filepath.Join(dir, mongodb.TenantDatabase("repair", org)+".sqlite"))
 	_, err := tenantDB.Exec(`DELETE FROM "_ferretdb_collections" WHERE name = 'org_dropped'`)
@@ -52,6 +54,7 @@ func TestEmbeddedRepairsInterruptedCollectionChanges(t *testing.T) {
 	emb, st = open()
 	defer emb.Close()
 	defer st.Close(ctx)
+	require.NoFileExists(t, filepath.Join(dir, "clean_shutdown"), "a running store's directory is not marked clean")
 	require.NoError(t, st.Tenants().Create(ctx, org, "org_dropped"), "a collection whose drop was interrupted can be created again")
 	n, err := st.Tenants().Count(ctx, org, "org_dropped")
 	require.NoError(t, err)
@@ -62,6 +65,14 @@ func TestEmbeddedRepairsInterruptedCollectionChanges(t *testing.T) {
 	names, err := st.Tenants().List(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"org_dropped"}, names)
+}
+
+// asCrashed makes dir look as a store that died leaves it: a clean close
+// marks the directory, and the next start then skips the repair pass.
+func asCrashed(t *testing.T, dir string) {
+	t.Helper()
+	require.FileExists(t, filepath.Join(dir, "clean_shutdown"), "a clean close marks the data directory")
+	require.NoError(t, os.Remove(filepath.Join(dir, "clean_shutdown")))
 }
 
 func openSQLite(t *testing.T, path string) *sql.DB {
@@ -92,6 +103,7 @@ func TestIDIndexesSurviveRestartAndAreAddedToOldDataDirs(t *testing.T) {
 	require.NoError(t, st.Tenants().Seed(ctx, org, "org_acme", 20))
 	require.NoError(t, st.Close(ctx))
 	emb.Close()
+	asCrashed(t, dir) // versions before the indexes never marked a clean shutdown
 
 	// Drop every orgd index, as in a data directory from before them.
 	for _, file := range []string{"idx.sqlite", mongodb.TenantDatabase("idx", org) + ".sqlite"} {

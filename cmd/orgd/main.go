@@ -125,16 +125,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	// Finish whatever a previous process left half done (before the super
-	// admin is ensured, so a claim an interrupted start left is freed). The
-	// embedded store's data directory is locked to this process, so nothing
-	// else can be running an operation and every pending one is taken over
-	// at once.
-	rep, err := svc.Recover(ctx, cfg.Embedded())
+	// Finish the operations a previous process left half done, before the
+	// super admin is ensured and requests are served. The embedded store's
+	// data directory is locked to this process, so nothing else can be
+	// running an operation and every pending one is taken over at once.
+	if cmd == "recover" {
+		rep, err := svc.Recover(ctx, cfg.Embedded())
+		log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+		return err
+	}
+	rep, err := svc.RecoverPending(ctx, cfg.Embedded())
 	if err != nil {
 		log.Error("recovery incomplete", "error", err)
 	}
-	log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+	log.Info("recovery", "resumed", rep.Resumed)
 	if cfg.SuperAdminEmail != "" {
 		created, err := svc.EnsureSuperAdmin(ctx, cfg.SuperAdminEmail, cfg.SuperAdminPassword)
 		if err != nil {
@@ -142,14 +146,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		log.Info("super admin", "email", cfg.SuperAdminEmail, "created", created)
 	}
-	if cmd == "recover" {
-		return err
-	}
-
-	// Finish operations whose lease ran out even if nobody touches their
-	// organization; when replicas share the store, also free the claims of
-	// one that died.
-	go svc.RecoverEvery(ctx, usecase.DefaultLease, !cfg.Embedded())
+	go recoverInBackground(ctx, svc, log, !cfg.Embedded())
 
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
 		LimiterStore:       counters.Requests,
@@ -166,6 +163,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
 	return serve(ctx, cfg, log, srv)
+}
+
+// recoverInBackground frees the claims that operations of earlier processes
+// abandoned (it reads every organization and claim once, so it runs while
+// requests are served), then keeps finishing operations whose lease runs
+// out even if nobody touches their organization; when replicas share the
+// store it also frees the claims of one that died.
+func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Logger, shared bool) {
+	n, err := svc.ReleaseAbandoned(ctx)
+	if err != nil && ctx.Err() == nil {
+		log.Warn("lifecycle: abandoned claims not all released", "error", err)
+	}
+	log.Info("recovery: abandoned claims released", "claims_released", n)
+	svc.RecoverEvery(ctx, usecase.DefaultLease, shared)
 }
 
 // store is the mongodb adapter plus the embedded server behind it, if any.

@@ -183,7 +183,7 @@ func (s *Service) reserve(ctx context.Context, k claimKind, claim domain.Claim) 
 		if held.HeldBy(claim) {
 			return nil
 		}
-		abandoned, err := s.abandoned(ctx, k, held, false)
+		abandoned, err := s.abandoned(ctx, k, held)
 		if err != nil || !abandoned {
 			return errors.Join(k.taken, err)
 		}
@@ -206,12 +206,12 @@ func (s *Service) release(ctx context.Context, k claimKind, claims ...domain.Cla
 
 // abandoned reports whether claim (in k) is left over from an operation
 // that will never finish: nothing references its key any more, and the
-// claim is older than a lease (or force is set because no other process
-// can be running). A claim of an organization is referenced by the
-// organization (settled first if its expired operation would decide the
-// question); a claim with no organization is the super admin's email,
-// referenced by the admin holding it.
-func (s *Service) abandoned(ctx context.Context, k claimKind, claim domain.Claim, force bool) (bool, error) {
+// claim is older than a lease, or was made before this process took the
+// store over exclusively (see RecoverPending). A claim of an organization
+// is referenced by the organization (settled first if its expired
+// operation would decide the question); a claim with no organization is
+// the super admin's email, referenced by the admin holding it.
+func (s *Service) abandoned(ctx context.Context, k claimKind, claim domain.Claim) (bool, error) {
 	if claim.OrgID == "" {
 		admin, err := s.admins.ByID(ctx, claim.AdminID)
 		switch {
@@ -234,7 +234,20 @@ func (s *Service) abandoned(ctx context.Context, k claimKind, claim domain.Claim
 			return false, nil
 		}
 	}
-	return force || !s.clock.Now().Before(claim.At.Add(s.lease)), nil
+	if since := s.exclusiveSince(); !since.IsZero() && claim.At.Before(since) {
+		return true, nil
+	}
+	return !s.clock.Now().Before(claim.At.Add(s.lease)), nil
+}
+
+// exclusiveSince is when this process took the store over exclusively
+// (zero if it has not, or shares the store): claims made before then
+// belong to processes that are gone.
+func (s *Service) exclusiveSince() time.Time {
+	if t := s.exclusive.Load(); t != nil {
+		return *t
+	}
+	return time.Time{}
 }
 
 // orgByName returns the organization holding the claim on name key key, in
@@ -297,14 +310,37 @@ type RecoveryReport struct {
 }
 
 // Recover finishes every pending operation and frees every abandoned
-// claim. With exclusive set the caller guarantees no other process uses
-// the store (the embedded store is locked to one process), so operations
-// and claims are taken over without waiting for their leases; otherwise
-// only expired ones are.
+// claim (RecoverPending, then ReleaseAbandoned).
 func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	rep, err := s.RecoverPending(ctx, exclusive)
+	rel, err2 := s.ReleaseAbandoned(ctx)
+	rep.ClaimsReleased = rel
+	return rep, errors.Join(err, err2)
+}
+
+// RecoverPending finishes the pending operations. With exclusive set the
+// caller guarantees that no other process uses the store (the embedded
+// store is locked to one process) and that this process has started no
+// operation yet: every pending operation is then taken over at once, and
+// from now on any unreferenced claim made before this call counts as
+// abandoned. Otherwise only operations whose lease has run out are. Its
+// cost grows with the number of pending operations, not of organizations.
+func (s *Service) RecoverPending(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	if exclusive {
+		now := s.now()
+		s.exclusive.CompareAndSwap(nil, &now)
+	}
 	var rep RecoveryReport
-	err := s.resumePending(ctx, exclusive, &rep)
-	return rep, errors.Join(err, s.releaseAbandoned(ctx, exclusive, &rep))
+	return rep, s.resumePending(ctx, exclusive, &rep)
+}
+
+// ReleaseAbandoned frees the claims no operation will ever use and returns
+// how many. It reads every organization and every claim once, so it may
+// run in the background while requests are served.
+func (s *Service) ReleaseAbandoned(ctx context.Context) (int, error) {
+	var rep RecoveryReport
+	err := s.releaseAbandoned(ctx, &rep)
+	return rep.ClaimsReleased, err
 }
 
 // resumePending drives pending operations to their end: all of them if
@@ -337,7 +373,7 @@ func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *Recove
 // every organization and every claim once and diffs them in memory; only
 // the claims that diff leaves in doubt (few: those of crashed or running
 // operations) are looked at one by one.
-func (s *Service) releaseAbandoned(ctx context.Context, exclusive bool, rep *RecoveryReport) error {
+func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) error {
 	orgs, err := s.orgs.All(ctx)
 	if err != nil {
 		return fmt.Errorf("list organizations: %w", err)
@@ -357,7 +393,7 @@ func (s *Service) releaseAbandoned(ctx context.Context, exclusive bool, rep *Rec
 			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && k.held(o, c.Key) {
 				continue
 			}
-			ok, err := s.abandoned(ctx, k, c, exclusive)
+			ok, err := s.abandoned(ctx, k, c)
 			if err == nil && ok {
 				err = k.reg.Release(ctx, c)
 				if err == nil {
@@ -389,7 +425,7 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, swee
 			var rep RecoveryReport
 			err := s.resumePending(ctx, false, &rep)
 			if sweepClaims {
-				err = errors.Join(err, s.releaseAbandoned(ctx, false, &rep))
+				err = errors.Join(err, s.releaseAbandoned(ctx, &rep))
 			}
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"orgd/core/domain"
@@ -70,6 +71,8 @@ type Service struct {
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.
 	dummyHash string
+	// exclusive is when RecoverPending took the store over exclusively.
+	exclusive atomic.Pointer[time.Time]
 }
 
 // New checks d and returns a Service.

@@ -143,7 +143,8 @@ var recoveries = []struct {
 	name string
 	run  func(t *testing.T, r *rig, s *usecase.Service, touch ...string)
 }{
-	{"restart-exclusive", func(t *testing.T, _ *rig, s *usecase.Service, _ ...string) {
+	{"restart-exclusive", func(t *testing.T, r *rig, s *usecase.Service, _ ...string) {
+		r.clock.Advance(time.Millisecond) // a restart takes time
 		_, err := s.Recover(ctx(t), true)
 		require.NoError(t, err)
 	}},
