@@ -108,14 +108,16 @@ func (t *Tenants) Collection(org domain.ID, name string) *mongo.Collection {
 
 // Seed inserts n documents into a collection (for tests and benchmarks).
 func (t *Tenants) Seed(ctx context.Context, org domain.ID, name string, n int) error {
-	return seed(ctx, t.Collection(org, name), n)
+	return SeedCollection(ctx, t.Collection(org, name), n)
 }
 
-func seed(ctx context.Context, c *mongo.Collection, n int) error {
+// SeedCollection inserts n small documents {seq, payload} into c, in
+// batches (for tests, benchmarks and tools).
+func SeedCollection(ctx context.Context, c *mongo.Collection, n int) error {
 	const batch = 1000
 	docs := make([]any, 0, batch)
 	for i := range n {
-		docs = append(docs, bson.D{{Key: "seq", Value: i}, {Key: "payload", Value: "document"}})
+		docs = append(docs, bson.D{{Key: "seq", Value: i}, {Key: "payload", Value: "tenant document payload"}})
 		if len(docs) == batch || i == n-1 {
 			if _, err := c.InsertMany(ctx, docs); err != nil {
 				return translate(err)

@@ -49,24 +49,12 @@ func run(ctx context.Context, o benchOptions) error {
 	if os.Getenv("MONGODB_URI") != "" {
 		rep.Store = "MongoDB at MONGODB_URI"
 	}
-	dir, err := os.MkdirTemp("", "orgbench-")
+	dir, bin, err := buildOrgd()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	step("building orgd")
-	bin, err := harness.Build(dir)
-	if err != nil {
-		return err
-	}
-	dataDir := dir + "/data"
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
-		return err
-	}
-	p, err := harness.Launch(bin, harness.Options{DataDir: dataDir, Env: map[string]string{
-		"SECRET_KEY": "orgbench-secret-key-orgbench-secret-key", "RATE_LIMIT_PER_MINUTE": "1000000000",
-		"LOG_LEVEL": "warn", "MONGODB_URI": os.Getenv("MONGODB_URI"),
-	}})
+	p, err := harness.Launch(bin, harness.Options{DataDir: dir + "/data", Env: benchEnv()})
 	if p != nil {
 		defer p.Kill()
 	}
@@ -186,6 +174,28 @@ func run(ctx context.Context, o benchOptions) error {
 		}
 	}
 	return nil
+}
+
+// buildOrgd builds orgd into a fresh directory, which also holds an empty
+// data directory "data"; the caller removes dir.
+func buildOrgd() (dir, bin string, err error) {
+	if dir, err = os.MkdirTemp("", "orgbench-"); err != nil {
+		return "", "", err
+	}
+	step("building orgd")
+	if bin, err = harness.Build(dir); err == nil {
+		err = os.MkdirAll(dir+"/data", 0o750)
+	}
+	return dir, bin, err
+}
+
+// benchEnv configures the measured orgd: no rate limit, quiet logs, and
+// MongoDB when MONGODB_URI is set.
+func benchEnv() map[string]string {
+	return map[string]string{
+		"SECRET_KEY": "orgbench-secret-key-orgbench-secret-key", "RATE_LIMIT_PER_MINUTE": "1000000000",
+		"LOG_LEVEL": "warn", "MONGODB_URI": os.Getenv("MONGODB_URI"),
+	}
 }
 
 func hashTime() time.Duration {

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"orgd/adapters/mongodb"
 	"orgd/test/harness"
 )
 
@@ -43,23 +43,12 @@ const (
 // runScale grows one orgd's organizations through the API to each count in
 // o.tenants and measures per-request cost, restart and idle cost at each.
 func runScale(ctx context.Context, o benchOptions, w io.Writer) error {
-	dir, err := os.MkdirTemp("", "orgbench-scale-")
+	dir, bin, err := buildOrgd()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	step("building orgd")
-	bin, err := harness.Build(dir)
-	if err != nil {
-		return err
-	}
-	s := &scaler{bin: bin, opts: harness.Options{DataDir: dir + "/data", Env: map[string]string{
-		"SECRET_KEY": "orgbench-secret-key-orgbench-secret-key", "RATE_LIMIT_PER_MINUTE": "1000000000",
-		"LOG_LEVEL": "warn", "MONGODB_URI": os.Getenv("MONGODB_URI"),
-	}}}
-	if err := os.MkdirAll(s.opts.DataDir, 0o750); err != nil {
-		return err
-	}
+	s := &scaler{bin: bin, opts: harness.Options{DataDir: dir + "/data", Env: benchEnv()}}
 	if err := s.start(); err != nil {
 		return err
 	}
@@ -269,16 +258,8 @@ func renameTime(ctx context.Context, a *api, db *mongo.Database, base string, si
 	if err != nil {
 		return 0, err
 	}
-	const batch = 10_000
-	docs := make([]any, 0, batch)
-	for i := range size {
-		docs = append(docs, bson.D{{Key: "i", Value: i}, {Key: "payload", Value: "tenant document payload"}})
-		if len(docs) == batch || i == size-1 {
-			if _, err := coll.InsertMany(ctx, docs); err != nil {
-				return 0, err
-			}
-			docs = docs[:0]
-		}
+	if err := mongodb.SeedCollection(ctx, coll, size); err != nil {
+		return 0, err
 	}
 	var times []time.Duration
 	name := base

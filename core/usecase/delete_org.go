@@ -8,9 +8,10 @@ import (
 )
 
 // DeleteOrg deletes the organization named name, which must be the
-// caller's (the super admin may delete any): its collection, its admin and its metadata, then its name and email. It
-// returns the name as stored. domain.ErrOrgNotFound if there is no such
-// organization, domain.ErrNotOwner if it is not the caller's.
+// caller's (the super admin may delete any): its collection, its admin and
+// its metadata, then its name and email. It returns the name as stored;
+// domain.ErrOrgNotFound if there is no such organization,
+// domain.ErrNotOwner if it is not the caller's.
 //
 // Once the organization is marked deleting, clients see it as gone and the
 // delete only ever moves forward, so a crash midway is finished by recovery.

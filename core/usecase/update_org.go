@@ -162,16 +162,16 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPUpdateCommitted); err != nil {
 		return domain.Organization{}, err
 	}
-	var err2 error
+	var releaseErr error
 	if renames {
-		err2 = s.release(ctx, s.names, org.NameClaim())
+		releaseErr = s.release(ctx, s.names, org.NameClaim())
 	}
 	if p.NewEmail != "" {
-		err2 = errors.Join(err2, s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
+		releaseErr = errors.Join(releaseErr, s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
 	}
-	if err2 != nil {
+	if releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
-		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", err2)
+		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", releaseErr)
 	}
 	return out, nil
 }
@@ -201,10 +201,11 @@ func (s *Service) reserveUpdate(ctx context.Context, org domain.Organization) er
 // update.
 func (s *Service) releaseUpdate(ctx context.Context, org domain.Organization) error {
 	var err error
-	if p := org.Pending; p.Renames(org) {
+	p := org.Pending
+	if p.Renames(org) {
 		err = s.release(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
 	}
-	if p := org.Pending; p.NewEmail != "" {
+	if p.NewEmail != "" {
 		err = errors.Join(err, s.release(ctx, s.emails, org.EmailClaim(p.NewEmail)))
 	}
 	return err

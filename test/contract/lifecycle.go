@@ -108,24 +108,12 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 			assert.Equal(t, org.ID, res.Org.ID)
 		}
 	}
-	claims, err := r.st.Names.All(ctx(t))
-	require.NoError(t, err)
-	var keys []string
-	for _, c := range claims {
-		keys = append(keys, c.Key)
-	}
-	assert.ElementsMatch(t, wantKeys, keys, "claims are exactly the organizations' names")
+	assert.ElementsMatch(t, wantKeys, claimKeys(t, r.st.Names), "claims are exactly the organizations' names")
 	colls, err := r.st.Tenants.List(ctx(t))
 	require.NoError(t, err)
 	sort.Strings(wantColls)
 	assert.ElementsMatch(t, wantColls, colls, "tenant collections are exactly the organizations'")
-	emailClaims, err := r.st.Emails.All(ctx(t))
-	require.NoError(t, err)
-	var claimed []string
-	for _, c := range emailClaims {
-		claimed = append(claimed, c.Key)
-	}
-	assert.ElementsMatch(t, wantEmails, claimed, "email claims are exactly the admins' emails")
+	assert.ElementsMatch(t, wantEmails, claimKeys(t, r.st.Emails), "email claims are exactly the admins' emails")
 	admins, err := r.st.Admins.All(ctx(t))
 	require.NoError(t, err)
 	var emails []string
@@ -136,6 +124,18 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 	for _, e := range strayEmails {
 		assert.NotContains(t, emails, e, "no admin %s may be left", e)
 	}
+}
+
+// claimKeys lists the keys claimed in reg.
+func claimKeys(t *testing.T, reg ports.ClaimRegistry) []string {
+	t.Helper()
+	claims, err := reg.All(ctx(t))
+	require.NoError(t, err)
+	keys := make([]string, len(claims))
+	for i, c := range claims {
+		keys[i] = c.Key
+	}
+	return keys
 }
 
 // recoveries are the ways an interrupted operation gets finished.

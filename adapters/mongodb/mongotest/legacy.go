@@ -3,7 +3,6 @@ package mongotest
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -52,17 +51,7 @@ func SeedLegacy(ctx context.Context, st *mongodb.Store, name string, docs int, h
 	if err := db.CreateCollection(ctx, org.Collection); err != nil {
 		return org, err
 	}
-	batch := make([]any, 0, 1000)
-	for i := range docs {
-		batch = append(batch, bson.D{{Key: "i", Value: i}, {Key: "payload", Value: strings.Repeat("x", 64)}})
-		if len(batch) == cap(batch) || i == docs-1 {
-			if _, err := db.Collection(org.Collection).InsertMany(ctx, batch); err != nil {
-				return org, err
-			}
-			batch = batch[:0]
-		}
-	}
-	return org, nil
+	return org, mongodb.SeedCollection(ctx, db.Collection(org.Collection), docs)
 }
 
 // ForgetMigrations makes the store look as it did at LegacyLayoutVersion:
