@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/labstack/echo/v5"
@@ -106,7 +110,14 @@ func decodeJSON(c *echo.Context, dst any) error {
 	return parseJSON(body, dst)
 }
 
-// parseJSON is decodeJSON's pure part, shared with the fuzz tests.
+// parseJSON is decodeJSON's pure part, shared with the fuzz tests. dst
+// points to a struct of *string fields named by json tags. Stricter than
+// encoding/json, so that one body can only mean one thing: keys match the
+// tags exactly (encoding/json ignores case, so "ORGANIZATION_NAME" would
+// set organization_name), a key may appear once (encoding/json keeps the
+// last), and a string may not hold an unpaired UTF-16 surrogate escape
+// (encoding/json turns each into U+FFFD, so distinct passwords would
+// collide). Keys other than dst's are ignored.
 func parseJSON(body []byte, dst any) error {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return invalid("Request body is required and must be a JSON object")
@@ -114,24 +125,109 @@ func parseJSON(body []byte, dst any) error {
 	if !utf8.Valid(body) {
 		return invalid("Request body must be UTF-8 encoded JSON")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(body)))
-	if err := dec.Decode(dst); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			if ute.Field == "" {
-				return invalid("Request body must be a JSON object")
-			}
-			return invalid(fmt.Sprintf("%s must be a %s", ute.Field, "string"))
+	fields, err := objectFields(body)
+	if err != nil {
+		return err
+	}
+	v := reflect.ValueOf(dst).Elem()
+	for i := range v.NumField() {
+		name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+		raw, ok := fields[name]
+		if !ok || string(raw) == "null" {
+			continue
 		}
-		return invalid("Request body is not valid JSON")
+		if !validEscapes(raw) {
+			return invalid(name + " must be valid Unicode (it holds an unpaired surrogate escape)")
+		}
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return invalid(name + " must be a string")
+		}
+		v.Field(i).Set(reflect.ValueOf(&s))
 	}
-	if dec.More() {
-		return invalid("Request body must contain a single JSON object")
+	if !validEscapes(body) { // in a key, or in a member nobody reads
+		return invalid("Request body must be valid Unicode (it holds an unpaired surrogate escape)")
 	}
+	return nil
+}
+
+// objectFields splits body, which must be exactly one JSON object, into
+// its members' raw values by key, refusing a key given twice.
+func objectFields(body []byte) (map[string]json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	notJSON := invalid("Request body is not valid JSON")
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, notJSON
+	}
+	fields := map[string]json.RawMessage{}
+	if tok == nil { // null: an object with no members
+		return fields, endOfBody(dec)
+	}
+	if d, ok := tok.(json.Delim); !ok || d != '{' {
+		return nil, invalid("Request body must be a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, notJSON
+		}
+		key := tok.(string) // inside an object, encoding/json yields keys as strings
+		if _, dup := fields[key]; dup {
+			return nil, invalid(fmt.Sprintf("%s is given more than once", key))
+		}
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, notJSON
+		}
+		fields[key] = raw
+	}
+	if _, err := dec.Token(); err != nil { // the closing brace
+		return nil, notJSON
+	}
+	return fields, endOfBody(dec)
+}
+
+func endOfBody(dec *json.Decoder) error {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return invalid("Request body must contain a single JSON object")
 	}
 	return nil
+}
+
+// validEscapes reports whether every \u escape in the JSON text raw that
+// encodes a UTF-16 surrogate is half of a high-low pair.
+func validEscapes(raw []byte) bool {
+	hex4 := func(i int) (rune, bool) {
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(raw[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := hex4(i)
+		if !ok {
+			i++ // another escape: skip the escaped character
+			continue
+		}
+		switch {
+		case utf16.IsSurrogate(r) && r < 0xdc00: // high: a low must follow
+			low, ok := hex4(i + 6)
+			if !ok || low < 0xdc00 || low > 0xdfff {
+				return false
+			}
+			i += 11
+		case utf16.IsSurrogate(r): // a low on its own
+			return false
+		default:
+			i += 5
+		}
+	}
+	return true
 }
 
 func invalid(msg string) error { return domain.Errorf(domain.CodeInvalid, msg) }

@@ -73,6 +73,15 @@ func TestParseJSON(t *testing.T) {
 		{`{"organization_name":"a"}{}`, "single JSON object"},
 		{"{\"organization_name\":\"\xff\"}", "UTF-8"},
 		{`{`, "not valid JSON"},
+		{`null x`, "single JSON object"},
+		{`{"organization_name":"a","organization_name":"b"}`, "organization_name is given more than once"},
+		{`{"x":1,"x":2}`, "x is given more than once"},
+		{`{"password":"\ud800abcdefgh"}`, "password must be valid Unicode"},
+		{`{"password":"abcdefgh\udfff"}`, "password must be valid Unicode"},
+		{`{"password":"\ud800\u0041bcdefgh"}`, "password must be valid Unicode"},
+		{`{"\ud800":"x"}`, "Request body must be valid Unicode"},
+		{`{"password":"\ud83d\ude00 ok"}`, ""},
+		{`{"password":"\\ud800 is text, not an escape"}`, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.body, func(t *testing.T) {
@@ -87,6 +96,18 @@ func TestParseJSON(t *testing.T) {
 			assert.Contains(t, err.Error(), tc.wantErr)
 		})
 	}
+}
+
+func TestParseJSONKeysMatchExactly(t *testing.T) {
+	var req createOrgRequest
+	require.NoError(t, parseJSON([]byte(`{"ORGANIZATION_NAME":"a","Email":"b","password":"c"}`), &req))
+	assert.Nil(t, req.OrganizationName, "a key in another case is not the field")
+	assert.Nil(t, req.Email)
+	require.NotNil(t, req.Password)
+	assert.Equal(t, "c", *req.Password)
+	var pair createOrgRequest
+	require.NoError(t, parseJSON([]byte(`{"password":"\ud83d\ude00"}`), &pair))
+	assert.Equal(t, "😀", *pair.Password, "a surrogate pair decodes to its character")
 }
 
 func FuzzParseJSON(f *testing.F) {
