@@ -80,7 +80,11 @@ func (n OrgName) Collection() string { return CollectionPrefix + n.Key() }
 type Email string
 
 // NewEmail validates s as a single bare address (no display name) and
-// normalizes it to lower case.
+// normalizes it to lower case. The address must be ASCII: a dot-atom local
+// part and a host name (an internationalized domain in its xn-- form).
+// Unicode would let look-alikes (a Cyrillic "а", a decomposed "ä") be
+// distinct accounts that a person cannot tell apart; quoted local parts
+// and address literals (a@[127.0.0.1]) are refused for the same reason.
 func NewEmail(s string) (Email, error) {
 	bad := Errorf(CodeInvalid, "email must be a valid email address")
 	if s == "" || len(s) > EmailMaxLen || !utf8.ValidString(s) || strings.TrimSpace(s) != s {
@@ -94,7 +98,46 @@ func NewEmail(s string) (Email, error) {
 	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.ContainsAny(s, "$\x00") {
 		return "", bad
 	}
+	if !dotAtom(s[:at]) || !hostName(s[at+1:]) {
+		return "", Errorf(CodeInvalid, "email must be an ASCII address: letters, digits and .!#%&'*+/=?^_`{|}~- before the @, a host name after it (an internationalized domain in its xn-- form)")
+	}
 	return Email(strings.ToLower(s)), nil
+}
+
+// dotAtom reports whether s is an RFC 5322 dot-atom of ASCII atext.
+func dotAtom(s string) bool {
+	for _, atom := range strings.Split(s, ".") {
+		if atom == "" {
+			return false
+		}
+		for i := 0; i < len(atom); i++ {
+			c := atom[i]
+			if !asciiAlnum(c) && !strings.ContainsRune("!#%&'*+/=?^_`{|}~-", rune(c)) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hostName reports whether s is a DNS host name: dot-separated labels of
+// ASCII letters, digits and inner hyphens, 1 to 63 bytes each.
+func hostName(s string) bool {
+	for _, label := range strings.Split(s, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for i := 0; i < len(label); i++ {
+			if !asciiAlnum(label[i]) && label[i] != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func asciiAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
 }
 
 // Password is a plain-text password that passed the length policy. It is

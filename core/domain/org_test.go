@@ -31,13 +31,24 @@ func TestNewOrgName(t *testing.T) {
 }
 
 func TestNewEmail(t *testing.T) {
-	ok := map[string]domain.Email{"a@b.co": "a@b.co", "First.Last+tag@Example.COM": "first.last+tag@example.com"}
+	ok := map[string]domain.Email{
+		"a@b.co": "a@b.co", "First.Last+tag@Example.COM": "first.last+tag@example.com",
+		"o'brien_x@sub-domain.example.org": "o'brien_x@sub-domain.example.org", "a@xn--mnchen-3ya.de": "a@xn--mnchen-3ya.de",
+	}
 	for in, want := range ok {
 		got, err := domain.NewEmail(in)
 		require.NoError(t, err, in)
 		assert.Equal(t, want, got)
 	}
-	for _, in := range []string{"", "a", "a@", "@b.co", "a@b", " a@b.co", "A <a@b.co>", "a@b.co\x00", "$ne@b.co", strings.Repeat("a", 250) + "@b.co"} {
+	for _, in := range []string{
+		"", "a", "a@", "@b.co", "a@b", " a@b.co", "A <a@b.co>", "a@b.co\x00", "$ne@b.co", strings.Repeat("a", 250) + "@b.co",
+		"\u0430dmin@acme.com",   // Cyrillic а: a look-alike of admin@acme.com
+		"ja\u0308ger@acme.com",  // a decomposed ä
+		"j\u00e4ger@acme.com",   // a composed ä: Unicode local parts are refused, so the two cannot differ
+		"admin@m\u00fcnchen.de", // an internationalized domain must come as xn--
+		"n@[127.0.0.1]", "n@[IPv6:::1]", `"a b"@c.de`, `"admin"@acme.com`,
+		"a..b@c.de", ".a@c.de", "a@-c.de", "a@c-.de", "a@c..de", "a@c_d.de",
+	} {
 		_, err := domain.NewEmail(in)
 		assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "%q must be refused", in)
 	}
@@ -88,8 +99,13 @@ func FuzzNewEmail(f *testing.F) {
 			}
 			return
 		}
-		if string(e) != strings.ToLower(string(e)) || strings.ContainsAny(string(e), "$\x00 ") || len(e) > domain.EmailMaxLen {
+		if string(e) != strings.ToLower(string(e)) || strings.ContainsAny(string(e), "$\x00 []\"") || len(e) > domain.EmailMaxLen {
 			t.Fatalf("%q accepted as %q", s, e)
+		}
+		for _, r := range string(e) {
+			if r > 0x7e {
+				t.Fatalf("%q accepted as %q, which is not ASCII", s, e)
+			}
 		}
 	})
 }
