@@ -41,6 +41,9 @@ type Config struct {
 	OrgCreation              string        `mapstructure:"ORG_CREATION"`
 	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL"`
 	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD"`
+	MaxConnections           int           `mapstructure:"MAX_CONNECTIONS"`
+	InstanceID               string        `mapstructure:"INSTANCE_ID"`
+	HTTPIdleTimeout          time.Duration `mapstructure:"HTTP_IDLE_TIMEOUT"`
 
 	// TrustedNets is TrustedProxies parsed.
 	TrustedNets []*net.IPNet `mapstructure:"-"`
@@ -55,7 +58,7 @@ type Key struct {
 var Keys = []Key{
 	{"HTTP_ADDR", ":8000", "address the API listens on"},
 	{"MONGODB_URI", "", "MongoDB connection string; empty starts the embedded store"},
-	{"MONGODB_DATABASE", "org_master", "master database (metadata and tenant collections)"},
+	{"MONGODB_DATABASE", "org_master", "master database (metadata); tenant collections in <it>_t00 … _t31"},
 	{"DATA_DIR", "./data", "embedded store files and the generated development secret"},
 	{"EMBEDDED_MONGODB_ADDR", "", "also expose the embedded store on this TCP address (e.g. 127.0.0.1:27017)"},
 	{"SECRET_KEY", "", "HMAC key for access tokens; generated into DATA_DIR in development"},
@@ -66,6 +69,9 @@ var Keys = []Key{
 	{"LOG_LEVEL", "info", "debug, info, warn or error"},
 	{"LOG_FORMAT", "text", "text or json"},
 	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
+	{"MAX_CONNECTIONS", "0", "client connections held at once (idle keep-alives are closed first); 0: three quarters of the file limit"},
+	{"HTTP_IDLE_TIMEOUT", "30s", "how long an idle keep-alive connection is kept"},
+	{"INSTANCE_ID", "", "this orgd's name in the single-writer lease of a store only one may write; empty: the host name"},
 	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
 	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For entries are believed"},
 	{"REDIS_URL", "", "Redis for rate-limit and login back-off counters shared by all replicas; empty: in memory"},
@@ -124,6 +130,9 @@ func Load(getenv func(string) string, dir string) (Config, error) {
 		return Config{}, err
 	}
 	c.TrustedNets = nets
+	if c.InstanceID == "" {
+		c.InstanceID, _ = os.Hostname()
+	}
 	return c, c.Validate()
 }
 
@@ -186,6 +195,12 @@ func (c Config) Validate() error {
 	}
 	if c.AccessTokenExpireMinutes <= 0 {
 		errs = append(errs, errors.New("ACCESS_TOKEN_EXPIRE_MINUTES must be positive"))
+	}
+	if c.MaxConnections < 0 {
+		errs = append(errs, errors.New("MAX_CONNECTIONS must be 0 (automatic) or more"))
+	}
+	if c.HTTPIdleTimeout <= 0 {
+		errs = append(errs, errors.New("HTTP_IDLE_TIMEOUT must be positive"))
 	}
 	if c.RateLimitPerMinute <= 0 {
 		errs = append(errs, errors.New("RATE_LIMIT_PER_MINUTE must be positive"))

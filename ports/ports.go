@@ -117,15 +117,18 @@ type Failpoints interface {
 	Check(ctx context.Context, point string) error
 }
 
-// LoginThrottle slows online guessing of one account's password from any
-// number of addresses. Keys are normalized emails, known or not, so the
-// throttle itself reveals nothing about which accounts exist.
-type LoginThrottle interface {
-	// Wait returns how long key must wait before its next attempt; zero
-	// means it may try now.
-	Wait(ctx context.Context, key string) (time.Duration, error)
-	// Failed records a failed attempt.
-	Failed(ctx context.Context, key string) error
-	// Succeeded forgets key's failures.
-	Succeeded(ctx context.Context, key string) error
+// LoginAttempts stores login-attempt records by key (see
+// domain.AttemptRecord). It decides nothing itself: Admit runs the core's
+// decision on the records it read, so that checking and counting an
+// attempt are one atomic step, across replicas when the store is shared.
+// Keys are opaque to it and need not be stored as given.
+type LoginAttempts interface {
+	// Admit reads the records of keys (a zero record for a key with none)
+	// and calls decide with them, in order. If decide returns zero, it
+	// counts the attempt on every key (Failures+1, Last = now), atomically
+	// with the read. It returns decide's answer. Records are kept for keep
+	// after their last change.
+	Admit(ctx context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) time.Duration) (time.Duration, error)
+	// Forget deletes the records of keys.
+	Forget(ctx context.Context, keys ...string) error
 }

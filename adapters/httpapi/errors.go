@@ -42,12 +42,23 @@ func errStatus(status int, detail string) error { return &httpError{status: stat
 
 const internalDetail = "Internal server error"
 
+// StatusClientClosedRequest is recorded for a request whose client hung up
+// before its answer was ready.
+const StatusClientClosedRequest = 499
+
 // errorHandler writes every error as {"detail": "..."}: domain errors
 // through statusByCode, HTTP-layer errors as raised, and anything else as a
 // logged 500 whose cause never reaches the client.
 func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	return func(c *echo.Context, err error) {
 		if r, _ := echo.UnwrapResponse(c.Response()); r != nil && r.Committed {
+			return
+		}
+		if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
+			// The client hung up: nothing failed here, and nobody reads the
+			// answer. Recorded as 499, nginx's "client closed request".
+			log.InfoContext(c.Request().Context(), "client closed request", "request_id", requestID(c))
+			_ = c.NoContent(StatusClientClosedRequest)
 			return
 		}
 		status, detail := classify(err)

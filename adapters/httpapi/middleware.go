@@ -73,13 +73,36 @@ func accessLog(log *slog.Logger, m Metrics) echo.MiddlewareFunc {
 			if route == "" || status == http.StatusNotFound && route == "/*" {
 				route = "unmatched" // keep label values bounded
 			}
-			m.ObserveRequest(route, c.Request().Method, status, d)
+			method := knownMethod(c.Request().Method)
+			m.ObserveRequest(route, method, status, d)
 			log.InfoContext(c.Request().Context(), "request",
-				"request_id", requestID(c), "method", c.Request().Method, "path", c.Request().URL.Path,
+				"request_id", requestID(c), "method", method, "path", truncate(c.Request().URL.Path, maxLoggedPath),
 				"status", status, "duration_ms", float64(d.Microseconds())/1000, "client_ip", c.RealIP())
 			return nil
 		}
 	}
+}
+
+// knownMethod returns m if it is a standard HTTP method, else "other": a
+// client invents methods freely, and each would otherwise be a new metric
+// series and a log value of its choosing.
+func knownMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// maxLoggedPath bounds how much of a request path one log line carries.
+const maxLoggedPath = 256
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // recoverMiddleware turns a panic into a logged 500.

@@ -173,7 +173,7 @@ func (h *handlers) login(c *echo.Context) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
-	var in usecase.LoginInput
+	in := usecase.LoginInput{Client: c.RealIP()}
 	var err error
 	if in.Email, err = required(req.Email, "email"); err != nil {
 		return err

@@ -104,6 +104,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	return e, nil
 }
 
+// Dir is the store's data directory, absolute.
+func (e *Embedded) Dir() string { return e.dir }
+
 // URI is the connection string of the running store.
 func (e *Embedded) URI() string { return e.uri }
 

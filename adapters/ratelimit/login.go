@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -14,79 +15,94 @@ import (
 	"orgd/ports"
 )
 
-// RedisLoginThrottle implements ports.LoginThrottle in Redis, so a guesser
-// spreading attempts over replicas meets one back-off. Keys are hashes of
-// the emails: no address is stored in Redis.
-type RedisLoginThrottle struct {
-	client redis.Cmdable
-	policy domain.LoginBackoff
-	now    func() time.Time
+// RedisLoginAttempts implements ports.LoginAttempts in Redis, so a guesser
+// spreading attempts over replicas meets one back-off. Each key is a hash
+// {failures, last} under a digest of the key: no email or address is
+// stored in Redis. Admit is optimistic: it watches the keys, reads them,
+// lets the core decide, and counts the attempt in a transaction that
+// fails, and is retried, if another attempt changed a key meanwhile.
+type RedisLoginAttempts struct {
+	client redis.UniversalClient
 }
 
-var _ ports.LoginThrottle = (*RedisLoginThrottle)(nil)
+var _ ports.LoginAttempts = (*RedisLoginAttempts)(nil)
 
-// NewRedisLoginThrottle returns a RedisLoginThrottle; now is time.Now when
-// nil (the waits are computed from it; Redis expires forgotten records).
-func NewRedisLoginThrottle(client redis.Cmdable, p domain.LoginBackoff, now func() time.Time) *RedisLoginThrottle {
-	if now == nil {
-		now = time.Now
-	}
-	return &RedisLoginThrottle{client: client, policy: p, now: now}
+// NewRedisLoginAttempts returns a RedisLoginAttempts on client.
+func NewRedisLoginAttempts(client redis.UniversalClient) *RedisLoginAttempts {
+	return &RedisLoginAttempts{client: client}
 }
 
-func (r *RedisLoginThrottle) key(k string) string {
+func (r *RedisLoginAttempts) key(k string) string {
 	sum := sha256.Sum256([]byte(k))
 	return KeyPrefix + ":login:" + hex.EncodeToString(sum[:16])
 }
 
-// Wait implements ports.LoginThrottle.
-func (r *RedisLoginThrottle) Wait(ctx context.Context, key string) (time.Duration, error) {
-	v, err := r.client.HGet(ctx, r.key(key), "until").Result()
-	if err == redis.Nil { //nolint:errorlint // redis.Nil is a sentinel value, never wrapped
-		return 0, nil
+// admitRetries bounds Admit's optimistic retries under contention on one
+// account; past it, the attempt is refused for a moment rather than let in
+// unchecked.
+const admitRetries = 32
+
+// Admit implements ports.LoginAttempts.
+func (r *RedisLoginAttempts) Admit(ctx context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) time.Duration) (time.Duration, error) {
+	rkeys := make([]string, len(keys))
+	for i, k := range keys {
+		rkeys[i] = r.key(k)
 	}
-	if err != nil {
-		return 0, fmt.Errorf("login throttle: %w", err)
+	var wait time.Duration
+	txn := func(tx *redis.Tx) error {
+		recs := make([]domain.AttemptRecord, len(rkeys))
+		for i, k := range rkeys {
+			v, err := tx.HMGet(ctx, k, "failures", "last").Result()
+			if err != nil {
+				return err
+			}
+			recs[i] = parseRecord(v)
+		}
+		if wait = decide(recs); wait > 0 {
+			return nil
+		}
+		_, err := tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range rkeys {
+				p.HSet(ctx, k, "failures", recs[i].Failures+1, "last", now.UnixMilli())
+				p.PExpire(ctx, k, keep)
+			}
+			return nil
+		})
+		return err
 	}
-	// A record this version cannot read is no reason to lock anyone out.
-	if until, perr := strconv.ParseInt(v, 10, 64); perr == nil {
-		return max(time.UnixMilli(until).Sub(r.now()), 0), nil
+	for range admitRetries {
+		err := r.client.Watch(ctx, txn, rkeys...)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return 0, fmt.Errorf("login attempts: %w", err)
+			}
+			return wait, nil
+		}
 	}
-	return 0, nil
+	return time.Second, nil
 }
 
-// failed counts a failure and pushes the record's "until" forward (never
-// back, whatever order concurrent failures land in), atomically.
-var failed = redis.NewScript(`
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-local free, base, cap, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local extra = count - free
-if extra > 0 then
-  local delay = cap
-  if extra <= 30 then delay = math.min(base * 2 ^ (extra - 1), cap) end
-  local deadline = now + delay
-  local prev = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
-  if deadline > prev then redis.call('HSET', KEYS[1], 'until', string.format('%d', deadline)) end
-end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return count
-`)
-
-// Failed implements ports.LoginThrottle.
-func (r *RedisLoginThrottle) Failed(ctx context.Context, key string) error {
-	p := r.policy
-	err := failed.Run(ctx, r.client, []string{r.key(key)},
-		p.Free, p.Base.Milliseconds(), p.Max.Milliseconds(), r.now().UnixMilli(), p.Forget.Milliseconds()).Err()
-	if err != nil {
-		return fmt.Errorf("login throttle: %w", err)
+// parseRecord reads HMGET's answer; a record this version cannot read is
+// no reason to lock anyone out, so it counts as empty.
+func parseRecord(v []any) domain.AttemptRecord {
+	f, _ := v[0].(string)
+	l, _ := v[1].(string)
+	failures, err1 := strconv.Atoi(f)
+	last, err2 := strconv.ParseInt(l, 10, 64)
+	if err1 != nil || err2 != nil {
+		return domain.AttemptRecord{}
 	}
-	return nil
+	return domain.AttemptRecord{Failures: failures, Last: time.UnixMilli(last)}
 }
 
-// Succeeded implements ports.LoginThrottle.
-func (r *RedisLoginThrottle) Succeeded(ctx context.Context, key string) error {
-	if err := r.client.Del(ctx, r.key(key)).Err(); err != nil {
-		return fmt.Errorf("login throttle: %w", err)
+// Forget implements ports.LoginAttempts.
+func (r *RedisLoginAttempts) Forget(ctx context.Context, keys ...string) error {
+	rkeys := make([]string, len(keys))
+	for i, k := range keys {
+		rkeys[i] = r.key(k)
+	}
+	if err := r.client.Del(ctx, rkeys...).Err(); err != nil {
+		return fmt.Errorf("login attempts: %w", err)
 	}
 	return nil
 }

@@ -1,7 +1,7 @@
 // Package ratelimit chooses where abuse counters live: in this process
 // (one node), or in Redis so every replica shares them. That covers the
-// per-IP request limit (ulule/limiter's stores) and the per-account login
-// back-off (LoginThrottle).
+// per-IP request limit (ulule/limiter's stores) and the login attempt
+// records the login back-off reads (LoginAttempts).
 package ratelimit
 
 import (
@@ -15,7 +15,6 @@ import (
 	sredis "github.com/ulule/limiter/v3/drivers/store/redis"
 
 	memadapter "orgd/adapters/memory"
-	"orgd/core/domain"
 	"orgd/ports"
 )
 
@@ -26,8 +25,8 @@ const KeyPrefix = "orgd:ratelimit"
 type Stores struct {
 	// Requests holds the per-IP request counters.
 	Requests limiter.Store
-	// Logins holds the per-account login failures.
-	Logins ports.LoginThrottle
+	// Logins holds the login attempt records.
+	Logins ports.LoginAttempts
 	// Close releases the Redis connection, if any.
 	Close func() error
 	// Shared reports whether the counters are in Redis.
@@ -36,11 +35,11 @@ type Stores struct {
 
 // Open returns the counters for redisURL: in memory when it is empty,
 // else in Redis, which must answer a ping now.
-func Open(ctx context.Context, redisURL string, backoff domain.LoginBackoff) (Stores, error) {
+func Open(ctx context.Context, redisURL string) (Stores, error) {
 	if redisURL == "" {
 		return Stores{
 			Requests: memory.NewStore(),
-			Logins:   memadapter.NewLoginThrottle(backoff, nil),
+			Logins:   memadapter.NewLoginAttempts(),
 			Close:    func() error { return nil },
 		}, nil
 	}
@@ -63,7 +62,7 @@ func Open(ctx context.Context, redisURL string, backoff domain.LoginBackoff) (St
 	}
 	return Stores{
 		Requests: requests,
-		Logins:   NewRedisLoginThrottle(client, backoff, nil),
+		Logins:   NewRedisLoginAttempts(client),
 		Close:    client.Close,
 		Shared:   true,
 	}, nil

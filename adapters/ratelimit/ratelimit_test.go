@@ -14,42 +14,41 @@ import (
 	"orgd/core/domain"
 	"orgd/ports"
 	"orgd/test/contract"
-	"orgd/test/fakes"
 )
 
-func TestRedisLoginThrottle(t *testing.T) {
-	contract.LoginThrottle(t, func(t *testing.T, p domain.LoginBackoff) (ports.LoginThrottle, func(time.Duration)) {
+func TestRedisLoginAttempts(t *testing.T) {
+	contract.LoginAttempts(t, func(t *testing.T) (ports.LoginAttempts, func(time.Duration)) {
 		mr := miniredis.RunT(t)
 		client := redis.NewClient(&redis.Options{Addr: mr.Addr()})
 		t.Cleanup(func() { _ = client.Close() })
-		clock := fakes.NewClock(time.Unix(1_800_000_000, 0))
-		advance := func(d time.Duration) {
-			clock.Advance(d)
-			mr.FastForward(d) // Redis expires forgotten records on its own clock
-		}
-		return ratelimit.NewRedisLoginThrottle(client, p, clock.Now), advance
+		// Redis expires records on its own clock.
+		return ratelimit.NewRedisLoginAttempts(client), mr.FastForward
 	})
 }
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	st, err := ratelimit.Open(ctx, "", domain.DefaultLoginBackoff)
+	st, err := ratelimit.Open(ctx, "")
 	require.NoError(t, err)
 	assert.False(t, st.Shared)
 	require.NoError(t, st.Close())
 
 	mr := miniredis.RunT(t)
-	st, err = ratelimit.Open(ctx, "redis://"+mr.Addr()+"/0", domain.DefaultLoginBackoff)
+	st, err = ratelimit.Open(ctx, "redis://"+mr.Addr()+"/0")
 	require.NoError(t, err)
 	assert.True(t, st.Shared)
-	require.NoError(t, st.Logins.Failed(ctx, "a@b.co"))
+	account, pair := domain.LoginKeys("a@b.co", "192.0.2.7")
+	_, err = st.Logins.Admit(ctx, []string{account, pair}, time.Now(), time.Hour, func([]domain.AttemptRecord) time.Duration { return 0 })
+	require.NoError(t, err)
+	require.Len(t, mr.Keys(), 2)
 	for _, k := range mr.Keys() {
 		assert.NotContains(t, k, "a@b.co", "no email is stored in Redis")
+		assert.NotContains(t, k, "192.0.2.7", "nor any address")
 	}
 	require.NoError(t, st.Close())
 
-	_, err = ratelimit.Open(ctx, "redis://127.0.0.1:1/0", domain.DefaultLoginBackoff)
+	_, err = ratelimit.Open(ctx, "redis://127.0.0.1:1/0")
 	require.Error(t, err)
-	_, err = ratelimit.Open(ctx, "not a url", domain.DefaultLoginBackoff)
+	_, err = ratelimit.Open(ctx, "not a url")
 	require.Error(t, err)
 }

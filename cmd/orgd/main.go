@@ -88,6 +88,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	defer st.close()
+	ctx, lost := context.WithCancelCause(ctx)
+	defer lost(nil)
+	if err := holdWriterLease(ctx, st, cfg, log, lost); err != nil {
+		return err
+	}
 	if cmd == "migrate" {
 		return migrate(ctx, st, stdout)
 	}
@@ -105,7 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	counters, err := ratelimit.Open(ctx, cfg.RedisURL, domain.DefaultLoginBackoff)
+	counters, err := ratelimit.Open(ctx, cfg.RedisURL)
 	if err != nil {
 		return err
 	}
@@ -118,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
 		Hasher: hasher, Tokens: tokens,
-		Throttle: counters.Logins,
+		Attempts: counters.Logins,
 		Creation: domain.OrgCreation(cfg.OrgCreation),
 		Logger:   log, TokenTTL: cfg.TokenTTL(),
 	})
@@ -162,7 +167,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
-	return serve(ctx, cfg, log, srv)
+	if err := serve(ctx, cfg, log, srv); err != nil {
+		return err
+	}
+	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
+		return cause
+	}
+	return nil
 }
 
 // recoverInBackground frees the claims that operations of earlier processes
@@ -177,6 +188,28 @@ func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Lo
 	}
 	log.Info("recovery: abandoned claims released", "claims_released", n)
 	svc.RecoverEvery(ctx, usecase.DefaultLease, shared)
+}
+
+var errLeaseLost = errors.New("lost the single-writer lease")
+
+// holdWriterLease takes and keeps the lease that makes this process the
+// only writer of a store only one may write (the embedded store, possibly
+// another orgd's through MONGODB_URI). If another orgd takes it, ctx is
+// cancelled with errLeaseLost and the process shuts down.
+func holdWriterLease(ctx context.Context, st *store, cfg config.Config, log *slog.Logger, lost context.CancelCauseFunc) error {
+	holder := cfg.InstanceID
+	if cfg.Embedded() {
+		holder = "orgd owning " + st.embedded.Dir()
+	}
+	lease, err := st.AcquireWriterLease(ctx, holder, cfg.Embedded())
+	if err != nil || lease == nil {
+		return err
+	}
+	go lease.Hold(ctx, func(by string) {
+		log.Error("another orgd took the single-writer lease; stopping", "holder", by)
+		lost(fmt.Errorf("%w to %s", errLeaseLost, by))
+	})
+	return nil
 }
 
 // store is the mongodb adapter plus the embedded server behind it, if any.
@@ -255,18 +288,22 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Hand
 	if err != nil {
 		return err
 	}
+	maxConns := connectionCap(cfg.MaxConnections, fileLimit())
+	capped := newConnCap(ln, maxConns)
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ConnState:         capped.track,
 	}
+	ln = capped
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "version", version, "environment", cfg.Environment)
+	log.Info("listening", "addr", ln.Addr().String(), "version", version, "environment", cfg.Environment, "max_connections", maxConns)
 
 	select {
 	case err := <-errc:
@@ -283,6 +320,25 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Hand
 		return err
 	}
 	return nil
+}
+
+// connectionCap is how many client connections orgd holds at once:
+// MAX_CONNECTIONS if set, else a quarter of the file limit is kept for the
+// store's connections and files and the rest serves clients. A configured
+// cap is lowered to fit the file limit the same way.
+func connectionCap(configured, files int) int {
+	const fallback = 1024
+	if files <= 0 {
+		if configured > 0 {
+			return configured
+		}
+		return fallback
+	}
+	fits := max(files-max(files/4, 64), 16)
+	if configured > 0 {
+		return min(configured, fits)
+	}
+	return fits
 }
 
 func newLogger(cfg config.Config, w io.Writer) (*slog.Logger, error) {

@@ -2,22 +2,16 @@ package domain
 
 import "time"
 
-// LoginBackoff is the policy that slows online guessing of one account:
-// the first Free failures cost nothing; after that each failure doubles
-// the wait before the next attempt, from Base up to Max. Failures older
-// than Forget are forgotten, and a success forgets them all.
+// LoginBackoff is a back-off on one key's login attempts: the first Free
+// failures cost nothing; after that each failure doubles the wait before
+// the next attempt, from Base up to Max. Failures are forgotten once
+// Forget passes without one.
 type LoginBackoff struct {
 	Free   int
 	Base   time.Duration
 	Max    time.Duration
 	Forget time.Duration
 }
-
-// DefaultLoginBackoff allows 5 free failures, then 1 s, 2 s, 4 s … capped
-// at 60 s, forgotten after 15 minutes without a failure. An attacker
-// holding an account at the cap gets about one guess a minute, and its
-// admin waits at most a minute for a try.
-var DefaultLoginBackoff = LoginBackoff{Free: 5, Base: time.Second, Max: time.Minute, Forget: 15 * time.Minute}
 
 // Delay is the wait imposed after the given number of consecutive failures.
 func (b LoginBackoff) Delay(failures int) time.Duration {
@@ -30,4 +24,77 @@ func (b LoginBackoff) Delay(failures int) time.Duration {
 	default:
 		return min(b.Base<<(extra-1), b.Max)
 	}
+}
+
+// AttemptRecord is what is kept about one key's login attempts: how many
+// failed, and when the latest began. An attempt counts as failed from the
+// moment it is admitted (before its password is checked, so attempts in
+// flight count); a success forgets its address's record, not the
+// account's.
+type AttemptRecord struct {
+	Failures int
+	Last     time.Time
+}
+
+// current is rec as it stands at now: forgotten once Forget has passed.
+func (b LoginBackoff) current(rec AttemptRecord, now time.Time) AttemptRecord {
+	if now.Sub(rec.Last) > b.Forget {
+		return AttemptRecord{}
+	}
+	return rec
+}
+
+// Wait is how long, at now, the key of rec must wait before its next
+// attempt; zero means it may try now.
+func (b LoginBackoff) Wait(rec AttemptRecord, now time.Time) time.Duration {
+	rec = b.current(rec, now)
+	if rec.Failures == 0 {
+		return 0
+	}
+	return max(rec.Last.Add(b.Delay(rec.Failures)).Sub(now), 0)
+}
+
+// LoginPolicy slows online password guessing while keeping the account's
+// admin able to log in. Each account is backed off per client address
+// (Pair), so one address's guesses never delay another's; and across all
+// addresses (Account), a looser ceiling that applies to an address only
+// once it has spent its own free failures on the account, so a guesser
+// spread over many addresses shares one slow lane while an address with
+// few failures (the admin's) goes straight through.
+type LoginPolicy struct {
+	Pair    LoginBackoff
+	Account LoginBackoff
+}
+
+// DefaultLoginPolicy: per address 5 free failures, then 1 s, 2 s, 4 s …
+// up to 60 s between attempts; per account, once an address is past its
+// free failures, 20 free across addresses, then the same doubling to 60 s;
+// all forgotten after 15 minutes without a failure. One address gets
+// about 25 guesses in its first 15 minutes and one a minute after; any
+// number of addresses share one guess a minute once each has spent its 5,
+// so guessing costs the attacker 5 guesses per fresh address. The admin,
+// from an address that has not failed 5 times, is never delayed; from the
+// attacker's own address, at most a minute.
+var DefaultLoginPolicy = LoginPolicy{
+	Pair:    LoginBackoff{Free: 5, Base: time.Second, Max: time.Minute, Forget: 15 * time.Minute},
+	Account: LoginBackoff{Free: 20, Base: time.Second, Max: time.Minute, Forget: 15 * time.Minute},
+}
+
+// Wait is how long, at now, an attempt on an account from one address
+// must wait, given the records of that pair and of the account.
+func (p LoginPolicy) Wait(pair, account AttemptRecord, now time.Time) time.Duration {
+	w := p.Pair.Wait(pair, now)
+	if p.Pair.current(pair, now).Failures >= p.Pair.Free {
+		w = max(w, p.Account.Wait(account, now))
+	}
+	return w
+}
+
+// Keep is how long records must be kept after their last change.
+func (p LoginPolicy) Keep() time.Duration { return max(p.Pair.Forget, p.Account.Forget) }
+
+// LoginKeys are the record keys of an attempt on email from client: the
+// account's, and the pair's.
+func LoginKeys(email Email, client string) (account, pair string) {
+	return "account:" + string(email), "pair:" + string(email) + "|" + client
 }

@@ -4,14 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"orgd/core/domain"
 )
 
-// LoginInput is what an admin logs in with.
+// LoginInput is what an admin logs in with, and from where.
 type LoginInput struct {
 	Email    string
 	Password string
+	// Client is the caller's address; the login back-off is kept per
+	// account and address (domain.LoginPolicy).
+	Client string
 }
 
 // LoginResult is a fresh access token and whom it is for. Org is the zero
@@ -24,10 +28,11 @@ type LoginResult struct {
 }
 
 // Login checks an admin's credentials and issues an access token naming the
-// admin and the organization by ID. Repeated failures for one email are
-// slowed down by the LoginThrottle: domain.CodeRateLimited with RetryAfter. An unknown email, a wrong password and
-// an organization that is not (or no longer) active all give
-// domain.ErrInvalidCredentials, at the same cost.
+// admin and the organization by ID. Repeated failures on one email are
+// slowed down by the login policy (domain.CodeRateLimited with
+// RetryAfter). An unknown email, a wrong password and an organization that
+// is not (or no longer) active all give domain.ErrInvalidCredentials, at
+// the same cost.
 func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error) {
 	email, err := domain.NewEmail(in.Email)
 	if err != nil {
@@ -36,26 +41,18 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if in.Password == "" {
 		return LoginResult{}, domain.Errorf(domain.CodeInvalid, "password is required")
 	}
-	key := string(email)
-	wait, err := s.throttle.Wait(ctx, key)
-	if err != nil {
+	account, pair := domain.LoginKeys(email, in.Client)
+	if err := s.admit(ctx, account, pair); err != nil {
 		return LoginResult{}, err
 	}
-	if wait > 0 {
-		return LoginResult{}, &domain.Error{
-			Code:       domain.CodeRateLimited,
-			Message:    "Too many failed logins for this account. Please try again later.",
-			RetryAfter: wait,
-		}
-	}
+	// The attempt now counts as a failure until it succeeds.
 	admin, found, err := s.checkPassword(ctx, email, domain.Password(in.Password))
-	if errors.Is(err, domain.ErrInvalidCredentials) {
-		return LoginResult{}, errors.Join(err, s.throttle.Failed(ctx, key))
-	}
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if err := s.throttle.Succeeded(ctx, key); err != nil {
+	// Only this address proved itself: the account's record stays, or a
+	// guesser would get a fresh allowance each time the admin logs in.
+	if err := s.attempts.Forget(ctx, pair); err != nil {
 		return LoginResult{}, err
 	}
 	if admin.Role == domain.RoleSuperAdmin {
@@ -74,6 +71,28 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, err
 	}
 	return s.issue(admin, org)
+}
+
+// admit checks the attempt against the login policy and counts it, in one
+// atomic step, so concurrent attempts cannot all pass one check. An
+// attempt that must wait is refused with domain.CodeRateLimited and its
+// RetryAfter, and is not counted.
+func (s *Service) admit(ctx context.Context, account, pair string) error {
+	now := s.clock.Now()
+	wait, err := s.attempts.Admit(ctx, []string{account, pair}, now, s.policy.Keep(), func(r []domain.AttemptRecord) time.Duration {
+		return s.policy.Wait(r[1], r[0], now)
+	})
+	if err != nil {
+		return err
+	}
+	if wait > 0 {
+		return &domain.Error{
+			Code:       domain.CodeRateLimited,
+			Message:    "Too many failed logins for this account. Please try again later.",
+			RetryAfter: wait,
+		}
+	}
+	return nil
 }
 
 // orgLookup is the result of reading an admin's organization.

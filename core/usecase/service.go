@@ -34,11 +34,12 @@ type Deps struct {
 	Hasher  ports.PasswordHasher
 	Tokens  ports.TokenIssuer
 
-	Throttle   ports.LoginThrottle // default: none
-	Creation   domain.OrgCreation  // default: open
-	Clock      ports.Clock         // default: the system clock
-	Failpoints ports.Failpoints    // default: never fires
-	Logger     *slog.Logger        // default: slog.Default()
+	Attempts    ports.LoginAttempts // default: none kept, no back-off
+	LoginPolicy domain.LoginPolicy  // default: domain.DefaultLoginPolicy
+	Creation    domain.OrgCreation  // default: open
+	Clock       ports.Clock         // default: the system clock
+	Failpoints  ports.Failpoints    // default: never fires
+	Logger      *slog.Logger        // default: slog.Default()
 
 	// Lease is how long the owner of a lifecycle operation has to finish it
 	// before others may take it over.
@@ -61,7 +62,8 @@ type Service struct {
 	tokens   ports.TokenIssuer
 	clock    ports.Clock
 	fail     ports.Failpoints
-	throttle ports.LoginThrottle
+	attempts ports.LoginAttempts
+	policy   domain.LoginPolicy
 	creation domain.OrgCreation
 	log      *slog.Logger
 	lease    time.Duration
@@ -88,7 +90,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists, held: func(o domain.Organization, key string) bool {
 			return o.ReferencesEmail(domain.Email(key))
 		}},
-		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, throttle: d.Throttle, creation: d.Creation,
+		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 	}
 	if s.clock == nil {
@@ -97,8 +99,11 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if s.fail == nil {
 		s.fail = noFailpoints{}
 	}
-	if s.throttle == nil {
-		s.throttle = noThrottle{}
+	if s.attempts == nil {
+		s.attempts = noAttempts{}
+	}
+	if s.policy == (domain.LoginPolicy{}) {
+		s.policy = domain.DefaultLoginPolicy
 	}
 	switch s.creation {
 	case "":
@@ -131,11 +136,13 @@ type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
 
-type noThrottle struct{}
+// noAttempts keeps no records and so admits every attempt.
+type noAttempts struct{}
 
-func (noThrottle) Wait(context.Context, string) (time.Duration, error) { return 0, nil }
-func (noThrottle) Failed(context.Context, string) error                { return nil }
-func (noThrottle) Succeeded(context.Context, string) error             { return nil }
+func (noAttempts) Admit(context.Context, []string, time.Time, time.Duration, func([]domain.AttemptRecord) time.Duration) (time.Duration, error) {
+	return 0, nil
+}
+func (noAttempts) Forget(context.Context, ...string) error { return nil }
 
 type noFailpoints struct{}
 

@@ -75,8 +75,12 @@ type Page struct {
 	Total    int64
 }
 
-// MaxPageSize bounds ListOrgs' page size.
-const MaxPageSize = 100
+// ListOrgs' bounds: a page size, and a page number far beyond any real
+// listing, so that the offset (page-1)*size can never overflow.
+const (
+	MaxPageSize = 100
+	MaxPage     = 1_000_000
+)
 
 // ListOrgs returns one page (1-based) of the active organizations in name
 // order. Only the super admin may list.
@@ -89,6 +93,9 @@ func (s *Service) ListOrgs(ctx context.Context, p domain.Principal, page, size i
 	}
 	if size < 1 || size > MaxPageSize {
 		return Page{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("page_size must be 1 to %d", MaxPageSize))
+	}
+	if page > MaxPage {
+		return Page{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("page must be at most %d", MaxPage))
 	}
 	items, total, err := s.orgs.List(ctx, (page-1)*size, size)
 	if err != nil {

@@ -2,6 +2,10 @@ package usecase_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -104,28 +108,116 @@ func TestLoginCostsTheSameForUnknownEmails(t *testing.T) {
 	assert.Equal(t, 2, hasher.verifies, "an unknown email is verified against a dummy hash too")
 }
 
-func TestLoginThrottle(t *testing.T) {
+func TestLoginBackoff(t *testing.T) {
 	ctx := context.Background()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	h := newHarnessWith(t, usecase.Deps{Clock: clock, Throttle: memory.NewLoginThrottle(domain.DefaultLoginBackoff, clock.Now)})
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: memory.NewLoginAttempts()})
 	h.create(t, "acme", "a@x.com", "12345678")
+	free := domain.DefaultLoginPolicy.Pair.Free
 
 	for _, email := range []string{"a@x.com", "ghost@x.com"} {
-		for i := range domain.DefaultLoginBackoff.Free + 1 {
-			_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "wrong-pass"})
+		for i := range free + 1 {
+			_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "wrong-pass", Client: "198.51.100.1"})
 			require.ErrorIs(t, err, domain.ErrInvalidCredentials, "attempt %d", i)
 		}
-		_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "12345678"})
+		_, err := h.svc.Login(ctx, usecase.LoginInput{Email: email, Password: "12345678", Client: "198.51.100.1"})
 		require.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err), "%s: even the right password waits", email)
 		var de *domain.Error
 		require.ErrorAs(t, err, &de)
 		assert.Equal(t, time.Second, de.RetryAfter)
 	}
+	_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678", Client: "203.0.113.9"})
+	require.NoError(t, err, "from another address the admin gets in at once")
 	h.clock.Advance(time.Second)
-	_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678"})
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678", Client: "198.51.100.1"})
 	require.NoError(t, err, "after the wait the admin gets in, and the count resets")
-	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass"})
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass", Client: "198.51.100.1"})
 	require.ErrorIs(t, err, domain.ErrInvalidCredentials)
-	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678"})
+	_, err = h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678", Client: "198.51.100.1"})
 	require.NoError(t, err)
+}
+
+// TestLoginBackoffCountsAttemptsInFlight sends many wrong passwords for one
+// account at once, with every password check held until all have started:
+// only the free attempts may reach a password check.
+func TestLoginBackoffCountsAttemptsInFlight(t *testing.T) {
+	const n = 100
+	hasher := &gateHasher{gate: make(chan struct{})}
+	h := newHarnessWith(t, usecase.Deps{Hasher: hasher, Attempts: memory.NewLoginAttempts()})
+	h.create(t, "acme", "a@x.com", "12345678") // hashes, verifies nothing
+
+	var wg sync.WaitGroup
+	var limited, refused atomic.Int32
+	for range n {
+		wg.Go(func() {
+			_, err := h.svc.Login(context.Background(), usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass", Client: "198.51.100.1"})
+			switch {
+			case domain.ErrorCode(err) == domain.CodeRateLimited:
+				limited.Add(1)
+			case errors.Is(err, domain.ErrInvalidCredentials):
+				refused.Add(1)
+			default:
+				t.Errorf("unexpected %v", err)
+			}
+		})
+	}
+	require.Eventually(t, func() bool { return int(limited.Load())+hasher.waiting() == n }, 10*time.Second, time.Millisecond)
+	close(hasher.gate)
+	wg.Wait()
+	free := domain.DefaultLoginPolicy.Pair.Free + 1 // the attempt after the free failures goes through, then waits begin
+	assert.Equal(t, int32(free), refused.Load(), "only the free attempts reach a password check")
+	assert.Equal(t, int32(n-free), limited.Load())
+}
+
+// TestAttackerCannotLockOutAdmin hammers one account with wrong passwords
+// from many addresses for ten minutes (fake time), and checks that its
+// admin, from an address of its own, always gets in at once, while the
+// attacker, past the free attempts of each address, gets about one guess
+// a minute.
+func TestAttackerCannotLockOutAdmin(t *testing.T) {
+	ctx := context.Background()
+	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: memory.NewLoginAttempts()})
+	h.create(t, "acme", "a@x.com", "12345678")
+	const addresses = 20
+	guesses := 0
+	for step := range 6000 { // a wrong password every 100 ms
+		client := fmt.Sprintf("198.51.100.%d", step%addresses)
+		_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass", Client: client})
+		if errors.Is(err, domain.ErrInvalidCredentials) {
+			guesses++
+		} else {
+			require.Equal(t, domain.CodeRateLimited, domain.ErrorCode(err))
+		}
+		if step%600 == 599 { // every minute, the admin logs in
+			_, err := h.svc.Login(ctx, usecase.LoginInput{Email: "a@x.com", Password: "12345678", Client: "203.0.113.9"})
+			require.NoError(t, err, "minute %d: the admin is not locked out", step/600+1)
+		}
+		clock.Advance(100 * time.Millisecond)
+	}
+	free := addresses * domain.DefaultLoginPolicy.Pair.Free
+	t.Logf("%d addresses, 10 minutes: %d guesses checked (%d free)", addresses, guesses, free)
+	assert.LessOrEqual(t, guesses, free+domain.DefaultLoginPolicy.Account.Free+20, "past the free attempts, about one guess a minute")
+}
+
+// gateHasher holds every Verify until gate is closed, and counts them.
+type gateHasher struct {
+	fakes.Hasher
+	gate    chan struct{}
+	mu      sync.Mutex
+	blocked int
+}
+
+func (g *gateHasher) Verify(ctx context.Context, encoded string, pw domain.Password) (bool, error) {
+	g.mu.Lock()
+	g.blocked++
+	g.mu.Unlock()
+	<-g.gate
+	return g.Hasher.Verify(ctx, encoded, pw)
+}
+
+func (g *gateHasher) waiting() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.blocked
 }

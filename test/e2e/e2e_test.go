@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -369,12 +370,17 @@ func TestMetrics(t *testing.T) {
 // orgd exits 0.
 func TestGracefulShutdown(t *testing.T) {
 	c := start(t, nil)
-	c.create("acme", "a@acme.test", "password1")
+	// Attempts in flight count against an account's login back-off, so the
+	// logins are spread over accounts, within each one's free attempts.
+	const accounts = 8
+	for i := range accounts {
+		c.create(fmt.Sprintf("acme%d", i), fmt.Sprintf("a%d@acme.test", i), "password1")
+	}
 	const n = 40 // about 20 hash times of queued work: many are in flight at SIGTERM
 	results := make(chan int, n)
-	for range n {
+	for i := range n {
 		go func() {
-			body := []byte(`{"email":"a@acme.test","password":"password1"}`)
+			body := []byte(fmt.Sprintf(`{"email":"a%d@acme.test","password":"password1"}`, i%accounts))
 			resp, _, err := c.p.Do(context.Background(), http.MethodPost, "/admin/login", body, http.Header{"Content-Type": {"application/json"}})
 			if err != nil {
 				results <- 0

@@ -2,12 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"orgd/test/harness"
 )
 
 // auditLines returns the process's audit log lines with the given action.
@@ -134,4 +138,96 @@ func TestSecurityHeaders(t *testing.T) {
 		r := c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "x1x"}, "", "Authorization", auth)
 		assert.Equal(t, http.StatusUnauthorized, r.status, auth)
 	}
+}
+
+// TestIdleConnectionsNeverLockOutClients holds more idle keep-alive
+// connections than the process has files for, and checks that new
+// clients are still served and that the store still answers: orgd caps its
+// connections below the file limit and closes idle ones to admit new ones.
+func TestIdleConnectionsNeverLockOutClients(t *testing.T) {
+	const files, idle = 256, 400
+	p := harness.Start(t, harness.Options{FileLimit: files, Env: map[string]string{"SECRET_KEY": secret}})
+	addr := strings.TrimPrefix(p.URL, "http://")
+	var held []net.Conn
+	t.Cleanup(func() {
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	for range idle {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		require.NoError(t, err)
+		held = append(held, c)
+		// One request, then the connection stays open and idle.
+		_, err = c.Write([]byte("GET /healthz HTTP/1.1\r\nHost: orgd\r\n\r\n"))
+		require.NoError(t, err)
+	}
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	for _, path := range []string{"/healthz", "/readyz", "/org/get?organization_name=nobody"} {
+		resp, err := client.Get(p.URL + path)
+		require.NoError(t, err, path)
+		_ = resp.Body.Close()
+		assert.Contains(t, []int{http.StatusOK, http.StatusNotFound}, resp.StatusCode, path)
+	}
+	body := strings.NewReader(`{"organization_name":"busy","email":"admin@busy.test","password":"password1"}`)
+	resp, err := client.Post(p.URL+"/org/create", "application/json", body)
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the store still has connections")
+	assert.Regexp(t, `"max_connections":19[0-9]`, p.Logs(), "the cap leaves a quarter of the files to the store")
+}
+
+// TestConcurrentGuessesMeetTheBackoff sends 100 wrong passwords for one
+// account at once from one address: only the free attempts may reach a
+// password check. Then the admin, from another address, gets in at once.
+func TestConcurrentGuessesMeetTheBackoff(t *testing.T) {
+	c := start(t, map[string]string{"TRUSTED_PROXIES": "127.0.0.0/8"})
+	c.create("acme", "admin@acme.test", "password1")
+	login := func(pw, from string) int {
+		body := []byte(`{"email":"admin@acme.test","password":"` + pw + `"}`)
+		resp, _, err := c.p.Do(t.Context(), http.MethodPost, "/admin/login", body,
+			http.Header{"Content-Type": {"application/json"}, "X-Forwarded-For": {from}})
+		require.NoError(t, err)
+		return resp.StatusCode
+	}
+	const n = 100
+	statuses := make(chan int, n)
+	for range n {
+		go func() { statuses <- login("wrong-password", "198.51.100.1") }()
+	}
+	count := map[int]int{}
+	for range n {
+		count[<-statuses]++
+	}
+	assert.Equal(t, map[int]int{http.StatusUnauthorized: 6, http.StatusTooManyRequests: n - 6}, count,
+		"5 free failures and the one after them are checked; every other concurrent guess waits")
+	assert.Equal(t, http.StatusOK, login("password1", "203.0.113.9"), "the admin, from its own address, is not locked out")
+}
+
+// TestSecondWriterOfEmbeddedStoreRefused points a second orgd at the first
+// one's exposed embedded store: its conditional writes are not atomic
+// across connections, so the second must refuse to start, in one line
+// saying why. The first, killed and restarted, takes its store back.
+func TestSecondWriterOfEmbeddedStoreRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := harness.Start(t, harness.Options{DataDir: dir, Env: map[string]string{"SECRET_KEY": secret}})
+	second, err := harness.Launch(harness.Binary(t), harness.Options{DataDir: t.TempDir(), Env: map[string]string{
+		"SECRET_KEY": secret, "MONGODB_URI": first.MongoURI, "INSTANCE_ID": "second",
+	}})
+	if second != nil {
+		t.Cleanup(second.Kill)
+	}
+	require.Error(t, err, "the second orgd must not serve")
+	lines := strings.Split(strings.TrimSpace(second.Logs()), "\n")
+	last := lines[len(lines)-1]
+	assert.Contains(t, last, "in use by another orgd", "one line says why: %s", last)
+	assert.Contains(t, last, "orgd owning "+dir)
+
+	first.Kill()
+	again := harness.Start(t, harness.Options{DataDir: dir, Env: map[string]string{"SECRET_KEY": secret}})
+	resp, err := http.Get(again.URL + "/readyz")
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode, "the owner restarted after a crash takes its store back at once")
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -107,6 +108,8 @@ type Options struct {
 	// NoWait returns as soon as the process runs, not once it is healthy
 	// (to kill it while it starts).
 	NoWait bool
+	// FileLimit, if set, caps the process's open files (prlimit).
+	FileLimit int
 }
 
 // Start runs orgd and waits until it answers /healthz. It is killed when
@@ -152,6 +155,10 @@ func Launch(bin string, o Options) (*Proc, error) {
 		env[k] = v
 	}
 	cmd := exec.Command(bin)
+	if o.FileLimit > 0 {
+		n := strconv.Itoa(o.FileLimit)
+		cmd = exec.Command("prlimit", "--nofile="+n+":"+n, "--", bin)
+	}
 	cmd.Dir = o.DataDir // no stray .env from the checkout
 	for k, v := range env {
 		if v != "" {
