@@ -23,6 +23,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeBusy:         http.StatusServiceUnavailable,
 	domain.CodeUnavailable:  http.StatusServiceUnavailable,
 	domain.CodeRateLimited:  http.StatusTooManyRequests,
+	domain.CodeStorageFull:  http.StatusInsufficientStorage,
 }
 
 // Detail is the body of every error response.

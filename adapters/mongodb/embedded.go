@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"github.com/FerretDB/FerretDB/ferretdb"
@@ -24,6 +25,32 @@ type Embedded struct {
 	unlock func()
 	files  *sqliteFiles
 	dir    string
+	damage *damageReport
+}
+
+// DefaultCheckBudget is how long a start waits for the integrity check of
+// the store's files before serving while the rest is checked.
+const DefaultCheckBudget = time.Second
+
+// damageReport holds damage the background integrity check found.
+type damageReport struct {
+	log *slog.Logger
+	err atomic.Pointer[error]
+}
+
+func (d *damageReport) set(err error) {
+	if d.err.CompareAndSwap(nil, &err) {
+		d.log.Error("EMBEDDED STORE FILE DAMAGED: readiness fails from now on", "error", err)
+	}
+}
+
+// Damaged returns the damage the integrity check found in the store's
+// files after the start, if any.
+func (e *Embedded) Damaged() error {
+	if err := e.damage.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }
 
 // EmbeddedOptions configure StartEmbedded.
@@ -34,6 +61,9 @@ type EmbeddedOptions struct {
 	Addr string
 	// Logger receives the store's own errors; nil discards them.
 	Logger *slog.Logger
+	// CheckBudget bounds how long the start waits for the integrity check
+	// of the files (0: DefaultCheckBudget; negative: not at all).
+	CheckBudget time.Duration
 }
 
 // ErrDataDirLocked is returned by StartEmbedded when another process holds
@@ -57,6 +87,15 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	budget := o.CheckBudget
+	if budget == 0 {
+		budget = DefaultCheckBudget
+	}
+	damage := &damageReport{log: logger}
+	if err := checkEmbedded(ctx, dir, budget, damage.set); err != nil {
+		unlock()
+		return nil, err
+	}
 	clean, err := takeCleanShutdown(dir)
 	if err != nil {
 		unlock()
@@ -71,6 +110,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		if len(rep.Tables)+len(rep.Indexes) > 0 {
 			logger.Warn("embedded store: removed leftovers of an interrupted collection change",
 				"tables", rep.Tables, "indexes", rep.Indexes)
+		}
+		if rep.IDIndexes > 0 {
+			logger.Info("embedded store: rewrote _id indexes to the expression queries use (once per table)", "indexes", rep.IDIndexes)
 		}
 	}
 	addr := o.Addr
@@ -91,7 +133,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}, dir: dir}
+	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}, dir: dir, damage: damage}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)
@@ -127,25 +169,36 @@ func (e *Embedded) Close() {
 // repaired at its next start.
 const cleanShutdownFile = "clean_shutdown"
 
-// takeCleanShutdown reports whether dir was shut down cleanly, and removes
-// the mark durably before the store can change anything.
+// cleanShutdownMark is the mark's content: the layout of the files (their
+// _id indexes) a clean shutdown vouches for. A mark from another layout
+// does not skip the repair pass, which brings the files to this one.
+const cleanShutdownMark = "orgd embedded store layout 2\n"
+
+// takeCleanShutdown reports whether dir was shut down cleanly by a
+// version of orgd with today's layout, and removes the mark durably before
+// the store can change anything.
 func takeCleanShutdown(dir string) (bool, error) {
-	err := os.Remove(filepath.Join(dir, cleanShutdownFile))
+	path := filepath.Join(dir, cleanShutdownFile)
+	mark, err := os.ReadFile(path) //nolint:gosec // dir is the operator's DATA_DIR
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	return true, syncDir(dir)
+	if err := os.Remove(path); err != nil {
+		return false, err
+	}
+	return string(mark) == cleanShutdownMark, syncDir(dir)
 }
 
 func markCleanShutdown(dir string) error {
-	f, err := os.OpenFile(filepath.Join(dir, cleanShutdownFile), os.O_CREATE|os.O_WRONLY, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
+	f, err := os.OpenFile(filepath.Join(dir, cleanShutdownFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
 	if err != nil {
 		return err
 	}
-	if err := errors.Join(f.Sync(), f.Close()); err != nil {
+	_, err = f.WriteString(cleanShutdownMark)
+	if err := errors.Join(err, f.Sync(), f.Close()); err != nil {
 		return err
 	}
 	return syncDir(dir)

@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -78,6 +79,12 @@ type Store struct {
 	db       *mongo.Database
 	embedded *Embedded
 	log      *slog.Logger
+	// corrupt holds the first error that said a store file is damaged;
+	// full, the latest that said the disk is full, until a write succeeds.
+	// monitor, which the driver reports every command to, sets them.
+	corrupt atomic.Pointer[error]
+	full    atomic.Pointer[error]
+	monitor *event.CommandMonitor
 	// singleWriter is set when the server is the embedded store (FerretDB),
 	// whose conditional writes are not atomic and whose only indexed filter
 	// is {_id}: compare-and-set is then a per-document lock in this process
@@ -105,9 +112,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.MaxPoolSize > 0 {
 		opts.SetMaxPoolSize(o.MaxPoolSize)
 	}
-	if o.Monitor != nil {
-		opts.SetMonitor(o.Monitor)
+	s := &Store{embedded: o.Embedded, log: o.Logger}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
 	}
+	s.monitor = s.watchCorruption(o.Monitor)
+	opts.SetMonitor(s.monitor)
 	client, err := mongo.Connect(opts)
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: connect: %w", err)
@@ -118,10 +128,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
 	}
-	s := &Store{client: client, db: db, embedded: o.Embedded, singleWriter: single, log: o.Logger}
-	if s.log == nil {
-		s.log = slog.New(slog.DiscardHandler)
-	}
+	s.client, s.db, s.singleWriter = client, db, single
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS()}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS()}
@@ -158,8 +165,69 @@ func isFerretDB(ctx context.Context, client *mongo.Client) (bool, error) {
 // Close disconnects from the server.
 func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
 
-// Ping checks that the server answers.
-func (s *Store) Ping(ctx context.Context) error { return translate(s.client.Ping(ctx, nil)) }
+// Ping checks that the server answers, and that no command has found a
+// store file damaged since it opened.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.corrupt.Load(); err != nil {
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, *err)
+	}
+	if s.embedded != nil {
+		if err := s.embedded.Damaged(); err != nil {
+			return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+		}
+	}
+	if err := s.full.Load(); err != nil {
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, *err)
+	}
+	return translate(s.client.Ping(ctx, nil))
+}
+
+// watchCorruption wraps next (which may be nil) so that a command failing
+// because a store file is damaged (SQLite's "database disk image is
+// malformed") is logged once, loudly, and fails Ping from then on: the
+// store cannot be trusted until it is restored.
+func (s *Store) watchCorruption(next *event.CommandMonitor) *event.CommandMonitor {
+	m := &event.CommandMonitor{Failed: func(ctx context.Context, e *event.CommandFailedEvent) {
+		if e.Failure != nil && (isFull(e.Failure) || isIOError(e.Failure)) {
+			err := fmt.Errorf("the store cannot write: %w", e.Failure)
+			if s.full.Swap(&err) == nil {
+				s.log.ErrorContext(ctx, "store cannot write (disk full or failing): writes answer 507 or 503 and /readyz 503 until one succeeds",
+					"command", e.CommandName, "error", e.Failure)
+			}
+		}
+		if e.Failure != nil && isCorruption(e.Failure) {
+			err := fmt.Errorf("store file damaged: %w", e.Failure)
+			if s.corrupt.CompareAndSwap(nil, &err) {
+				s.log.ErrorContext(ctx, "EMBEDDED STORE FILE DAMAGED: readiness fails from now on; stop orgd and restore DATA_DIR from a backup",
+					"command", e.CommandName, "error", e.Failure)
+			}
+		}
+		if next != nil && next.Failed != nil {
+			next.Failed(ctx, e)
+		}
+	}}
+	m.Succeeded = func(ctx context.Context, e *event.CommandSucceededEvent) {
+		if writeCommands[e.CommandName] && s.full.Swap(nil) != nil {
+			s.log.InfoContext(ctx, "store writes again", "command", e.CommandName)
+		}
+		if next != nil && next.Succeeded != nil {
+			next.Succeeded(ctx, e)
+		}
+	}
+	if next != nil {
+		m.Started = next.Started
+	}
+	return m
+}
+
+// writeCommands are the commands whose success shows the store can write.
+var writeCommands = map[string]bool{"insert": true, "update": true, "delete": true, "create": true, "findAndModify": true}
+
+// isCorruption reports an error SQLite gives for a damaged file.
+func isCorruption(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "database disk image is malformed") || strings.Contains(msg, "file is not a database")
+}
 
 // Database returns the master database handle (for tools and tests).
 func (s *Store) Database() *mongo.Database { return s.db }
@@ -239,5 +307,20 @@ func translate(err error) error {
 	if errors.As(err, &sse) {
 		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 	}
+	switch {
+	case isFull(err):
+		return fmt.Errorf("%w: %w", domain.ErrStorageFull, err)
+	case isIOError(err):
+		return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
+	}
 	return err
 }
+
+// isFull reports SQLite's answer to a write that found no room on disk
+// (SQLITE_FULL), which the embedded store passes on.
+func isFull(err error) bool { return strings.Contains(err.Error(), "database or disk is full") }
+
+// isIOError reports SQLite's answer to a failed read or write of a file
+// (SQLITE_IOERR and its kinds; a full disk gives some of them too, e.g.
+// when a new file's shared memory cannot be sized).
+func isIOError(err error) bool { return strings.Contains(err.Error(), "disk I/O error") }

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 
 	_ "modernc.org/sqlite" // the SQLite driver the embedded store itself uses
 )
@@ -21,7 +22,7 @@ const (
 )
 
 // RepairReport says what repairEmbedded removed, and how many _id indexes
-// it added.
+// it rewrote.
 type RepairReport struct {
 	Tables    []string // "db.table"
 	Indexes   []string // "db.index"
@@ -45,17 +46,31 @@ func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	if err != nil {
 		return rep, err
 	}
-	// Files are independent: repair them side by side.
 	reps := make([]RepairReport, len(files))
+	err = eachFile(files, func(i int) error {
+		if err := repairFile(ctx, files[i], &reps[i]); err != nil {
+			return fmt.Errorf("repair %s: %w", filepath.Base(files[i]), err)
+		}
+		return nil
+	})
+	for _, r := range reps {
+		rep.Tables = append(rep.Tables, r.Tables...)
+		rep.Indexes = append(rep.Indexes, r.Indexes...)
+		rep.IDIndexes += r.IDIndexes
+	}
+	return rep, err
+}
+
+// eachFile calls fn for each index of files, side by side on every core
+// (the files are independent), and joins the errors.
+func eachFile(files []string, fn func(i int) error) error {
 	errs := make([]error, len(files))
 	next := make(chan int)
 	var wg sync.WaitGroup
 	for range min(runtime.NumCPU(), len(files)) {
 		wg.Go(func() {
 			for i := range next {
-				if err := repairFile(ctx, files[i], &reps[i]); err != nil {
-					errs[i] = fmt.Errorf("repair %s: %w", filepath.Base(files[i]), err)
-				}
+				errs[i] = fn(i)
 			}
 		})
 	}
@@ -64,12 +79,54 @@ func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	}
 	close(next)
 	wg.Wait()
-	for _, r := range reps {
-		rep.Tables = append(rep.Tables, r.Tables...)
-		rep.Indexes = append(rep.Indexes, r.Indexes...)
-		rep.IDIndexes += r.IDIndexes
+	return errors.Join(errs...)
+}
+
+// ErrCorrupt is returned by StartEmbedded when a store file fails its
+// integrity check.
+var ErrCorrupt = errors.New("embedded store file is corrupt")
+
+// checkEmbedded runs SQLite's quick_check on every store file, side by
+// side: it reads every page once (about 2.8 s per GiB on two cores here),
+// so damage at rest is found now, not when a tenant's documents are next
+// read. It waits up to budget: damage found by then is returned (and stops
+// the start); checks still running go on, and report to damaged.
+func checkEmbedded(ctx context.Context, dir string, budget time.Duration, damaged func(error)) error {
+	files, err := filepath.Glob(filepath.Join(dir, "*.sqlite"))
+	if err != nil {
+		return err
 	}
-	return rep, errors.Join(errs...)
+	done := make(chan error, 1)
+	go func() {
+		done <- eachFile(files, func(i int) error { return checkFile(context.WithoutCancel(ctx), files[i]) })
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(max(budget, 0)):
+		go func() {
+			if err := <-done; err != nil {
+				damaged(err)
+			}
+		}()
+		return nil
+	}
+}
+
+func checkFile(ctx context.Context, path string) error {
+	db, err := openSQLite(path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var res string
+	if err := db.QueryRowContext(ctx, "PRAGMA quick_check(1)").Scan(&res); err != nil || res != "ok" {
+		if err != nil {
+			res = err.Error()
+		}
+		return fmt.Errorf("%w: %s (%s); stop orgd and restore DATA_DIR from a backup, or move this file aside to lose what it holds", ErrCorrupt, path, res)
+	}
+	return nil
 }
 
 // catalogue returns what the store's catalogue in db knows: each
@@ -92,7 +149,7 @@ func catalogue(ctx context.Context, db *sql.DB) (map[string]map[string]bool, err
 		if err := json.Unmarshal([]byte(settings), &s); err != nil {
 			return nil, fmt.Errorf("catalogue entry %s: %w", table, err)
 		}
-		idx := map[string]bool{idIndexPrefix + table: true}
+		idx := map[string]bool{legacyIDIndexPrefix + table: true}
 		for _, i := range s.Indexes {
 			idx[table+"_"+i.Name] = true
 		}

@@ -2,7 +2,9 @@ package mongodb_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"errors"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,8 +14,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"orgd/adapters/mongodb"
+	"orgd/adapters/mongodb/mongotest"
 	"orgd/core/domain"
 )
 
@@ -105,21 +109,24 @@ func TestIDIndexesSurviveRestartAndAreAddedToOldDataDirs(t *testing.T) {
 	emb.Close()
 	asCrashed(t, dir) // versions before the indexes never marked a clean shutdown
 
-	// Drop every orgd index, as in a data directory from before them.
+	// Put every _id index back as the store makes it, as in a data
+	// directory from before orgd rewrote them.
 	for _, file := range []string{"idx.sqlite", mongodb.TenantDatabase("idx", org) + ".sqlite"} {
 		db := openSQLite(t, filepath.Join(dir, file))
-		rows, err := db.Query(`SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'orgd_id_%'`)
+		rows, err := db.Query(`SELECT name, tbl_name FROM sqlite_master WHERE type = 'index' AND name LIKE '%\_\_id\_' ESCAPE '\'`)
 		require.NoError(t, err)
-		var names []string
+		var idx [][2]string
 		for rows.Next() {
-			var n string
-			require.NoError(t, rows.Scan(&n))
-			names = append(names, n)
+			var n, table string
+			require.NoError(t, rows.Scan(&n, &table))
+			idx = append(idx, [2]string{n, table})
 		}
 		require.NoError(t, rows.Close())
-		require.NotEmpty(t, names, "%s has orgd's indexes", file)
-		for _, n := range names {
-			_, err := db.Exec(`DROP INDEX "` + n + `"`)
+		require.NotEmpty(t, idx, "%s has _id indexes", file)
+		for _, i := range idx {
+			_, err := db.Exec(`DROP INDEX "` + i[0] + `"`)
+			require.NoError(t, err)
+			_, err = db.Exec(`CREATE UNIQUE INDEX "` + i[0] + `" ON "` + i[1] + `" (_ferretdb_sjson->"_id")`)
 			require.NoError(t, err)
 		}
 		require.NoError(t, db.Close())
@@ -139,4 +146,68 @@ func TestIDIndexesSurviveRestartAndAreAddedToOldDataDirs(t *testing.T) {
 	filter, err = bson.Marshal(bson.D{{Key: "_id", Value: "acme"}})
 	require.NoError(t, err)
 	assertIndexed(t, st, "idx", "name_claims", filter)
+
+	// The rewritten index still keeps _id unique.
+	_, err = tenant.InsertOne(ctx, bson.D{{Key: "_id", Value: doc.ID}})
+	require.Error(t, err)
+	assert.True(t, mongo.IsDuplicateKeyError(err), "a second document with the same _id is a duplicate: %v", err)
+}
+
+// TestDamagedFileRefusesStart overwrites four pages in the middle of a
+// tenant database's file, as a failing disk would, and checks that the
+// store refuses to start, naming the file and what to do, instead of
+// serving until someone reads the damaged documents.
+func TestDamagedFileRefusesStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	require.NoError(t, err)
+	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "dmg", Embedded: emb})
+	require.NoError(t, err)
+	org := domain.NewID(time.Now())
+	require.NoError(t, st.Tenants().Create(ctx, org, "org_acme"))
+	require.NoError(t, st.Tenants().Seed(ctx, org, "org_acme", 2000))
+	require.NoError(t, st.Close(ctx))
+	emb.Close()
+
+	path := filepath.Join(dir, mongodb.TenantDatabase("dmg", org)+".sqlite")
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	require.NoError(t, err)
+	info, err := f.Stat()
+	require.NoError(t, err)
+	garbage := make([]byte, 4*4096)
+	_, _ = rand.Read(garbage)
+	_, err = f.WriteAt(garbage, info.Size()/2/4096*4096)
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	_, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	require.ErrorIs(t, err, mongodb.ErrCorrupt)
+	assert.Contains(t, err.Error(), path, "the message names the file")
+	assert.Contains(t, err.Error(), "restore DATA_DIR from a backup")
+
+	// A store too large to check within the start's budget starts, and the
+	// damage found after fails readiness.
+	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, CheckBudget: -1})
+	require.NoError(t, err)
+	defer emb.Close()
+	st, err = mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "dmg", Embedded: emb, SkipMigrations: true})
+	require.NoError(t, err)
+	defer st.Close(ctx)
+	require.Eventually(t, func() bool { return emb.Damaged() != nil }, 10*time.Second, 10*time.Millisecond)
+	require.ErrorIs(t, st.Ping(ctx), domain.ErrUnavailable)
+}
+
+// TestDamageSeenAtRuntimeFailsReadiness checks that a command failing
+// because a file is damaged makes the store unready from then on.
+func TestDamageSeenAtRuntimeFailsReadiness(t *testing.T) {
+	ctx := context.Background()
+	st := mongotest.NewStore(t)
+	require.NoError(t, st.Ping(ctx))
+	st.ReportFailure(ctx, "find", errors.New("(InternalError) database disk image is malformed (11)"))
+	err := st.Ping(ctx)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	st.ReportFailure(ctx, "find", errors.New("(DuplicateKey) E11000"))
+	require.Error(t, st.Ping(ctx), "and stays unready")
 }

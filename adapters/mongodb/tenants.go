@@ -49,7 +49,15 @@ func (t *Tenants) db(org domain.ID) *mongo.Database {
 // client) are searches, not scans.
 func (t *Tenants) Create(ctx context.Context, org domain.ID, name string) error {
 	db := t.db(org)
-	if err := createCollection(ctx, db, name); err != nil {
+	err := createCollection(ctx, db, name)
+	if err != nil && t.embedded != nil && strings.Contains(err.Error(), "already exists") {
+		// An earlier create of it died between its two statements (a full
+		// disk, say): clear the table it left, and try again.
+		if dropped, derr := t.embedded.DropOrphanTable(ctx, db.Name(), name); derr == nil && dropped {
+			err = createCollection(ctx, db, name)
+		}
+	}
+	if err != nil {
 		return fmt.Errorf("create collection %s: %w", name, err)
 	}
 	if t.embedded != nil {

@@ -33,6 +33,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
 	flag.StringVar(&o.chart, "chart", "docs/benchmarks.png", "chart to write (empty: none)")
 	flag.IntVar(&o.orgs, "orgs", 100, "organizations to read from")
+	flag.StringVar(&o.keep, "keep", "", "with -scale: keep the store in this (empty) directory for later study")
 	scale := flag.String("scale", "", "tenant-scale mode: grow to each of these organization counts (e.g. 10,1000,10000), measure per-request cost at each, print a table and write -chart if set")
 	flag.Parse()
 	var err error
@@ -64,6 +65,7 @@ type benchOptions struct {
 	out, chart  string
 	orgs        int
 	tenants     []int
+	keep        string
 }
 
 func ints(s string) ([]int, error) {

@@ -21,6 +21,7 @@ const (
 	CodeBusy         Code = "busy"         // another operation holds the organization: 503
 	CodeUnavailable  Code = "unavailable"  // the store cannot be reached: 503
 	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
+	CodeStorageFull  Code = "storage_full" // the store has no room to write: 507
 )
 
 // Error is a failure a client can be told about. Message is safe to show.
@@ -57,6 +58,7 @@ var (
 	ErrNotOwner           = Errorf(CodeForbidden, "You can only manage your own organization")
 	ErrOrgBusy            = Errorf(CodeBusy, "Organization is being changed by another request; retry shortly")
 	ErrUnavailable        = Errorf(CodeUnavailable, "Service temporarily unavailable")
+	ErrStorageFull        = &Error{Code: CodeStorageFull, Message: "The store has no room to write; retry later", RetryAfter: 30 * time.Second}
 	ErrNothingToUpdate    = Errorf(CodeInvalid, "At least one of organization_name, email or password is required")
 	ErrNotAuthenticated   = Errorf(CodeUnauthorized, "Not authenticated")
 	ErrSuperAdminOnly     = Errorf(CodeForbidden, "Only the super admin may do this")

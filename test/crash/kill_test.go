@@ -77,6 +77,7 @@ var resumedRE = regexp.MustCompile(`"msg":"recovery","resumed":(\d+)`)
 // resumed returns how many interrupted operations the process's startup
 // recovery finished.
 func (n *node) resumed() int {
+	n.p.Sync(n.t)
 	m := resumedRE.FindStringSubmatch(n.p.Logs())
 	require.NotNil(n.t, m, "startup logs a recovery line")
 	v, _ := strconv.Atoi(m[1])
@@ -86,6 +87,7 @@ func (n *node) resumed() int {
 // repaired reports whether the embedded store had to clear leftovers of a
 // collection change it was killed in the middle of.
 func (n *node) repaired() int {
+	n.p.Sync(n.t)
 	if strings.Contains(n.p.Logs(), "interrupted collection change") {
 		return 1
 	}

@@ -260,6 +260,7 @@ func TestErrors(t *testing.T) {
 		assert.Equal(t, http.StatusNotFound, c.call(http.MethodGet, "/org/get?organization_name="+name, nil, "").status)
 	}
 	c.login("a@acme.test", "password1")
+	c.p.Sync(t)
 	assert.NotContains(t, c.p.Logs(), "password1", "no password in the logs")
 	assert.NotContains(t, c.p.Logs(), tokA, "no token in the logs")
 }

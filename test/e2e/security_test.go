@@ -17,6 +17,7 @@ import (
 // auditLines returns the process's audit log lines with the given action.
 func auditLines(t *testing.T, c client, action string) []map[string]any {
 	t.Helper()
+	c.p.Sync(t)
 	var out []map[string]any
 	for _, line := range strings.Split(c.p.Logs(), "\n") {
 		if !strings.Contains(line, `"audit":true`) {
@@ -84,6 +85,7 @@ func TestSuperAdminAndCreationPolicy(t *testing.T) {
 	deletes := auditLines(t, c, "org.delete")
 	require.Len(t, deletes, 1)
 	assert.Equal(t, "beta", deletes[0]["organization_name"])
+	c.p.Sync(t)
 	assert.NotContains(t, c.p.Logs(), "root-password-long")
 	assert.NotContains(t, c.p.Logs(), root)
 }
@@ -108,6 +110,7 @@ func TestLoginBackoff(t *testing.T) {
 	failed := auditLines(t, c, "login.failed")
 	assert.Len(t, failed, 14)
 	assert.Equal(t, "a@acme.test", failed[0]["email"])
+	c.p.Sync(t)
 	assert.NotContains(t, c.p.Logs(), "guess-a", "no password is logged")
 }
 
@@ -175,6 +178,7 @@ func TestIdleConnectionsNeverLockOutClients(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusCreated, resp.StatusCode, "the store still has connections")
+	p.Sync(t)
 	assert.Regexp(t, `"max_connections":19[0-9]`, p.Logs(), "the cap leaves a quarter of the files to the store")
 }
 

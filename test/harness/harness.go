@@ -15,7 +15,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -228,8 +230,31 @@ func (p *Proc) Stop() error {
 // PID is the process id.
 func (p *Proc) PID() int { return p.cmd.Process.Pid }
 
-// Logs returns everything the process wrote so far.
+// Logs returns everything the process wrote so far that has come through
+// its pipe; call Sync first to be sure a line already written is there.
 func (p *Proc) Logs() string { return p.logs.String() }
+
+var syncSeq atomic.Int64
+
+// Sync waits until every line the process logged before Sync was called
+// has arrived in Logs: it sends a request with a unique request id and
+// waits for that request's own access log line, which the process writes
+// after them on the same stream.
+func (p *Proc) Sync(t testing.TB) {
+	t.Helper()
+	id := fmt.Sprintf("harness-sync-%d", syncSeq.Add(1))
+	_, _, err := p.Do(context.Background(), http.MethodGet, "/healthz", nil, http.Header{"X-Request-ID": {id}})
+	if err != nil {
+		t.Fatalf("sync with orgd's log: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(p.Logs(), id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("sync with orgd's log: the line of request %s never came", id)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
 
 // Do sends a request and returns the status and body.
 func (p *Proc) Do(ctx context.Context, method, path string, body []byte, header http.Header) (*http.Response, []byte, error) {
