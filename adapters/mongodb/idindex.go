@@ -84,8 +84,11 @@ func fileIndexes(ctx context.Context, db *sql.DB) (map[string]string, error) {
 
 // openSQLite opens one of the embedded store's files for orgd's own
 // statements, waiting (as the store does) while another connection writes.
+// Transactions take the write lock as they begin (BEGIN IMMEDIATE): a
+// transaction that began reading could not take it later while the store
+// writes the file (SQLite answers that at once, without waiting).
 func openSQLite(path string) (*sql.DB, error) {
-	u := url.URL{Scheme: "file", Path: path, RawQuery: "_pragma=busy_timeout(10000)"}
+	u := url.URL{Scheme: "file", Path: path, RawQuery: "_pragma=busy_timeout(10000)&_txlock=immediate"}
 	db, err := sql.Open("sqlite", u.String())
 	if err != nil {
 		return nil, err

@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"errors"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,4 +212,34 @@ func TestDamageSeenAtRuntimeFailsReadiness(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrUnavailable)
 	st.ReportFailure(ctx, "find", errors.New("(DuplicateKey) E11000"))
 	require.Error(t, st.Ping(ctx), "and stays unready")
+}
+
+// TestConcurrentCreatesInOneFile creates many collections at once in one
+// tenant database (one SQLite file): orgd's index rewrite runs beside the
+// store's own writes to that file and must wait for them, not fail.
+func TestConcurrentCreatesInOneFile(t *testing.T) {
+	ctx := context.Background()
+	st := mongotest.NewStore(t)
+	master := st.Database().Name()
+	first := domain.NewID(time.Now())
+	orgs := []domain.ID{first}
+	for len(orgs) < 24 {
+		if id := domain.NewID(time.Now()); mongodb.TenantDatabase(master, id) == mongodb.TenantDatabase(master, first) {
+			orgs = append(orgs, id)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(orgs))
+	for i, org := range orgs {
+		wg.Go(func() {
+			name := fmt.Sprintf("org_c%d", i)
+			if errs[i] = st.Tenants().Create(ctx, org, name); errs[i] == nil {
+				errs[i] = st.Tenants().Seed(ctx, org, name, 3)
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		assert.NoError(t, err, "create %d", i)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,6 +52,11 @@ func TestSuperAdmin(t *testing.T) {
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
 	_, err = h.svc.ListOrgs(ctx, root, 1, usecase.MaxPageSize+1)
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err))
+	_, err = h.svc.ListOrgs(ctx, root, math.MaxInt, 20)
+	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "a page whose offset would overflow is refused")
+	page, err = h.svc.ListOrgs(ctx, root, usecase.MaxPage, usecase.MaxPageSize)
+	require.NoError(t, err)
+	assert.Empty(t, page.Items, "the last page allowed is merely empty")
 
 	_, err = h.svc.UpdateOrg(ctx, root, usecase.UpdateOrgInput{Name: ptr("mine")})
 	require.ErrorIs(t, err, domain.ErrNoOrganization)

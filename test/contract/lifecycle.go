@@ -375,6 +375,23 @@ func races(t *testing.T, newStores NewStores) {
 		require.NoError(t, err)
 		assert.Equal(t, []string{"org_acme"}, colls)
 	})
+	t.Run("creates-distinct-names", func(t *testing.T) {
+		// On the embedded store these make collections side by side in the
+		// same tenant database files.
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		var o outcomes
+		parallel(n, func(i int) {
+			_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: fmt.Sprintf("org%d", i), Email: fmt.Sprintf("a%d@acme.test", i), Password: "password1"})
+			o.add(err)
+		})
+		assert.Equal(t, n, o.count(nil), "every create succeeds: %v", o.errs)
+		want := make([]whole, n)
+		for i := range want {
+			want[i] = whole{name: fmt.Sprintf("org%d", i), email: fmt.Sprintf("a%d@acme.test", i), password: "password1"}
+		}
+		r.checkInvariants(t, s, want)
+	})
 	t.Run("creates-same-email", func(t *testing.T) {
 		r := newRig(t, newStores)
 		s := r.service(t, nil, nil)
