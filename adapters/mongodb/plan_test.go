@@ -46,7 +46,7 @@ func (r *recorder) monitor() *event.CommandMonitor {
 		coll, _ := e.Command.Lookup(e.CommandName).StringValueOK()
 		add := func(f bson.RawValue) {
 			doc, _ := f.DocumentOK()
-			r.queries = append(r.queries, query{db: e.DatabaseName, coll: coll, cmd: e.CommandName, filter: bson.Raw(doc)})
+			r.queries = append(r.queries, query{db: e.DatabaseName, coll: coll, cmd: e.CommandName, filter: doc})
 		}
 		switch e.CommandName {
 		case "find", "count":

@@ -66,7 +66,7 @@ type LoginPolicy struct {
 	Account LoginBackoff
 }
 
-// DefaultLoginPolicy: per address 5 free failures, then 1 s, 2 s, 4 s …
+// DefaultLoginPolicy is: per address 5 free failures, then 1 s, 2 s, 4 s …
 // up to 60 s between attempts; per account, once an address is past its
 // free failures, 20 free across addresses, then the same doubling to 60 s;
 // all forgotten after 15 minutes without a failure. One address gets
