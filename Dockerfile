@@ -17,6 +17,9 @@ COPY --from=build /out/orgd /usr/local/bin/orgd
 COPY --from=build --chown=nonroot:nonroot /out/data /data
 USER nonroot
 WORKDIR /data
+# Without MONGODB_URI the embedded store keeps its files here: mount a
+# volume, or they go with the container.
+VOLUME /data
 ENV HTTP_ADDR=:8000 DATA_DIR=/data ENVIRONMENT=production LOG_FORMAT=json
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=4s --start-period=10s --retries=3 CMD ["/usr/local/bin/orgd", "healthcheck"]

@@ -6,6 +6,7 @@ package metrics
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -71,6 +72,15 @@ func (m *Metrics) HashPool(stats func() (inUse, waiting int)) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orgd_password_hash_queued", Help: "Password hashes waiting for a slot."},
 			func() float64 { _, n := stats(); return float64(n) }),
 	)
+}
+
+// BuildInfo publishes orgd_build_info{version, revision, goversion} = 1.
+func (m *Metrics) BuildInfo(version, revision string) {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "orgd_build_info", Help: "orgd's version and VCS revision; always 1.",
+	}, []string{"version", "revision", "goversion"})
+	g.WithLabelValues(version, revision, runtime.Version()).Set(1)
+	m.reg.MustRegister(g)
 }
 
 // CommandMonitor times every store command.

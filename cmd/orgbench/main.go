@@ -10,8 +10,10 @@
 //   - with -scale, how per-request cost, restart, idle CPU and RSS change
 //     as organizations grow (10, 1,000, 10,000, …).
 //
-// It prints a table and writes BENCHMARKS.md and a PNG chart. Run it from
-// the repository root: go run ./cmd/orgbench (task bench). With MONGODB_URI
+// It prints a table and writes a report and a PNG chart (bench-report.md
+// and .png unless told otherwise; task bench:update rewrites the tracked
+// BENCHMARKS.md and chart). Run it from the repository root: go run
+// ./cmd/orgbench (task bench). With MONGODB_URI
 // set, orgd and the limit loop use that MongoDB instead of the embedded store.
 package main
 
@@ -30,8 +32,8 @@ func main() {
 	flag.DurationVar(&o.duration, "duration", 3*time.Second, "how long each load point runs")
 	conc := flag.String("concurrency", "1,16,64", "closed-loop concurrencies")
 	sizes := flag.String("sizes", "1000,10000,100000,1000000", "tenant sizes (documents) for rename timing")
-	flag.StringVar(&o.out, "out", "BENCHMARKS.md", "report to write (empty: none)")
-	flag.StringVar(&o.chart, "chart", "docs/benchmarks.png", "chart to write (empty: none)")
+	flag.StringVar(&o.out, "out", "bench-report.md", "report to write (empty: none); BENCHMARKS.md to update the tracked one")
+	flag.StringVar(&o.chart, "chart", "bench-report.png", "chart to write (empty: none); docs/benchmarks.png (or docs/scale.png with -scale) to update the tracked one")
 	flag.IntVar(&o.orgs, "orgs", 100, "organizations to read from")
 	flag.StringVar(&o.keep, "keep", "", "with -scale: keep the store in this (empty) directory for later study")
 	scale := flag.String("scale", "", "tenant-scale mode: grow to each of these organization counts (e.g. 10,1000,10000), measure per-request cost at each, print a table and write -chart if set")

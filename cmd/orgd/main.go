@@ -20,6 +20,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -36,9 +37,6 @@ import (
 	"orgd/core/usecase"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
@@ -54,12 +52,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if len(args) > 0 {
 		cmd = args[0]
 	}
+	for _, a := range args[min(1, len(args)):] {
+		if a == "-h" || a == "--help" {
+			usage(stdout) // every subcommand answers --help, and does nothing else
+			return nil
+		}
+	}
+	if len(args) > 1 {
+		usage(stderr)
+		return fmt.Errorf("%s takes no arguments (configuration comes from the environment)", cmd)
+	}
 	switch cmd {
 	case "-h", "--help", "help":
 		usage(stdout)
 		return nil
 	case "version", "--version":
-		fmt.Fprintln(stdout, "orgd", version)
+		v, rev := buildVersion()
+		if rev != "" {
+			v += " (revision " + rev + ")"
+		}
+		fmt.Fprintln(stdout, "orgd", v)
 		return nil
 	case "healthcheck":
 		cfg, err := config.Load(getenv, ".")
@@ -82,7 +94,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 
+	served := false
+	defer func() { // runs last, after the store is closed
+		if served {
+			log.Info("shutdown completed")
+		}
+	}()
 	m := metrics.New()
+	m.BuildInfo(buildVersion())
 	st, err := openStore(ctx, cfg, log, cmd == "migrate", m)
 	if err != nil {
 		return err
@@ -153,13 +172,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	go recoverInBackground(ctx, svc, log, !cfg.Embedded())
 
+	var draining atomic.Bool
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
 		LimiterStore:       counters.Requests,
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
 		TrustedProxies:     cfg.TrustedNets,
 		Metrics:            m,
-		Ready:              func(c *echo.Context) error { return st.Ping(c.Request().Context()) },
+		Ready: func(c *echo.Context) error {
+			if draining.Load() {
+				return errShuttingDown
+			}
+			return st.Ping(c.Request().Context())
+		},
 	})
 	if err != nil {
 		return err
@@ -167,9 +192,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
-	if err := serve(ctx, cfg, log, srv); err != nil {
+	if err := serve(ctx, cfg, log, srv, func() { draining.Store(true) }); err != nil {
 		return err
 	}
+	served = true
 	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
 		return cause
 	}
@@ -191,6 +217,8 @@ func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Lo
 }
 
 var errLeaseLost = errors.New("lost the single-writer lease")
+
+var errShuttingDown = errors.New("shutting down")
 
 // holdWriterLease takes and keeps the lease that makes this process the
 // only writer of a store only one may write (the embedded store, possibly
@@ -229,6 +257,10 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMig
 		}
 		uri = emb.URI()
 		log.Info("embedded store started", "data_dir", cfg.DataDir, "uri", uri)
+		if cfg.Environment == "production" {
+			log.Warn("production without MONGODB_URI: the embedded store keeps every organization in DATA_DIR; make it a persistent volume and back it up",
+				"data_dir", emb.Dir())
+		}
 	}
 	st, err := mongodb.Open(ctx, mongodb.Options{
 		URI: uri, Database: cfg.MongoDatabase, ServerSelectionTimeout: cfg.StoreTimeout, SkipMigrations: skipMigrations,
@@ -283,7 +315,7 @@ func (s *store) close() {
 }
 
 // serve runs srv until ctx ends, then lets in-flight requests finish.
-func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler) error {
+func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Handler, drain func()) error {
 	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", cfg.HTTPAddr)
 	if err != nil {
 		return err
@@ -303,13 +335,15 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Hand
 	ln = capped
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("listening", "addr", ln.Addr().String(), "version", version, "environment", cfg.Environment, "max_connections", maxConns)
+	v, rev := buildVersion()
+	log.Info("listening", "addr", ln.Addr().String(), "version", v, "revision", rev, "environment", cfg.Environment, "max_connections", maxConns)
 
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 	}
+	drain() // readiness fails from now on, so balancers stop sending work
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()

@@ -5,6 +5,8 @@ package deploy
 
 import (
 	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -45,6 +47,8 @@ func TestComposeFile(t *testing.T) {
 	assert.Equal(t, ".env", orgd.EnvFile)
 	assert.NotNil(t, orgd.Build)
 	assert.Contains(t, orgd.Environment["MONGODB_URI"], "mongodb://mongo:27017")
+	assert.Equal(t, "production", orgd.Environment["ENVIRONMENT"], "compose runs production, whatever .env says")
+	assert.Contains(t, orgd.Environment["SECRET_KEY"], ":?", "compose refuses to start without SECRET_KEY")
 	assert.Equal(t, "service_healthy", orgd.DependsOn["mongo"].Condition, "orgd waits for a healthy MongoDB")
 	assert.Contains(t, orgd.Healthcheck.Test, "healthcheck", "the binary checks itself")
 
@@ -78,6 +82,12 @@ func TestDockerfileBuildsLikeCI(t *testing.T) {
 	assert.Contains(t, string(df), "USER nonroot")
 	assert.Contains(t, string(df), "distroless/static")
 	assert.Contains(t, string(df), "HEALTHCHECK")
+	assert.Contains(t, string(df), "VOLUME /data", "the embedded store's files are a volume")
+	ignore, err := os.ReadFile("../../.dockerignore")
+	require.NoError(t, err)
+	for _, want := range []string{".git", ".env", "data/", "/orgd", "/orgbench"} {
+		assert.Contains(t, string(ignore), want, ".dockerignore keeps %s out of the build context", want)
+	}
 }
 
 func TestEnvExampleListsEveryKey(t *testing.T) {
@@ -88,5 +98,30 @@ func TestEnvExampleListsEveryKey(t *testing.T) {
 	for _, k := range config.Keys {
 		assert.Contains(t, string(b), "\n"+k.Name+"=", ".env.example sets %s", k.Name)
 		assert.Contains(t, string(readme), "`"+k.Name+"`", "the README's table has %s", k.Name)
+	}
+}
+
+// TestDocsLinkNothingOutside checks that every relative link in the
+// repository's Markdown stays inside it: a clone has nothing beside it.
+func TestDocsLinkNothingOutside(t *testing.T) {
+	files, err := filepath.Glob("../../*.md")
+	require.NoError(t, err)
+	more, err := filepath.Glob("../../docs/*.md")
+	require.NoError(t, err)
+	link := regexp.MustCompile(`\]\(([^)#]+)`)
+	for _, f := range append(files, more...) {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		for _, m := range link.FindAllStringSubmatch(string(b), -1) {
+			target := m[1]
+			if strings.Contains(target, "://") {
+				continue
+			}
+			path := filepath.Join(filepath.Dir(f), target)
+			rel, err := filepath.Rel("../..", path)
+			require.NoError(t, err)
+			assert.False(t, strings.HasPrefix(rel, ".."), "%s links outside the repository: %s", f, target)
+			assert.FileExists(t, path, "%s links to a missing file: %s", f, target)
+		}
 	}
 }

@@ -315,6 +315,14 @@ func TestCLI(t *testing.T) {
 	for _, k := range config.Keys {
 		assert.Contains(t, out, k.Name, "--help lists every configuration key")
 	}
+	for _, sub := range []string{"serve", "migrate", "recover", "healthcheck", "version"} {
+		out, err := runCmd(bin, sub, "--help")
+		require.NoError(t, err, "%s --help exits 0", sub)
+		assert.Contains(t, out, "Usage:", "%s --help prints the usage and does nothing else", sub)
+		assert.NotContains(t, out, "listening")
+	}
+	_, err = runCmd(bin, "serve", "extra")
+	assert.Error(t, err, "arguments are refused, not ignored")
 	out, err = runCmd(bin, "version")
 	require.NoError(t, err)
 	assert.Contains(t, out, "orgd")
@@ -360,6 +368,7 @@ func TestMetrics(t *testing.T) {
 		`orgd_password_hash_queued 0`,
 		`go_goroutines`,
 		`process_resident_memory_bytes`,
+		`orgd_build_info{`,
 	} {
 		assert.Contains(t, text, want)
 	}
@@ -405,5 +414,6 @@ func TestGracefulShutdown(t *testing.T) {
 	}
 	assert.Positive(t, ok, "in-flight requests finish")
 	assert.Contains(t, c.p.Logs(), "shutting down")
+	assert.Contains(t, c.p.Logs(), `"msg":"shutdown completed"`, "the last line says the shutdown completed")
 	t.Logf("%d answered, %d arrived after the listener closed", ok, refused)
 }
