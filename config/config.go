@@ -13,6 +13,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -82,6 +84,34 @@ var Keys = []Key{
 	{"CONFIG_FILE", "", "optional config file (yaml, json, toml or env) with these keys"},
 }
 
+// keyProblem is one line of a decoding error: 'KEY' and what is wrong.
+var keyProblem = regexp.MustCompile(`'([A-Z_]+)' (.+)`)
+
+// oneLine turns viper's multi-line decoding error into one line naming each
+// key: "SHUTDOWN_TIMEOUT: time: missing unit in duration".
+func oneLine(err error) error {
+	var parts []string
+	for _, line := range strings.Split(err.Error(), "\n") {
+		if m := keyProblem.FindStringSubmatch(strings.TrimSpace(line)); m != nil {
+			parts = append(parts, m[1]+": "+m[2])
+		}
+	}
+	if len(parts) == 0 {
+		return fmt.Errorf("config: %s", strings.Join(strings.Fields(err.Error()), " "))
+	}
+	return fmt.Errorf("config: %s", strings.Join(parts, "; "))
+}
+
+// FatalFormat is how a fatal error is to be printed: "json" when LOG_FORMAT
+// says so in the environment, else "text". It reads the environment alone,
+// since a fatal error may be that the rest of the configuration is bad.
+func FatalFormat(getenv func(string) string) string {
+	if strings.EqualFold(strings.TrimSpace(getenv("LOG_FORMAT")), "json") {
+		return "json"
+	}
+	return "text"
+}
+
 // Load reads the configuration. getenv is os.Getenv in production; dir is
 // where .env is looked for.
 func Load(getenv func(string) string, dir string) (Config, error) {
@@ -122,7 +152,7 @@ func Load(getenv func(string) string, dir string) (Config, error) {
 	}
 	var c Config
 	if err := v.Unmarshal(&c); err != nil {
-		return Config{}, fmt.Errorf("config: %w", err)
+		return Config{}, oneLine(err)
 	}
 	c.Environment = strings.ToLower(strings.TrimSpace(c.Environment))
 	nets, err := parseCIDRs(c.TrustedProxies)
@@ -195,6 +225,11 @@ func (c Config) Validate() error {
 	}
 	if c.AccessTokenExpireMinutes <= 0 {
 		errs = append(errs, errors.New("ACCESS_TOKEN_EXPIRE_MINUTES must be positive"))
+	}
+	if host, port, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR %q: %w (want host:port or :port)", c.HTTPAddr, err))
+	} else if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 || strings.ContainsAny(host, " /") {
+		errs = append(errs, fmt.Errorf("HTTP_ADDR %q: not a host:port", c.HTTPAddr))
 	}
 	if c.MaxConnections < 0 {
 		errs = append(errs, errors.New("MAX_CONNECTIONS must be 0 (automatic) or more"))

@@ -42,7 +42,11 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "orgd:", err)
+		if config.FatalFormat(os.Getenv) == "json" {
+			slog.New(slog.NewJSONHandler(os.Stderr, nil)).Error("orgd cannot go on", "error", err.Error())
+		} else {
+			fmt.Fprintln(os.Stderr, "orgd:", err)
+		}
 		os.Exit(1)
 	}
 }
@@ -269,6 +273,9 @@ func openStore(ctx context.Context, cfg config.Config, log *slog.Logger, skipMig
 	if err != nil {
 		if emb != nil {
 			emb.Close()
+		}
+		if errors.Is(err, domain.ErrUnavailable) && !cfg.Embedded() {
+			return nil, fmt.Errorf("MONGODB_URI: the store does not answer within STORE_TIMEOUT (%s): %w", cfg.StoreTimeout, err)
 		}
 		return nil, err
 	}

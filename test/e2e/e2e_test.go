@@ -323,6 +323,21 @@ func TestCLI(t *testing.T) {
 	}
 	_, err = runCmd(bin, "serve", "extra")
 	assert.Error(t, err, "arguments are refused, not ignored")
+	// Bad configuration: one line naming the key, before the store starts,
+	// and in JSON when LOG_FORMAT says so.
+	badDir := t.TempDir()
+	out, err = runCmdEnv(bin, []string{"DATA_DIR=" + badDir, "SHUTDOWN_TIMEOUT=15"}, "serve")
+	require.Error(t, err)
+	assert.Equal(t, "orgd: config: SHUTDOWN_TIMEOUT: time: missing unit in duration", strings.TrimSpace(out))
+	out, err = runCmdEnv(bin, []string{"DATA_DIR=" + badDir, "HTTP_ADDR=nonsense"}, "serve")
+	require.Error(t, err)
+	assert.Contains(t, out, "HTTP_ADDR")
+	assert.NotContains(t, out, "embedded store started", "HTTP_ADDR is checked before the store starts")
+	out, err = runCmdEnv(bin, []string{"DATA_DIR=" + badDir, "SHUTDOWN_TIMEOUT=15", "LOG_FORMAT=json"}, "serve")
+	require.Error(t, err)
+	var line map[string]any
+	require.NoError(t, json.Unmarshal([]byte(strings.TrimSpace(out)), &line), "a fatal error is one JSON line: %s", out)
+	assert.Contains(t, line["error"], "SHUTDOWN_TIMEOUT")
 	out, err = runCmd(bin, "version")
 	require.NoError(t, err)
 	assert.Contains(t, out, "orgd")
