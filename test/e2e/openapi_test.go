@@ -75,8 +75,14 @@ func TestDocs(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, doc.Validate(ctx(t)))
 	for _, p := range []string{"/org/create", "/admin/login", "/org/get", "/org/update", "/org/delete", "/org/list"} {
-		assert.NotNil(t, doc.Paths.Find(p), "%s is documented", p)
+		require.NotNil(t, doc.Paths.Find(p), "%s is documented", p)
+		for method, op := range doc.Paths.Find(p).Operations() {
+			assert.NotEmpty(t, op.OperationID, "%s %s has an operationId", method, p)
+			assert.NotEmpty(t, op.Tags, "%s %s has a tag", method, p)
+		}
 	}
+	require.Len(t, doc.Servers, 1)
+	assert.Equal(t, "/", doc.Servers[0].URL, "Try it out works from any host, port or proxy path")
 	resp, raw, err = c.p.Do(ctx(t), http.MethodGet, "/docs/", nil, nil)
 	require.NoError(t, err)
 	assert.Equal(t, http.StatusOK, resp.StatusCode)
