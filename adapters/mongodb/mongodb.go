@@ -237,7 +237,7 @@ func (s *Store) Database() *mongo.Database { return s.db }
 func (s *Store) Drop(ctx context.Context) error {
 	errs := []error{translate(s.db.Drop(ctx))}
 	for i := range TenantDatabases {
-		errs = append(errs, translate(s.client.Database(tenantDBName(s.db.Name(), i)).Drop(ctx)))
+		errs = append(errs, translate(s.client.Database(TenantDatabaseName(s.db.Name(), i)).Drop(ctx)))
 	}
 	return errors.Join(errs...)
 }

@@ -25,7 +25,7 @@ type Tenants struct {
 }
 
 // tenantDBName is the name of tenant database i of master.
-func tenantDBName(master string, i int) string { return fmt.Sprintf("%s_t%02d", master, i) }
+func TenantDatabaseName(master string, i int) string { return fmt.Sprintf("%s_t%02d", master, i) }
 
 // TenantDatabase returns the name of the database holding org's collection
 // under master database master; with an empty master, its suffix alone
@@ -33,7 +33,7 @@ func tenantDBName(master string, i int) string { return fmt.Sprintf("%s_t%02d", 
 func TenantDatabase(master string, org domain.ID) string {
 	h := fnv.New32a()
 	_, _ = h.Write([]byte(org))
-	name := tenantDBName(master, int(h.Sum32()%TenantDatabases))
+	name := TenantDatabaseName(master, int(h.Sum32()%TenantDatabases))
 	if master == "" {
 		return name[1:]
 	}
@@ -155,7 +155,7 @@ func (t *Tenants) Count(ctx context.Context, org domain.ID, name string) (int64,
 func (t *Tenants) List(ctx context.Context) ([]string, error) {
 	var out []string
 	for i := range TenantDatabases {
-		names, err := t.client.Database(tenantDBName(t.master, i)).ListCollectionNames(ctx, bson.D{})
+		names, err := t.client.Database(TenantDatabaseName(t.master, i)).ListCollectionNames(ctx, bson.D{})
 		if err != nil {
 			return nil, translate(err)
 		}

@@ -80,7 +80,7 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 		return domain.Organization{}, err
 	}
 	if err := s.reserve(ctx, s.emails, org.EmailClaim(email)); err != nil {
-		return domain.Organization{}, errors.Join(err, s.release(ctx, s.names, org.NameClaim()))
+		return domain.Organization{}, errors.Join(err, s.names.reg.Release(ctx, org.NameClaim()))
 	}
 	if err := s.step(ctx, FPCreateReserved); err != nil {
 		return domain.Organization{}, err
@@ -88,7 +88,7 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	if err := s.orgs.Insert(ctx, org); err != nil {
 		// Free the claims now if we can; recovery frees them otherwise.
 		return domain.Organization{}, errors.Join(err,
-			s.release(ctx, s.emails, org.EmailClaim(email)), s.release(ctx, s.names, org.NameClaim()))
+			s.emails.reg.Release(ctx, org.EmailClaim(email)), s.names.reg.Release(ctx, org.NameClaim()))
 	}
 	if err := s.step(ctx, FPCreateInserted); err != nil {
 		return domain.Organization{}, err
@@ -152,10 +152,10 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 	if err := s.step(ctx, FPCreateAborted); err != nil {
 		return err
 	}
-	if err := s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)); err != nil {
+	if err := s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)); err != nil {
 		return err
 	}
-	if err := s.release(ctx, s.names, org.NameClaim()); err != nil {
+	if err := s.names.reg.Release(ctx, org.NameClaim()); err != nil {
 		return err
 	}
 	return cause

@@ -87,5 +87,5 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	if err := s.step(ctx, FPDeleteOrg); err != nil {
 		return err
 	}
-	return errors.Join(s.release(ctx, s.names, org.NameClaim()), s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
+	return errors.Join(s.names.reg.Release(ctx, org.NameClaim()), s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)))
 }

@@ -194,16 +194,6 @@ func (s *Service) reserve(ctx context.Context, k claimKind, claim domain.Claim) 
 	return k.taken
 }
 
-// release frees each claim its holder holds; a failure is left to recovery
-// and reported.
-func (s *Service) release(ctx context.Context, k claimKind, claims ...domain.Claim) error {
-	var errs []error
-	for _, c := range claims {
-		errs = append(errs, k.reg.Release(ctx, c))
-	}
-	return errors.Join(errs...)
-}
-
 // abandoned reports whether claim (in k) is left over from an operation
 // that will never finish: nothing references its key any more, and the
 // claim is older than a lease, or was made before this process took the

@@ -164,10 +164,10 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	}
 	var releaseErr error
 	if renames {
-		releaseErr = s.release(ctx, s.names, org.NameClaim())
+		releaseErr = s.names.reg.Release(ctx, org.NameClaim())
 	}
 	if p.NewEmail != "" {
-		releaseErr = errors.Join(releaseErr, s.release(ctx, s.emails, org.EmailClaim(org.AdminEmail)))
+		releaseErr = errors.Join(releaseErr, s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)))
 	}
 	if releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
@@ -203,10 +203,10 @@ func (s *Service) releaseUpdate(ctx context.Context, org domain.Organization) er
 	var err error
 	p := org.Pending
 	if p.Renames(org) {
-		err = s.release(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
+		err = s.names.reg.Release(ctx, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
 	}
 	if p.NewEmail != "" {
-		err = errors.Join(err, s.release(ctx, s.emails, org.EmailClaim(p.NewEmail)))
+		err = errors.Join(err, s.emails.reg.Release(ctx, org.EmailClaim(p.NewEmail)))
 	}
 	return err
 }

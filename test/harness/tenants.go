@@ -31,7 +31,7 @@ func TenantCollection(ctx context.Context, mc *mongo.Client, key string) (*mongo
 func TenantCollections(ctx context.Context, mc *mongo.Client) ([]string, error) {
 	dbs := []string{Database}
 	for i := range mongodb.TenantDatabases {
-		dbs = append(dbs, fmt.Sprintf("%s_t%02d", Database, i))
+		dbs = append(dbs, mongodb.TenantDatabaseName(Database, i))
 	}
 	var out []string
 	for _, db := range dbs {
