@@ -24,7 +24,8 @@ type Tenants struct {
 	embedded *Embedded
 }
 
-// tenantDBName is the name of tenant database i of master.
+// TenantDatabaseName is the name of tenant database i (0 to
+// TenantDatabases-1) of master database master.
 func TenantDatabaseName(master string, i int) string { return fmt.Sprintf("%s_t%02d", master, i) }
 
 // TenantDatabase returns the name of the database holding org's collection
