@@ -96,14 +96,10 @@ func decodeJSON(c *echo.Context, dst any) error {
 			return errStatus(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
 		}
 	}
-	if r.ContentLength > MaxBodyBytes {
-		return errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body must not exceed %d bytes", MaxBodyBytes))
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body must not exceed %d bytes", MaxBodyBytes))
+		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+			return errTooLarge
 		}
 		return errStatus(http.StatusBadRequest, "Could not read request body")
 	}

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -84,7 +85,13 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 	}
 }
 
+// errTooLarge answers a body over MaxBodyBytes.
+var errTooLarge = errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body must not exceed %d bytes", MaxBodyBytes))
+
 func classify(err error) (int, string) {
+	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) { // BodyLimit, by Content-Length
+		err = errTooLarge
+	}
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.status, he.detail

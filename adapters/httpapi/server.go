@@ -90,7 +90,7 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 		IPExtractor:      ipExtractor(o.TrustedProxies),
 	})
 	rate := limiter.Rate{Period: 60e9, Limit: o.RateLimitPerMinute}
-	e.Use(requestIDMiddleware(), accessLog(o.Logger, o.Metrics), recoverMiddleware(), securityHeaders(),
+	e.Use(requestIDMiddleware(), accessLog(o.Logger, o.Metrics), recoverMiddleware(), securityHeaders(), bodyLimit(),
 		rateLimit(limiter.New(o.LimiterStore, rate), o.Metrics))
 
 	h := &handlers{svc: svc, ready: o.Ready, audit: o.Logger.With("audit", true)}
