@@ -3,6 +3,7 @@ package mongodb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,37 +29,103 @@ var Migrations = []Migration{
 		return createCollections(ctx, s.db, collOrgs, collNames, collAdmins)
 	}},
 	{2, "unique organization name keys and admin emails; pending-operation index", func(ctx context.Context, s *Store) error {
-		db := s.db
-		idx := []struct {
-			coll  string
-			model mongo.IndexModel
-		}{
-			{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "name_key", Value: 1}}, Options: options.Index().SetName("name_key_unique").SetUnique(true)}},
-			{collOrgs, mongo.IndexModel{Keys: bson.D{{Key: "pending.op", Value: 1}}, Options: options.Index().SetName("pending_op").SetSparse(true)}},
-			{collAdmins, mongo.IndexModel{Keys: bson.D{{Key: "email", Value: 1}}, Options: options.Index().SetName("email_unique").SetUnique(true)}},
-		}
-		for _, i := range idx {
-			if _, err := db.Collection(i.coll).Indexes().CreateOne(ctx, i.model); err != nil {
-				return fmt.Errorf("index on %s: %w", i.coll, translate(err))
-			}
-		}
-		return nil
+		return s.createIndexes(ctx, idxNameKey, idxPendingOp, idxEmail)
 	}},
 	{3, "admin roles: backfill org_admin; index organizations by state and name", func(ctx context.Context, s *Store) error {
-		db := s.db
-		_, err := db.Collection(collAdmins).UpdateMany(ctx,
+		_, err := s.db.Collection(collAdmins).UpdateMany(ctx,
 			bson.D{{Key: "role", Value: bson.D{{Key: "$exists", Value: false}}}},
 			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "org_admin"}}}})
 		if err != nil {
 			return fmt.Errorf("backfill roles: %w", translate(err))
 		}
-		_, err = db.Collection(collOrgs).Indexes().CreateOne(ctx, mongo.IndexModel{
-			Keys: bson.D{{Key: "state", Value: 1}, {Key: "name_key", Value: 1}}, Options: options.Index().SetName("state_name_key"),
-		})
-		return translate(err)
+		return s.createIndexes(ctx, idxStateName)
 	}},
 	{4, "email claims for every admin; pending-operation markers", backfillClaimsAndMarkers},
 	{5, "tenant collections move to their tenant databases", moveTenantCollections},
+}
+
+// index is one index of a master collection.
+type index struct {
+	coll, name     string
+	keys           bson.D
+	unique, sparse bool
+}
+
+func (i index) model() mongo.IndexModel {
+	o := options.Index().SetName(i.name)
+	if i.unique {
+		o.SetUnique(true)
+	}
+	if i.sparse {
+		o.SetSparse(true)
+	}
+	return mongo.IndexModel{Keys: i.keys, Options: o}
+}
+
+// The master collections' indexes, as the migrations made them and
+// ensureSchema keeps them.
+var (
+	idxNameKey   = index{coll: collOrgs, name: "name_key_unique", keys: bson.D{{Key: "name_key", Value: 1}}, unique: true}
+	idxPendingOp = index{coll: collOrgs, name: "pending_op", keys: bson.D{{Key: "pending.op", Value: 1}}, sparse: true}
+	idxEmail     = index{coll: collAdmins, name: "email_unique", keys: bson.D{{Key: "email", Value: 1}}, unique: true}
+	idxStateName = index{coll: collOrgs, name: "state_name_key", keys: bson.D{{Key: "state", Value: 1}, {Key: "name_key", Value: 1}}}
+)
+
+// The master database's schema: what the migrations set up, re-checked at
+// every start by ensureSchema, since a restore by other tools (mongorestore
+// --drop) or a hand can remove it after its migration ran.
+var (
+	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending}
+	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
+)
+
+func (s *Store) createIndexes(ctx context.Context, idx ...index) error {
+	for _, i := range idx {
+		if _, err := s.db.Collection(i.coll).Indexes().CreateOne(ctx, i.model()); err != nil {
+			return fmt.Errorf("index on %s: %w", i.coll, translate(err))
+		}
+	}
+	return nil
+}
+
+// ensureSchema creates whatever of the master schema is missing, and
+// returns what that was. Each check is one command per collection, so it
+// runs at every start.
+func (s *Store) ensureSchema(ctx context.Context) ([]string, error) {
+	have, err := s.db.ListCollectionNames(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("mongodb: list collections: %w", translate(err))
+	}
+	var restored []string
+	for _, c := range masterCollections {
+		if !slices.Contains(have, c) {
+			if err := createCollection(ctx, s.db, c); err != nil {
+				return restored, fmt.Errorf("mongodb: create %s: %w", c, err)
+			}
+			restored = append(restored, "collection "+c)
+		}
+	}
+	indexes := map[string][]string{}
+	for _, i := range masterIndexes {
+		names, ok := indexes[i.coll]
+		if !ok {
+			specs, err := s.db.Collection(i.coll).Indexes().ListSpecifications(ctx)
+			if err != nil {
+				return restored, fmt.Errorf("mongodb: list indexes of %s: %w", i.coll, translate(err))
+			}
+			for _, sp := range specs {
+				names = append(names, sp.Name)
+			}
+			indexes[i.coll] = names
+		}
+		if !slices.Contains(names, i.name) {
+			if err := s.createIndexes(ctx, i); err != nil {
+				return restored, fmt.Errorf("mongodb: %w", err)
+			}
+			restored = append(restored, "index "+i.coll+"."+i.name)
+		}
+	}
+	return restored, nil
 }
 
 func createCollections(ctx context.Context, db *mongo.Database, names ...string) error {
@@ -77,8 +144,21 @@ type migrationDoc struct {
 }
 
 // Migrate applies the migrations the database has not had yet and returns
-// them.
+// them; then, every time, it restores whatever of the schema they set up
+// has gone missing since (ensureSchema).
 func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
+	done, err := s.migrate(ctx)
+	if err != nil {
+		return done, err
+	}
+	restored, err := s.ensureSchema(ctx)
+	if len(restored) > 0 {
+		s.log.WarnContext(ctx, "schema: restored what had gone missing since its migration", "restored", restored)
+	}
+	return done, err
+}
+
+func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
 	applied, err := s.appliedVersions(ctx)
 	if err != nil {
 		return nil, err

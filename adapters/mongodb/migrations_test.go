@@ -32,6 +32,38 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestSchemaIsRestoredAtEveryStart: a collection or index a migration made,
+// removed after it ran (as mongorestore --drop does), is back after the
+// next start, and a start with nothing missing changes nothing.
+func TestSchemaIsRestoredAtEveryStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := mongotest.NewStore(t)
+	db := st.Database()
+	require.NoError(t, db.Collection("admins").Drop(ctx))
+	require.NoError(t, db.Collection("organizations").Indexes().DropOne(ctx, "pending_op"))
+
+	done, err := st.Migrate(ctx) // what every start runs
+	require.NoError(t, err)
+	assert.Empty(t, done, "no migration runs again")
+	names, err := db.ListCollectionNames(ctx, bson.D{})
+	require.NoError(t, err)
+	assert.Contains(t, names, "admins")
+	for coll, index := range map[string]string{"admins": "email_unique", "organizations": "pending_op"} {
+		specs, err := db.Collection(coll).Indexes().ListSpecifications(ctx)
+		require.NoError(t, err)
+		var have []string
+		for _, s := range specs {
+			have = append(have, s.Name)
+		}
+		assert.Contains(t, have, index)
+	}
+	_, err = db.Collection("admins").InsertOne(ctx, bson.D{{Key: "email", Value: "a@x.test"}})
+	require.NoError(t, err)
+	_, err = db.Collection("admins").InsertOne(ctx, bson.D{{Key: "email", Value: "a@x.test"}})
+	require.Error(t, err, "the restored email index is unique")
+}
+
 func TestMigrationBackfillsAdminRoles(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
