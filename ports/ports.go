@@ -5,6 +5,7 @@ package ports
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"orgd/core/domain"
@@ -131,4 +132,12 @@ type LoginAttempts interface {
 	Admit(ctx context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) time.Duration) (time.Duration, error)
 	// Forget deletes the records of keys.
 	Forget(ctx context.Context, keys ...string) error
+}
+
+// Snapshots takes point-in-time copies of the whole store while it serves
+// (the embedded store; MongoDB is backed up with its own tools).
+type Snapshots interface {
+	// Snapshot writes one snapshot to w, in which every organization is as
+	// it was at one instant.
+	Snapshot(ctx context.Context, w io.Writer) error
 }

@@ -25,6 +25,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeUnavailable:  http.StatusServiceUnavailable,
 	domain.CodeRateLimited:  http.StatusTooManyRequests,
 	domain.CodeStorageFull:  http.StatusInsufficientStorage,
+	domain.CodeUnsupported:  http.StatusNotImplemented,
 }
 
 // Detail is the body of every error response.

@@ -31,6 +31,7 @@ func TestClassify(t *testing.T) {
 		{"domain-forbidden", domain.ErrNotOwner, 403, domain.ErrNotOwner.Message},
 		{"domain-busy", domain.ErrOrgBusy, 503, domain.ErrOrgBusy.Message},
 		{"domain-unavailable", fmt.Errorf("%w: server selection error: 10.0.0.1:27017", domain.ErrUnavailable), 503, "Service temporarily unavailable"},
+		{"domain-unsupported", domain.ErrNoSnapshots, 501, domain.ErrNoSnapshots.Message},
 		{"http-413", errStatus(413, "too big"), 413, "too big"},
 		{"echo-body-limit", echo.ErrStatusRequestEntityTooLarge, 413, "Request body must not exceed 1048576 bytes"},
 		{"echo-404", echo.ErrNotFound, 404, "Not Found"},

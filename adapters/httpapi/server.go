@@ -5,6 +5,7 @@ package httpapi
 
 import (
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -100,6 +101,7 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.DELETE("/org/delete", h.deleteOrg)
 	e.GET("/org/list", h.listOrgs)
 	e.POST("/admin/login", h.login)
+	e.GET("/admin/snapshot", h.snapshot)
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", echo.WrapHandler(o.Metrics.Handler()))
@@ -273,6 +275,38 @@ func intParam(c *echo.Context, name string, def int) (int, error) {
 		return 0, invalid(name + " must be an integer")
 	}
 	return n, nil
+}
+
+// snapshot streams a snapshot of the embedded store to the super admin.
+// The answer is committed at its first byte; a failure after that cuts
+// the connection, so the client sees a truncated archive, never a
+// complete-looking one (an archive is whole only with its trailing
+// checksums).
+func (h *handlers) snapshot(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	started := false
+	ctx := c.Request().Context()
+	err = h.svc.Snapshot(ctx, p, func() io.Writer {
+		started = true
+		// A large store takes longer than the server's write timeout.
+		_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
+		hd := c.Response().Header()
+		hd.Set("Content-Type", "application/gzip")
+		hd.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="orgd-snapshot-%s.tar.gz"`, time.Now().UTC().Format("20060102T150405Z")))
+		c.Response().WriteHeader(http.StatusOK)
+		return c.Response()
+	})
+	if err != nil && started {
+		c.Logger().ErrorContext(ctx, "snapshot failed midway; connection cut", "request_id", requestID(c), "error", err)
+		panic(http.ErrAbortHandler)
+	}
+	if err == nil {
+		h.event(c, "snapshot", &p)
+	}
+	return err
 }
 
 // authenticate reads the bearer token and checks it.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,8 @@ type Embedded struct {
 	files  *sqliteFiles
 	dir    string
 	damage *damageReport
+	// snapshotting keeps snapshots one at a time.
+	snapshotting sync.Mutex
 }
 
 // DefaultCheckBudget is how long a start waits for the integrity check of
@@ -91,6 +94,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if budget == 0 {
 		budget = DefaultCheckBudget
 	}
+	removeStaleStaging(dir)
 	damage := &damageReport{log: logger}
 	if err := checkEmbedded(ctx, dir, budget, damage.set); err != nil {
 		unlock()

@@ -13,7 +13,7 @@ import (
 // lockDir takes an exclusive advisory lock on dir/orgd.lock, held until
 // the returned function runs or the process dies.
 func lockDir(dir string) (func(), error) {
-	f, err := os.OpenFile(filepath.Join(dir, "orgd.lock"), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
+	f, err := os.OpenFile(filepath.Join(dir, lockFileName), os.O_CREATE|os.O_RDWR, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}

@@ -5,6 +5,7 @@
 //	orgd migrate    apply pending schema migrations, then exit
 //	orgd recover    finish interrupted operations, then exit
 //	orgd healthcheck  probe a running orgd's /healthz (for container health checks)
+//	orgd snapshot   save, restore or verify a snapshot of the embedded store
 //	orgd version    print the version
 //	orgd --help     list the subcommands and every configuration key
 package main
@@ -20,6 +21,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -52,24 +54,26 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cmd := "serve"
+	cmd, rest := "serve", []string(nil)
 	if len(args) > 0 {
-		cmd = args[0]
-	}
-	for _, a := range args[min(1, len(args)):] {
-		if a == "-h" || a == "--help" {
-			usage(stdout) // every subcommand answers --help, and does nothing else
-			return nil
-		}
-	}
-	if len(args) > 1 {
-		usage(stderr)
-		return fmt.Errorf("%s takes no arguments (configuration comes from the environment)", cmd)
+		cmd, rest = args[0], args[1:]
 	}
 	switch cmd {
 	case "-h", "--help", "help":
 		usage(stdout)
 		return nil
+	case "snapshot": // has its own arguments and help
+		return snapshotCmd(ctx, rest, getenv, stdout, stderr)
+	}
+	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" }) {
+		usage(stdout) // every subcommand answers --help, and does nothing else
+		return nil
+	}
+	if len(rest) > 0 {
+		usage(stderr)
+		return fmt.Errorf("%s takes no arguments (configuration comes from the environment)", cmd)
+	}
+	switch cmd {
 	case "version", "--version":
 		v, rev := buildVersion()
 		if rev != "" {
@@ -84,11 +88,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return healthcheck(ctx, cfg.HTTPAddr)
 	case "serve", "recover", "migrate":
-	default:
-		usage(stderr)
-		return fmt.Errorf("unknown command %q", cmd)
+		return start(ctx, cmd, getenv, stdout, stderr)
 	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", cmd)
+}
 
+// start opens the store and runs cmd (serve, recover or migrate) on it.
+func start(ctx context.Context, cmd string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := config.Load(getenv, ".")
 	if err != nil {
 		return err
@@ -97,7 +104,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-
 	served := false
 	defer func() { // runs last, after the store is closed
 		if served {
@@ -119,40 +125,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cmd == "migrate" {
 		return migrate(ctx, st, stdout)
 	}
-
-	secret := []byte(cfg.SecretKey)
-	if len(secret) == 0 {
-		var created bool
-		if secret, created, err = config.DevSecret(cfg.DataDir); err != nil {
-			return fmt.Errorf("development secret: %w", err)
-		}
-		log.Warn("SECRET_KEY is not set: using a generated development key; set SECRET_KEY in production",
-			"file", cfg.DataDir+"/secret_key", "created", created)
-	}
-	tokens, err := token.New(cfg.Algorithm, secret)
-	if err != nil {
-		return err
-	}
-	counters, err := ratelimit.Open(ctx, cfg.RedisURL)
+	svc, counters, err := newService(ctx, cfg, log, st, m)
 	if err != nil {
 		return err
 	}
 	defer counters.Close() //nolint:errcheck // closing at exit
-	if counters.Shared {
-		log.Info("rate limits and login back-off shared through redis")
-	}
-	hasher := password.New(password.OWASP, 0)
-	m.HashPool(hasher.Stats)
-	svc, err := usecase.New(ctx, usecase.Deps{
-		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Hasher: hasher, Tokens: tokens,
-		Attempts: counters.Logins,
-		Creation: domain.OrgCreation(cfg.OrgCreation),
-		Logger:   log, TokenTTL: cfg.TokenTTL(),
-	})
-	if err != nil {
-		return err
-	}
 	// Finish the operations a previous process left half done, before the
 	// super admin is ensured and requests are served. The embedded store's
 	// data directory is locked to this process, so nothing else can be
@@ -162,6 +139,62 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
 		return err
 	}
+	if err := serveAPI(ctx, cfg, log, st, svc, counters, m); err != nil {
+		return err
+	}
+	served = true
+	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
+		return cause
+	}
+	return nil
+}
+
+// newService wires the use cases to the store and the other adapters.
+func newService(ctx context.Context, cfg config.Config, log *slog.Logger, st *store, m *metrics.Metrics) (*usecase.Service, ratelimit.Stores, error) {
+	secret := []byte(cfg.SecretKey)
+	if len(secret) == 0 {
+		var created bool
+		var err error
+		if secret, created, err = config.DevSecret(cfg.DataDir); err != nil {
+			return nil, ratelimit.Stores{}, fmt.Errorf("development secret: %w", err)
+		}
+		log.Warn("SECRET_KEY is not set: using a generated development key; set SECRET_KEY in production",
+			"file", cfg.DataDir+"/secret_key", "created", created)
+	}
+	tokens, err := token.New(cfg.Algorithm, secret)
+	if err != nil {
+		return nil, ratelimit.Stores{}, err
+	}
+	counters, err := ratelimit.Open(ctx, cfg.RedisURL)
+	if err != nil {
+		return nil, ratelimit.Stores{}, err
+	}
+	if counters.Shared {
+		log.Info("rate limits and login back-off shared through redis")
+	}
+	hasher := password.New(password.OWASP, 0)
+	m.HashPool(hasher.Stats)
+	deps := usecase.Deps{
+		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Hasher: hasher, Tokens: tokens,
+		Attempts: counters.Logins,
+		Creation: domain.OrgCreation(cfg.OrgCreation),
+		Logger:   log, TokenTTL: cfg.TokenTTL(),
+	}
+	if st.embedded != nil {
+		deps.Snapshots = st.embedded
+	}
+	svc, err := usecase.New(ctx, deps)
+	if err != nil {
+		_ = counters.Close()
+		return nil, ratelimit.Stores{}, err
+	}
+	return svc, counters, nil
+}
+
+// serveAPI recovers, ensures the super admin and serves the API until ctx
+// ends.
+func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *store, svc *usecase.Service, counters ratelimit.Stores, m *metrics.Metrics) error {
 	rep, err := svc.RecoverPending(ctx, cfg.Embedded())
 	if err != nil {
 		log.Error("recovery incomplete", "error", err)
@@ -196,14 +229,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if cfg.PprofAddr != "" {
 		go servePprof(ctx, cfg.PprofAddr, log)
 	}
-	if err := serve(ctx, cfg, log, srv, func() { draining.Store(true) }); err != nil {
-		return err
-	}
-	served = true
-	if cause := context.Cause(ctx); errors.Is(cause, errLeaseLost) {
-		return cause
-	}
-	return nil
+	return serve(ctx, cfg, log, srv, func() { draining.Store(true) })
 }
 
 // recoverInBackground frees the claims that operations of earlier processes
@@ -402,6 +428,7 @@ Usage:
   orgd migrate    apply pending schema migrations, then exit (serve applies them too)
   orgd recover    finish operations a previous process left half done, then exit
   orgd healthcheck  exit 0 if the orgd at HTTP_ADDR answers /healthz (container health checks)
+  orgd snapshot save|restore|verify FILE  back up and restore the embedded store (orgd snapshot --help)
   orgd version    print the version
   orgd --help     show this help
 
@@ -438,16 +465,13 @@ func servePprof(ctx context.Context, addr string, log *slog.Logger) {
 
 // healthcheck asks the orgd listening on addr whether it is alive.
 func healthcheck(ctx context.Context, addr string) error {
-	host, port, err := net.SplitHostPort(addr)
+	url, err := localURL(addr)
 	if err != nil {
-		return fmt.Errorf("HTTP_ADDR %q: %w", addr, err)
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/healthz", nil)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,7 @@ const (
 	CodeUnavailable  Code = "unavailable"  // the store cannot be reached: 503
 	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
 	CodeStorageFull  Code = "storage_full" // the store has no room to write: 507
+	CodeUnsupported  Code = "unsupported"  // this deployment does not offer it: 501
 )
 
 // Error is a failure a client can be told about. Message is safe to show.
@@ -63,6 +64,7 @@ var (
 	ErrNotAuthenticated   = Errorf(CodeUnauthorized, "Not authenticated")
 	ErrSuperAdminOnly     = Errorf(CodeForbidden, "Only the super admin may do this")
 	ErrNoOrganization     = Errorf(CodeForbidden, "The super admin has no organization of its own")
+	ErrNoSnapshots        = Errorf(CodeUnsupported, "Snapshots are taken of the embedded store only; back up MongoDB with mongodump (see the README)")
 
 	// ErrAdminNotFound is returned by admin lookups; use cases turn it into
 	// ErrInvalidCredentials or ErrInvalidToken so callers cannot probe for

@@ -34,6 +34,7 @@ type Deps struct {
 	Hasher  ports.PasswordHasher
 	Tokens  ports.TokenIssuer
 
+	Snapshots   ports.Snapshots     // default: none (GET /admin/snapshot answers 501)
 	Attempts    ports.LoginAttempts // default: none kept, no back-off
 	LoginPolicy domain.LoginPolicy  // default: domain.DefaultLoginPolicy
 	Creation    domain.OrgCreation  // default: open
@@ -63,6 +64,7 @@ type Service struct {
 	clock    ports.Clock
 	fail     ports.Failpoints
 	attempts ports.LoginAttempts
+	snaps    ports.Snapshots
 	policy   domain.LoginPolicy
 	creation domain.OrgCreation
 	log      *slog.Logger
@@ -90,7 +92,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists, held: func(o domain.Organization, key string) bool {
 			return o.ReferencesEmail(domain.Email(key))
 		}},
-		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, policy: d.LoginPolicy, creation: d.Creation,
+		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 	}
 	if s.clock == nil {
