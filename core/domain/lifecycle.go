@@ -55,6 +55,16 @@ func (p *Pending) Renames(o Organization) bool {
 	return p != nil && p.NewNameKey != "" && p.NewNameKey != o.NameKey
 }
 
+// RenameTo sets the operation's rename target (update).
+func (p *Pending) RenameTo(n OrgName) {
+	p.NewName, p.NewNameKey, p.NewCollection = n.String(), n.Key(), n.Collection()
+}
+
+// Changes reports whether the update changes anything.
+func (p *Pending) Changes() bool {
+	return p.NewName != "" || p.NewEmail != "" || p.PasswordHash != ""
+}
+
 // Organization is a tenant: its metadata in the master database. One
 // admin manages it; its documents live in the collection Collection.
 type Organization struct {
@@ -83,6 +93,54 @@ func (o Organization) References(key string) bool {
 // ReferencesEmail reports whether o's admin holds, or is acquiring, email.
 func (o Organization) ReferencesEmail(email Email) bool {
 	return o.AdminEmail == email || (o.Pending != nil && o.Pending.NewEmail == email)
+}
+
+// The lifecycle's transitions. Each returns the organization as the
+// transition leaves it; the version is the store's business (every write
+// is compare-and-set on it).
+
+// Begin records p, the intent of an update or a delete, on o; a delete
+// also hides o from clients from now on.
+func (o Organization) Begin(p *Pending) Organization {
+	o.Pending = p
+	if p.Op == OpDelete {
+		o.State = StateDeleting
+	}
+	return o
+}
+
+// Renew gives o's pending operation a new lease, for whoever takes it over.
+func (o Organization) Renew(leaseUntil time.Time) Organization {
+	p := *o.Pending
+	p.LeaseUntil = leaseUntil
+	o.Pending = &p
+	return o
+}
+
+// Activate ends a create: o is visible from now on.
+func (o Organization) Activate() Organization {
+	o.State, o.Pending = StateActive, nil
+	return o
+}
+
+// Apply ends an update: o takes its new name and email.
+func (o Organization) Apply() Organization {
+	if p := o.Pending; p != nil {
+		if p.NewName != "" {
+			o.Name, o.NameKey, o.Collection = p.NewName, p.NewNameKey, p.NewCollection
+		}
+		if p.NewEmail != "" {
+			o.AdminEmail = p.NewEmail
+		}
+	}
+	o.Pending = nil
+	return o
+}
+
+// Abort drops o's pending update, none of which was applied.
+func (o Organization) Abort() Organization {
+	o.Pending = nil
+	return o
 }
 
 // NameClaim is the claim o holds on its current name key.

@@ -27,14 +27,52 @@ type CreateOrgInput struct {
 // create the collection; mark the organization active. A crash anywhere is
 // finished by recovery from the intent.
 func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
-	if s.creation == domain.CreationSuperOnly {
-		if in.By == nil {
-			return domain.Organization{}, domain.ErrNotAuthenticated
-		}
-		if !in.By.Super {
-			return domain.Organization{}, domain.ErrSuperAdminOnly
-		}
+	if err := s.authorizeCreate(in.By); err != nil {
+		return domain.Organization{}, err
 	}
+	org, err := s.newOrg(ctx, in)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	ctx, cancel := s.opContext(ctx, org.Pending)
+	defer cancel()
+
+	if err := s.reserve(ctx, s.names, org.NameClaim()); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.reserve(ctx, s.emails, org.EmailClaim(org.AdminEmail)); err != nil {
+		return domain.Organization{}, errors.Join(err, s.names.reg.Release(ctx, org.NameClaim()))
+	}
+	if err := s.step(ctx, FPCreateReserved); err != nil {
+		return domain.Organization{}, err
+	}
+	if err := s.orgs.Insert(ctx, org); err != nil {
+		// Free the claims now if we can; recovery frees them otherwise.
+		return domain.Organization{}, errors.Join(err,
+			s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)), s.names.reg.Release(ctx, org.NameClaim()))
+	}
+	if err := s.step(ctx, FPCreateInserted); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.finishCreate(ctx, org)
+}
+
+// authorizeCreate applies the creation policy to the caller.
+func (s *Service) authorizeCreate(by *domain.Principal) error {
+	switch {
+	case s.creation != domain.CreationSuperOnly:
+		return nil
+	case by == nil:
+		return domain.ErrNotAuthenticated
+	case !by.Super:
+		return domain.ErrSuperAdminOnly
+	}
+	return nil
+}
+
+// newOrg validates in and returns the organization to create, with its
+// intent (the admin's password hash).
+func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
 	name, err := domain.NewOrgName(in.Name)
 	if err != nil {
 		return domain.Organization{}, err
@@ -58,7 +96,6 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	if err != nil {
 		return domain.Organization{}, fmt.Errorf("hash password: %w", err)
 	}
-
 	now := s.now()
 	org := domain.Organization{
 		ID:         domain.NewID(now),
@@ -73,27 +110,7 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 		Version:    1,
 	}
 	org.Pending.PasswordHash = hash
-	ctx, cancel := s.opContext(ctx, org.Pending)
-	defer cancel()
-
-	if err := s.reserve(ctx, s.names, org.NameClaim()); err != nil {
-		return domain.Organization{}, err
-	}
-	if err := s.reserve(ctx, s.emails, org.EmailClaim(email)); err != nil {
-		return domain.Organization{}, errors.Join(err, s.names.reg.Release(ctx, org.NameClaim()))
-	}
-	if err := s.step(ctx, FPCreateReserved); err != nil {
-		return domain.Organization{}, err
-	}
-	if err := s.orgs.Insert(ctx, org); err != nil {
-		// Free the claims now if we can; recovery frees them otherwise.
-		return domain.Organization{}, errors.Join(err,
-			s.emails.reg.Release(ctx, org.EmailClaim(email)), s.names.reg.Release(ctx, org.NameClaim()))
-	}
-	if err := s.step(ctx, FPCreateInserted); err != nil {
-		return domain.Organization{}, err
-	}
-	return s.finishCreate(ctx, org)
+	return org, nil
 }
 
 // finishCreate carries out the create steps after the organization's
@@ -132,10 +149,7 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPCreateCollection); err != nil {
 		return domain.Organization{}, err
 	}
-	next := org
-	next.State = domain.StateActive
-	next.Pending = nil
-	return s.commit(ctx, org, next)
+	return s.commit(ctx, org, org.Activate())
 }
 
 // abortCreate undoes a create that cannot complete (its email is taken by

@@ -21,43 +21,29 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		return "", err
 	}
 	key := n.Key()
-	for {
-		org, err := s.orgByName(ctx, key)
-		if err != nil {
-			return "", err
-		}
-		if org.ID != p.OrgID && !p.Super {
-			if org.NameKey != key || (!org.Visible() && org.Pending != nil) {
-				return "", domain.ErrOrgNotFound
-			}
-			return "", domain.ErrNotOwner
-		}
-		if org.Pending != nil {
-			if org, err = s.settle(ctx, org.ID); err != nil {
-				return "", err
-			}
-		}
-		if org.NameKey != key || !org.Visible() {
-			return "", domain.ErrOrgNotFound // renamed meanwhile, or going
-		}
-		next := org
-		next.State = domain.StateDeleting
-		next.Pending = s.newPending(domain.OpDelete)
-		next.Version++
-		err = s.orgs.Replace(ctx, next, org.Version)
-		if errors.Is(err, domain.ErrStale) {
-			continue // changed under us; decide again on what it is now
-		}
-		if err != nil {
-			return "", err
-		}
-		ctx, cancel := s.opContext(ctx, next.Pending)
-		defer cancel()
-		if err := s.step(ctx, FPDeleteMarked); err != nil {
-			return "", err
-		}
-		return org.Name, s.finishDelete(ctx, next)
+	org, err := s.orgByName(ctx, key)
+	if err != nil {
+		return "", err
 	}
+	if org.ID != p.OrgID && !p.Super {
+		if org.NameKey != key || (!org.Visible() && org.Pending != nil) {
+			return "", domain.ErrOrgNotFound
+		}
+		return "", domain.ErrNotOwner
+	}
+	before, next, err := s.update(ctx, org.ID, func(org domain.Organization) (domain.Organization, error) {
+		if org.NameKey != key || !org.Visible() {
+			return org, domain.ErrOrgNotFound // renamed meanwhile, or going
+		}
+		return org.Begin(s.newPending(domain.OpDelete)), nil
+	})
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.proceed(ctx, next, FPDeleteMarked); !errors.Is(err, domain.ErrOrgNotFound) {
+		return "", err // ErrOrgNotFound: the delete is done
+	}
+	return before.Name, nil
 }
 
 // finishDelete carries out the delete steps after the organization was

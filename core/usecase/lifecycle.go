@@ -100,25 +100,79 @@ func (s *Service) settle(ctx context.Context, id domain.ID) (domain.Organization
 // takeOver claims org's expired operation with a fresh lease and drives it
 // to its end. It returns domain.ErrStale if another took it first.
 func (s *Service) takeOver(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	next := org
-	p := *org.Pending
-	p.LeaseUntil = s.now().Add(s.lease)
-	next.Pending = &p
-	next.Version++
-	if err := s.orgs.Replace(ctx, next, org.Version); err != nil {
+	next, err := s.replace(ctx, org, org.Renew(s.now().Add(s.lease)))
+	if err != nil {
 		return domain.Organization{}, err
 	}
-	s.log.InfoContext(ctx, "lifecycle: resuming operation", "org_id", org.ID, "op", p.Op)
+	s.log.InfoContext(ctx, "lifecycle: resuming operation", "org_id", org.ID, "op", next.Pending.Op)
 	return s.drive(ctx, next)
 }
 
+// errUnchanged is returned by an update's change function when there is
+// nothing to write.
+var errUnchanged = errors.New("nothing changes")
+
+// update changes organization id compare-and-set: it settles the
+// organization (no operation pending), asks change for its next state and
+// writes that, conditional on the version it read. If another write got
+// there first, it lets go the claims the next state's intent took (see
+// reserveIntent) and starts again from what is there now. It returns the
+// organization as read and as written; with errUnchanged from change, it
+// writes nothing and returns no error.
+func (s *Service) update(ctx context.Context, id domain.ID, change func(domain.Organization) (domain.Organization, error)) (before, after domain.Organization, err error) {
+	for {
+		org, err := s.settle(ctx, id)
+		if err != nil {
+			return org, org, err
+		}
+		next, err := change(org)
+		if errors.Is(err, errUnchanged) {
+			return org, org, nil
+		}
+		if err != nil {
+			return org, next, err
+		}
+		if next, err = s.replace(ctx, org, next); err != nil {
+			if rerr := s.releaseIntent(ctx, next); rerr != nil || !errors.Is(err, domain.ErrStale) {
+				return org, next, errors.Join(err, rerr)
+			}
+			continue
+		}
+		return org, next, nil
+	}
+}
+
+// replace writes next over org, conditional on org's version, and returns
+// next with the version it now has; domain.ErrStale if org changed.
+func (s *Service) replace(ctx context.Context, org, next domain.Organization) (domain.Organization, error) {
+	next.Version = org.Version + 1
+	return next, s.orgs.Replace(ctx, next, org.Version)
+}
+
+// proceed carries out org's operation, which its caller has just begun
+// (the step named point), to its end.
+func (s *Service) proceed(ctx context.Context, org domain.Organization, point string) (domain.Organization, error) {
+	ctx, cancel := s.opContext(ctx, org.Pending)
+	defer cancel()
+	if err := s.step(ctx, point); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.finish(ctx, org)
+}
+
 // drive carries out the remaining steps of org's pending operation, whose
-// lease the caller holds. It returns the organization as the operation
-// leaves it, domain.ErrOrgNotFound if the operation removed it, or the
-// error that ended the operation.
+// lease the caller holds.
 func (s *Service) drive(ctx context.Context, org domain.Organization) (domain.Organization, error) {
 	ctx, cancel := s.opContext(ctx, org.Pending)
 	defer cancel()
+	return s.finish(ctx, org)
+}
+
+// finish carries out the remaining steps of org's pending operation. It
+// returns the organization as the operation leaves it,
+// domain.ErrOrgNotFound if the operation removed it, or the error that
+// ended the operation.
+func (s *Service) finish(ctx context.Context, org domain.Organization) (domain.Organization, error) {
 	switch org.Pending.Op {
 	case domain.OpCreate:
 		return s.finishCreate(ctx, org)
@@ -138,8 +192,7 @@ func (s *Service) drive(ctx context.Context, org domain.Organization) (domain.Or
 // write loses because another owner finished the operation first, it
 // returns what that owner wrote.
 func (s *Service) commit(ctx context.Context, org, next domain.Organization) (domain.Organization, error) {
-	next.Version = org.Version + 1
-	err := s.orgs.Replace(ctx, next, org.Version)
+	next, err := s.replace(ctx, org, next)
 	if !errors.Is(err, domain.ErrStale) {
 		return next, err
 	}

@@ -31,86 +31,88 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 	if p.Super {
 		return domain.Organization{}, domain.ErrNoOrganization
 	}
-	if in.Name == nil && in.Email == nil && in.Password == nil {
-		return domain.Organization{}, domain.ErrNothingToUpdate
+	ch, err := s.parseUpdate(ctx, in)
+	if err != nil {
+		return domain.Organization{}, err
 	}
-	var name domain.OrgName
-	var email domain.Email
-	var hash string
-	var err error
-	if in.Name != nil {
-		if name, err = domain.NewOrgName(*in.Name); err != nil {
-			return domain.Organization{}, err
+	before, next, err := s.update(ctx, p.OrgID, func(org domain.Organization) (domain.Organization, error) {
+		if !org.Visible() {
+			return org, domain.ErrOrgNotFound
 		}
+		pending, err := s.planUpdate(ctx, org, ch)
+		if err != nil {
+			return org, err
+		}
+		next := org.Begin(pending)
+		rctx, cancel := s.opContext(ctx, pending)
+		defer cancel()
+		return next, s.reserveIntent(rctx, next)
+	})
+	if err != nil || next.Pending == nil {
+		return before, err // nothing changes, or it failed
+	}
+	return s.proceed(ctx, next, FPUpdatePending)
+}
+
+// change is an update's validated input.
+type change struct {
+	name     *domain.OrgName
+	email    *domain.Email
+	password string // the new password's hash
+}
+
+func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (change, error) {
+	var ch change
+	if in.Name == nil && in.Email == nil && in.Password == nil {
+		return ch, domain.ErrNothingToUpdate
+	}
+	if in.Name != nil {
+		n, err := domain.NewOrgName(*in.Name)
+		if err != nil {
+			return ch, err
+		}
+		ch.name = &n
 	}
 	if in.Email != nil {
-		if email, err = domain.NewEmail(*in.Email); err != nil {
-			return domain.Organization{}, err
+		e, err := domain.NewEmail(*in.Email)
+		if err != nil {
+			return ch, err
 		}
+		ch.email = &e
 	}
 	if in.Password != nil {
 		pw, err := domain.NewPassword(*in.Password)
 		if err != nil {
-			return domain.Organization{}, err
+			return ch, err
 		}
-		if hash, err = s.hasher.Hash(ctx, pw); err != nil {
-			return domain.Organization{}, fmt.Errorf("hash password: %w", err)
+		if ch.password, err = s.hasher.Hash(ctx, pw); err != nil {
+			return ch, fmt.Errorf("hash password: %w", err)
 		}
 	}
-
-	for {
-		org, err := s.settle(ctx, p.OrgID)
-		if err != nil {
-			return domain.Organization{}, err
-		}
-		if !org.Visible() {
-			return domain.Organization{}, domain.ErrOrgNotFound
-		}
-		pending := s.newPending(domain.OpUpdate)
-		if in.Name != nil && name.String() != org.Name {
-			pending.NewName, pending.NewNameKey, pending.NewCollection = name.String(), name.Key(), name.Collection()
-		}
-		if in.Email != nil && email != org.AdminEmail {
-			pending.NewEmail = email
-		}
-		if in.Password != nil {
-			admin, err := s.admins.ByID(ctx, org.AdminID)
-			if err != nil {
-				return domain.Organization{}, err
-			}
-			pending.PasswordHash = hash
-			pending.CredentialsVersion = admin.CredentialsVersion + 1
-		}
-		if pending.NewName == "" && pending.NewEmail == "" && pending.PasswordHash == "" {
-			return org, nil // nothing changes
-		}
-		out, err := s.startUpdate(ctx, org, pending)
-		if errors.Is(err, domain.ErrStale) {
-			continue // changed under us; start again from what it is now
-		}
-		return out, err
-	}
+	return ch, nil
 }
 
-// startUpdate claims the new name (if any), records the intent and drives
-// the update. It returns domain.ErrStale if org changed before the intent
-// was written; then nothing is left behind.
-func (s *Service) startUpdate(ctx context.Context, org domain.Organization, pending *domain.Pending) (domain.Organization, error) {
-	ctx, cancel := s.opContext(ctx, pending)
-	defer cancel()
-	next := org
-	next.Pending = pending
-	next.Version++
-	if err := s.reserveUpdate(ctx, next); err != nil {
-		return domain.Organization{}, err
+// planUpdate is the intent of applying ch to org, or errUnchanged.
+func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch change) (*domain.Pending, error) {
+	pending := s.newPending(domain.OpUpdate)
+	if ch.name != nil && ch.name.String() != org.Name {
+		pending.RenameTo(*ch.name)
 	}
-	if err := s.orgs.Replace(ctx, next, org.Version); err != nil {
-		return domain.Organization{}, errors.Join(err, s.releaseUpdate(ctx, next))
+	if ch.email != nil && *ch.email != org.AdminEmail {
+		pending.NewEmail = *ch.email
 	}
-	if err := s.step(ctx, FPUpdatePending); err != nil {
-		return domain.Organization{}, err
+	if ch.password != "" {
+		admin, err := s.admins.ByID(ctx, org.AdminID)
+		if err != nil {
+			return nil, err
+		}
+		pending.PasswordHash = ch.password
+		pending.CredentialsVersion = admin.CredentialsVersion + 1
 	}
-	return s.finishUpdate(ctx, next)
+	if !pending.Changes() {
+		return nil, errUnchanged
+	}
+	return pending, nil
 }
 
 // finishUpdate carries out the update steps after the intent was recorded;
@@ -147,15 +149,7 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPUpdateCollection); err != nil {
 		return domain.Organization{}, err
 	}
-	next := org
-	if p.NewName != "" {
-		next.Name, next.NameKey, next.Collection = p.NewName, p.NewNameKey, p.NewCollection
-	}
-	if p.NewEmail != "" {
-		next.AdminEmail = p.NewEmail
-	}
-	next.Pending = nil
-	out, err := s.commit(ctx, org, next)
+	out, err := s.commit(ctx, org, org.Apply())
 	if err != nil {
 		return domain.Organization{}, err
 	}
@@ -176,10 +170,10 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	return out, nil
 }
 
-// reserveUpdate takes the claims org's pending update needs: its new name
+// reserveIntent takes the claims org's pending update needs: its new name
 // key and its admin's new email. If either is taken, it releases what it
 // took and returns why.
-func (s *Service) reserveUpdate(ctx context.Context, org domain.Organization) error {
+func (s *Service) reserveIntent(ctx context.Context, org domain.Organization) error {
 	p := org.Pending
 	if p.Renames(org) {
 		if err := s.reserve(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID}); err != nil {
@@ -188,7 +182,7 @@ func (s *Service) reserveUpdate(ctx context.Context, org domain.Organization) er
 	}
 	if p.NewEmail != "" {
 		if err := s.reserve(ctx, s.emails, org.EmailClaim(p.NewEmail)); err != nil {
-			return errors.Join(err, s.releaseUpdate(ctx, org))
+			return errors.Join(err, s.releaseIntent(ctx, org))
 		}
 	}
 	if p.Renames(org) || p.NewEmail != "" {
@@ -197,11 +191,14 @@ func (s *Service) reserveUpdate(ctx context.Context, org domain.Organization) er
 	return nil
 }
 
-// releaseUpdate frees the claims reserveUpdate took for org's pending
-// update.
-func (s *Service) releaseUpdate(ctx context.Context, org domain.Organization) error {
+// releaseIntent frees the claims reserveIntent took for org's pending
+// operation.
+func (s *Service) releaseIntent(ctx context.Context, org domain.Organization) error {
 	var err error
 	p := org.Pending
+	if p == nil || p.Op != domain.OpUpdate {
+		return nil
+	}
 	if p.Renames(org) {
 		err = s.names.reg.Release(ctx, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
 	}
@@ -214,12 +211,10 @@ func (s *Service) releaseUpdate(ctx context.Context, org domain.Organization) er
 // abortUpdate drops an update that cannot complete (its email is taken)
 // before any of it was applied, and returns cause.
 func (s *Service) abortUpdate(ctx context.Context, org domain.Organization, cause error) error {
-	next := org
-	next.Pending = nil
-	if _, err := s.commit(ctx, org, next); err != nil {
+	if _, err := s.commit(ctx, org, org.Abort()); err != nil {
 		return err
 	}
-	if err := s.releaseUpdate(ctx, org); err != nil {
+	if err := s.releaseIntent(ctx, org); err != nil {
 		return err
 	}
 	return cause
