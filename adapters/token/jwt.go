@@ -25,16 +25,28 @@ const (
 
 // JWT signs and verifies tokens with one HMAC key and one algorithm.
 type JWT struct {
-	alg  jwa.SignatureAlgorithm
-	key  []byte
-	skew time.Duration
+	alg   jwa.SignatureAlgorithm
+	key   []byte
+	skew  time.Duration
+	clock ports.Clock
 }
+
+// Option configures New.
+type Option func(*JWT)
+
+// WithClock makes Verify tell the time by c (default: the system clock),
+// the clock the use cases issue tokens by.
+func WithClock(c ports.Clock) Option { return func(j *JWT) { j.clock = c } }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
 
 var _ ports.TokenIssuer = (*JWT)(nil)
 
 // New returns a JWT issuer for the HMAC algorithm named alg (HS256, HS384
 // or HS512). Tokens signed with any other algorithm never verify.
-func New(alg string, key []byte) (*JWT, error) {
+func New(alg string, key []byte, opts ...Option) (*JWT, error) {
 	var a jwa.SignatureAlgorithm
 	switch alg {
 	case "HS256":
@@ -49,7 +61,11 @@ func New(alg string, key []byte) (*JWT, error) {
 	if len(key) == 0 {
 		return nil, errors.New("token: empty key")
 	}
-	return &JWT{alg: a, key: key, skew: 30 * time.Second}, nil
+	j := &JWT{alg: a, key: key, skew: 30 * time.Second, clock: systemClock{}}
+	for _, o := range opts {
+		o(j)
+	}
+	return j, nil
 }
 
 // Issue implements ports.TokenIssuer.
@@ -79,7 +95,7 @@ func (j *JWT) Issue(c domain.Claims) (string, error) {
 }
 
 // Verify implements ports.TokenIssuer.
-func (j *JWT) Verify(s string) (domain.Claims, error) { return j.VerifyAt(s, time.Now()) }
+func (j *JWT) Verify(s string) (domain.Claims, error) { return j.VerifyAt(s, j.clock.Now()) }
 
 // VerifyAt is Verify as if the time were now.
 func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {

@@ -30,8 +30,6 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	t.Helper()
 	st := memory.New()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
-	require.NoError(t, err)
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
@@ -39,20 +37,12 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	if c, ok := d.Clock.(*fakes.Clock); ok {
 		clock = c
 	}
-	d.Tokens, d.Clock, d.Logger = clockedTokens{tok, clock}, clock, slog.New(slog.DiscardHandler)
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(clock))
+	require.NoError(t, err)
+	d.Tokens, d.Clock, d.Logger = tok, clock, slog.New(slog.DiscardHandler)
 	svc, err := usecase.New(context.Background(), d)
 	require.NoError(t, err)
 	return &harness{svc: svc, store: st, clock: clock}
-}
-
-// clockedTokens verifies tokens against the fake clock.
-type clockedTokens struct {
-	*token.JWT
-	clock *fakes.Clock
-}
-
-func (c clockedTokens) Verify(s string) (domain.Claims, error) {
-	return c.VerifyAt(s, c.clock.Now())
 }
 
 func (h *harness) create(t *testing.T, name, email, pw string) domain.Organization {
