@@ -1,6 +1,7 @@
-// Package memory implements orgd's storage ports in process memory, with
-// the same atomicity and uniqueness rules as the mongodb adapter. It backs
-// the core's unit tests and throwaway runs.
+// Package memory implements orgd's ports in process memory, with the same
+// atomicity and uniqueness rules as the mongodb and Redis adapters. Its
+// storage backs the core's unit tests and the contract suite; orgd itself
+// uses only its LoginAttempts, on one node without Redis.
 package memory
 
 import (

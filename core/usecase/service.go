@@ -1,6 +1,8 @@
-// Package usecase holds orgd's use cases (CreateOrg, Login, GetOrg,
-// UpdateOrg, DeleteOrg) and the lifecycle engine that makes their
-// multi-step writes crash-safe without transactions. See docs/lifecycle.md.
+// Package usecase holds orgd's use cases (CreateOrg, Login, Authenticate,
+// GetOrg, UpdateOrg, which is also RenameOrg, DeleteOrg, and the super
+// admin's EnsureSuperAdmin, ListOrgs and Snapshot) and the lifecycle engine
+// (lifecycle.go) that makes their multi-step writes crash-safe without
+// transactions. See docs/lifecycle.md.
 package usecase
 
 import (

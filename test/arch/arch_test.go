@@ -1,6 +1,6 @@
 // Package arch checks the dependency rule: core imports only the standard
-// library (and itself), ports only core, and nothing inward imports an
-// adapter.
+// library, itself and ports; ports only core/domain; core/usecase reaches
+// the world only through ports; and nothing inward imports an adapter.
 package arch
 
 import (
