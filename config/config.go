@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,31 +22,34 @@ import (
 	"github.com/spf13/viper"
 )
 
-// Config is orgd's configuration.
+// Config is orgd's configuration. Each setting is declared once, here:
+// its key (mapstructure), its default and its meaning (help), from which
+// Keys, --help and the defaults Load applies all come.
 type Config struct {
-	HTTPAddr                 string        `mapstructure:"HTTP_ADDR"`
-	MongoURI                 string        `mapstructure:"MONGODB_URI"`
-	MongoDatabase            string        `mapstructure:"MONGODB_DATABASE"`
-	DataDir                  string        `mapstructure:"DATA_DIR"`
-	EmbeddedAddr             string        `mapstructure:"EMBEDDED_MONGODB_ADDR"`
-	SecretKey                string        `mapstructure:"SECRET_KEY"`
-	Algorithm                string        `mapstructure:"ALGORITHM"`
-	AccessTokenExpireMinutes int           `mapstructure:"ACCESS_TOKEN_EXPIRE_MINUTES"`
-	RateLimitPerMinute       int64         `mapstructure:"RATE_LIMIT_PER_MINUTE"`
-	Environment              string        `mapstructure:"ENVIRONMENT"`
-	LogLevel                 string        `mapstructure:"LOG_LEVEL"`
-	LogFormat                string        `mapstructure:"LOG_FORMAT"`
-	ShutdownTimeout          time.Duration `mapstructure:"SHUTDOWN_TIMEOUT"`
-	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT"`
-	TrustedProxies           string        `mapstructure:"TRUSTED_PROXIES"`
-	RedisURL                 string        `mapstructure:"REDIS_URL"`
-	PprofAddr                string        `mapstructure:"PPROF_ADDR"`
-	OrgCreation              string        `mapstructure:"ORG_CREATION"`
-	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL"`
-	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD"`
-	MaxConnections           int           `mapstructure:"MAX_CONNECTIONS"`
-	InstanceID               string        `mapstructure:"INSTANCE_ID"`
-	HTTPIdleTimeout          time.Duration `mapstructure:"HTTP_IDLE_TIMEOUT"`
+	HTTPAddr                 string        `mapstructure:"HTTP_ADDR" default:":8000" help:"address the API listens on"`
+	MongoURI                 string        `mapstructure:"MONGODB_URI" help:"MongoDB connection string; empty starts the embedded store"`
+	MongoDatabase            string        `mapstructure:"MONGODB_DATABASE" default:"org_master" help:"master database (metadata); tenant collections in <it>_t00 … _t31"`
+	DataDir                  string        `mapstructure:"DATA_DIR" default:"./data" help:"embedded store files and the generated development secret"`
+	EmbeddedAddr             string        `mapstructure:"EMBEDDED_MONGODB_ADDR" help:"also expose the embedded store on this TCP address (e.g. 127.0.0.1:27017)"`
+	SecretKey                string        `mapstructure:"SECRET_KEY" help:"HMAC key for access tokens; generated into DATA_DIR in development"`
+	Algorithm                string        `mapstructure:"ALGORITHM" default:"HS256" help:"token signing algorithm: HS256, HS384 or HS512"`
+	AccessTokenExpireMinutes int           `mapstructure:"ACCESS_TOKEN_EXPIRE_MINUTES" default:"30" help:"access token lifetime"`
+	RateLimitPerMinute       int64         `mapstructure:"RATE_LIMIT_PER_MINUTE" default:"100" help:"requests per minute per client IP"`
+	Environment              string        `mapstructure:"ENVIRONMENT" default:"development" help:"development or production"`
+	LogLevel                 string        `mapstructure:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
+	LogFormat                string        `mapstructure:"LOG_FORMAT" default:"text" help:"text or json"`
+	ShutdownTimeout          time.Duration `mapstructure:"SHUTDOWN_TIMEOUT" default:"15s" help:"how long in-flight requests may finish after SIGTERM"`
+	MaxConnections           int           `mapstructure:"MAX_CONNECTIONS" default:"0" help:"client connections held at once (idle keep-alives are closed first); 0: three quarters of the file limit"`
+	HTTPIdleTimeout          time.Duration `mapstructure:"HTTP_IDLE_TIMEOUT" default:"30s" help:"how long an idle keep-alive connection is kept"`
+	InstanceID               string        `mapstructure:"INSTANCE_ID" help:"this orgd's name in the single-writer lease of a store only one may write; empty: the host name"`
+	StoreTimeout             time.Duration `mapstructure:"STORE_TIMEOUT" default:"5s" help:"how long a request waits for an unreachable store before 503"`
+	TrustedProxies           string        `mapstructure:"TRUSTED_PROXIES" help:"comma-separated CIDRs whose X-Forwarded-For entries are believed"`
+	RedisURL                 string        `mapstructure:"REDIS_URL" help:"Redis for rate-limit and login back-off counters shared by all replicas; empty: in memory"`
+	OrgCreation              string        `mapstructure:"ORG_CREATION" default:"open" help:"who may create organizations: open or superadmin"`
+	SuperAdminEmail          string        `mapstructure:"FIRST_SUPERADMIN_EMAIL" help:"super admin created at startup if missing"`
+	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD" help:"its password (production: 12+ characters, not an example)"`
+	PprofAddr                string        `mapstructure:"PPROF_ADDR" help:"serve /debug/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off"`
+	ConfigFile               string        `mapstructure:"CONFIG_FILE" help:"optional config file (yaml, json, toml or env) with these keys"`
 
 	// TrustedNets is TrustedProxies parsed.
 	TrustedNets []*net.IPNet `mapstructure:"-"`
@@ -56,32 +60,20 @@ type Key struct {
 	Name, Default, Meaning string
 }
 
-// Keys lists every setting with its default, for --help and the README.
-var Keys = []Key{
-	{"HTTP_ADDR", ":8000", "address the API listens on"},
-	{"MONGODB_URI", "", "MongoDB connection string; empty starts the embedded store"},
-	{"MONGODB_DATABASE", "org_master", "master database (metadata); tenant collections in <it>_t00 … _t31"},
-	{"DATA_DIR", "./data", "embedded store files and the generated development secret"},
-	{"EMBEDDED_MONGODB_ADDR", "", "also expose the embedded store on this TCP address (e.g. 127.0.0.1:27017)"},
-	{"SECRET_KEY", "", "HMAC key for access tokens; generated into DATA_DIR in development"},
-	{"ALGORITHM", "HS256", "token signing algorithm: HS256, HS384 or HS512"},
-	{"ACCESS_TOKEN_EXPIRE_MINUTES", "30", "access token lifetime"},
-	{"RATE_LIMIT_PER_MINUTE", "100", "requests per minute per client IP"},
-	{"ENVIRONMENT", "development", "development or production"},
-	{"LOG_LEVEL", "info", "debug, info, warn or error"},
-	{"LOG_FORMAT", "text", "text or json"},
-	{"SHUTDOWN_TIMEOUT", "15s", "how long in-flight requests may finish after SIGTERM"},
-	{"MAX_CONNECTIONS", "0", "client connections held at once (idle keep-alives are closed first); 0: three quarters of the file limit"},
-	{"HTTP_IDLE_TIMEOUT", "30s", "how long an idle keep-alive connection is kept"},
-	{"INSTANCE_ID", "", "this orgd's name in the single-writer lease of a store only one may write; empty: the host name"},
-	{"STORE_TIMEOUT", "5s", "how long a request waits for an unreachable store before 503"},
-	{"TRUSTED_PROXIES", "", "comma-separated CIDRs whose X-Forwarded-For entries are believed"},
-	{"REDIS_URL", "", "Redis for rate-limit and login back-off counters shared by all replicas; empty: in memory"},
-	{"ORG_CREATION", "open", "who may create organizations: open or superadmin"},
-	{"FIRST_SUPERADMIN_EMAIL", "", "super admin created at startup if missing"},
-	{"FIRST_SUPERADMIN_PASSWORD", "", "its password (production: 12+ characters, not an example)"},
-	{"PPROF_ADDR", "", "serve /debug/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off"},
-	{"CONFIG_FILE", "", "optional config file (yaml, json, toml or env) with these keys"},
+// Keys lists every setting with its default, in Config's order, for
+// --help and the README.
+var Keys = keysOf(reflect.TypeFor[Config]())
+
+func keysOf(t reflect.Type) []Key {
+	var out []Key
+	for f := range t.Fields() {
+		name := f.Tag.Get("mapstructure")
+		if name == "" || name == "-" {
+			continue
+		}
+		out = append(out, Key{Name: name, Default: f.Tag.Get("default"), Meaning: f.Tag.Get("help")})
+	}
+	return out
 }
 
 // keyProblem is one line of a decoding error: 'KEY' and what is wrong.
@@ -249,6 +241,13 @@ func (c Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, fmt.Errorf("LOG_FORMAT must be text or json, not %q", c.LogFormat))
 	}
+	return errors.Join(append(errs, c.validateAccess()...)...)
+}
+
+// validateAccess checks who may do what: the creation policy, the super
+// admin and, in production, the token secret.
+func (c Config) validateAccess() []error {
+	var errs []error
 	if c.OrgCreation != "open" && c.OrgCreation != "superadmin" {
 		errs = append(errs, fmt.Errorf("ORG_CREATION must be open or superadmin, not %q", c.OrgCreation))
 	}
@@ -271,7 +270,7 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("SECRET_KEY is an example value; generate one (openssl rand -hex 32)"))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // MinSuperAdminPasswordLen is the shortest FIRST_SUPERADMIN_PASSWORD

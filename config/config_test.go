@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -105,4 +106,21 @@ func TestConfigFileNamedInDotEnv(t *testing.T) {
 	c, err := config.Load(env(nil), dir)
 	require.NoError(t, err)
 	assert.Equal(t, int64(42), c.RateLimitPerMinute)
+}
+
+// TestEveryKeyIsDeclaredWhole: each setting's one declaration (its field's
+// tags) names its key and says what it means, so --help, the defaults and
+// the README's table cannot miss one.
+func TestEveryKeyIsDeclaredWhole(t *testing.T) {
+	require.Len(t, config.Keys, 24)
+	seen := map[string]bool{}
+	for _, k := range config.Keys {
+		assert.NotEmpty(t, k.Meaning, k.Name)
+		assert.False(t, seen[k.Name], "%s declared twice", k.Name)
+		seen[k.Name] = true
+	}
+	c, err := config.Load(func(string) string { return "" }, t.TempDir())
+	require.NoError(t, err)
+	assert.Equal(t, ":8000", c.HTTPAddr, "defaults come from the tags")
+	assert.Equal(t, 15*time.Second, c.ShutdownTimeout)
 }
