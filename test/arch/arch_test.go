@@ -64,3 +64,11 @@ func TestCoreUsecaseSeesOnlyPorts(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandsImportNoTestCode(t *testing.T) {
+	for file, imps := range imports(t, "cmd") {
+		for _, imp := range imps {
+			assert.False(t, strings.HasPrefix(imp, "orgd/test/") || imp == "testing", "%s imports %s", file, imp)
+		}
+	}
+}

@@ -13,7 +13,7 @@
 // It prints a table and writes a report and a PNG chart (bench-report.md
 // and .png unless told otherwise; task bench:update rewrites the tracked
 // BENCHMARKS.md and chart). Run it from the repository root: go run
-// ./cmd/orgbench (task bench). With MONGODB_URI
+// ./test/orgbench (task bench). With MONGODB_URI
 // set, orgd and the limit loop use that MongoDB instead of the embedded store.
 package main
 

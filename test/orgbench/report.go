@@ -70,7 +70,7 @@ func printReport(w io.Writer, r report) {
 
 func writeMarkdown(path, chart string, r report) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `task bench` (`go run ./cmd/orgbench`) on %s.\n\n", r.When.Format("2006-01-02 15:04 UTC"))
+	fmt.Fprintf(&b, "# Benchmarks\n\nMeasured by `task bench` (`go run ./test/orgbench`) on %s.\n\n", r.When.Format("2006-01-02 15:04 UTC"))
 	fmt.Fprintf(&b, "- Machine: %s (shared and noisy: compare figures within one run, as ratios).\n", r.Machine)
 	fmt.Fprintf(&b, "- Store: %s. orgd, the store and the load generator share the machine.\n\n", r.Store)
 	b.WriteString("## Ratios\n\n")
