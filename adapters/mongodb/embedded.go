@@ -90,34 +90,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	budget := o.CheckBudget
-	if budget == 0 {
-		budget = DefaultCheckBudget
-	}
-	removeStaleStaging(dir)
-	damage := &damageReport{log: logger}
-	if err := checkEmbedded(ctx, dir, budget, damage.set); err != nil {
-		unlock()
-		return nil, err
-	}
-	clean, err := takeCleanShutdown(dir)
+	damage, err := prepareDir(ctx, dir, o.CheckBudget, logger)
 	if err != nil {
 		unlock()
-		return nil, fmt.Errorf("embedded store: %w", err)
-	}
-	if !clean {
-		rep, err := repairEmbedded(ctx, dir)
-		if err != nil {
-			unlock()
-			return nil, fmt.Errorf("embedded store: %w", err)
-		}
-		if len(rep.Tables)+len(rep.Indexes) > 0 {
-			logger.Warn("embedded store: removed leftovers of an interrupted collection change",
-				"tables", rep.Tables, "indexes", rep.Indexes)
-		}
-		if rep.IDIndexes > 0 {
-			logger.Info("embedded store: rewrote _id indexes to the expression queries use (once per table)", "indexes", rep.IDIndexes)
-		}
+		return nil, err
 	}
 	addr := o.Addr
 	if addr == "" {
@@ -148,6 +124,41 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, err
 	}
 	return e, nil
+}
+
+// prepareDir readies a locked data directory for the store: it removes a
+// killed snapshot's or restore's staging, checks every file's integrity
+// (up to budget, then in the background, reporting to the damage report
+// it returns), and, unless the store last shut down cleanly, repairs what a
+// crash left.
+func prepareDir(ctx context.Context, dir string, budget time.Duration, logger *slog.Logger) (*damageReport, error) {
+	removeStaleStaging(dir)
+	if budget == 0 {
+		budget = DefaultCheckBudget
+	}
+	damage := &damageReport{log: logger}
+	if err := checkEmbedded(ctx, dir, budget, damage.set); err != nil {
+		return nil, err
+	}
+	clean, err := takeCleanShutdown(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if clean {
+		return damage, nil
+	}
+	rep, err := repairEmbedded(ctx, dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded store: %w", err)
+	}
+	if len(rep.Tables)+len(rep.Indexes) > 0 {
+		logger.Warn("embedded store: removed leftovers of an interrupted collection change",
+			"tables", rep.Tables, "indexes", rep.Indexes)
+	}
+	if rep.IDIndexes > 0 {
+		logger.Info("embedded store: rewrote _id indexes to the expression queries use (once per table)", "indexes", rep.IDIndexes)
+	}
+	return damage, nil
 }
 
 // Dir is the store's data directory, absolute.

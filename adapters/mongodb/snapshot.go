@@ -288,9 +288,6 @@ func writeEntry(tw *tar.Writer, name string, at time.Time, size int64, r io.Read
 // file's checksum, nothing else. Any fault is wrapped in ErrBadSnapshot.
 func ReadSnapshot(r io.Reader, file func(name string, body io.Reader) error) (SnapshotInfo, error) {
 	var info SnapshotInfo
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("%w: %s", ErrBadSnapshot, fmt.Sprintf(format, a...))
-	}
 	gz, err := gzip.NewReader(r)
 	if err != nil {
 		return info, bad("not gzip-compressed (%v)", err)
@@ -323,18 +320,11 @@ func ReadSnapshot(r io.Reader, file func(name string, body io.Reader) error) (Sn
 			if !slices.Contains(info.Files, hdr.Name) || got[hdr.Name] != "" || hdr.Typeflag != tar.TypeReg {
 				return info, bad("unexpected entry %q", hdr.Name)
 			}
-			h := sha256.New()
-			body := &readErr{r: io.TeeReader(tr, h)}
-			if err := file(hdr.Name, body); err != nil {
-				if body.err != nil {
-					return info, bad("archive ends early or is damaged (%v)", body.err)
-				}
+			sum, err := readFile(tr, hdr.Name, file)
+			if err != nil {
 				return info, err
 			}
-			if _, err := io.Copy(io.Discard, body); err != nil { // what file left unread
-				return info, bad("archive ends early or is damaged (%v)", err)
-			}
-			got[hdr.Name] = hex.EncodeToString(h.Sum(nil))
+			got[hdr.Name] = sum
 			info.Bytes += hdr.Size
 		}
 	}
@@ -350,6 +340,28 @@ func ReadSnapshot(r io.Reader, file func(name string, body io.Reader) error) (Sn
 		return info, bad("archive ends before its checksums (%s): it was cut short", snapshotSumsName)
 	}
 	return info, checkSums(info, got, sums)
+}
+
+// bad is an ErrBadSnapshot saying what is wrong.
+func bad(format string, a ...any) error {
+	return fmt.Errorf("%w: %s", ErrBadSnapshot, fmt.Sprintf(format, a...))
+}
+
+// readFile hands one database file's entry to file, reads what file left,
+// and returns the entry's SHA-256.
+func readFile(tr *tar.Reader, name string, file func(name string, body io.Reader) error) (string, error) {
+	h := sha256.New()
+	body := &readErr{r: io.TeeReader(tr, h)}
+	if err := file(name, body); err != nil {
+		if body.err != nil {
+			return "", bad("archive ends early or is damaged (%v)", body.err)
+		}
+		return "", err
+	}
+	if _, err := io.Copy(io.Discard, body); err != nil {
+		return "", bad("archive ends early or is damaged (%v)", err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 // readErr remembers the error its reader gave, to tell a damaged archive
