@@ -7,6 +7,8 @@ package memory
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 
@@ -74,6 +76,30 @@ var (
 	_ ports.TenantStore     = (*Tenants)(nil)
 )
 
+// get returns m[k], or missing if there is none.
+func get[K comparable, V any](m map[K]V, k K, missing error) (V, error) {
+	v, ok := m[k]
+	if !ok {
+		return v, missing
+	}
+	return v, nil
+}
+
+// insert stores v under k, unless k is taken or a stored value clashes
+// with v (a unique field); then it returns taken.
+func insert[K comparable, V any](m map[K]V, k K, v V, clashes func(V) bool, taken error) error {
+	if _, ok := m[k]; ok {
+		return taken
+	}
+	for _, o := range m {
+		if clashes(o) {
+			return taken
+		}
+	}
+	m[k] = v
+	return nil
+}
+
 func clone(o domain.Organization) domain.Organization {
 	if o.Pending != nil {
 		p := *o.Pending
@@ -86,16 +112,7 @@ func clone(o domain.Organization) domain.Organization {
 func (r *Orgs) Insert(_ context.Context, org domain.Organization) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.orgs[org.ID]; ok {
-		return domain.ErrOrgExists
-	}
-	for _, o := range r.orgs {
-		if o.NameKey == org.NameKey {
-			return domain.ErrOrgExists
-		}
-	}
-	r.orgs[org.ID] = clone(org)
-	return nil
+	return insert(r.orgs, org.ID, clone(org), func(o domain.Organization) bool { return o.NameKey == org.NameKey }, domain.ErrOrgExists)
 }
 
 // ByID implements ports.OrgRepository.
@@ -195,11 +212,7 @@ func (r *Claims) Reserve(_ context.Context, c domain.Claim) error {
 func (r *Claims) Claim(_ context.Context, key string) (domain.Claim, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	c, ok := r.claims[key]
-	if !ok {
-		return domain.Claim{}, domain.ErrNoClaim
-	}
-	return c, nil
+	return get(r.claims, key, domain.ErrNoClaim)
 }
 
 // Release implements ports.ClaimRegistry.
@@ -216,10 +229,7 @@ func (r *Claims) Release(_ context.Context, c domain.Claim) error {
 func (r *Claims) All(context.Context) ([]domain.Claim, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]domain.Claim, 0, len(r.claims))
-	for _, c := range r.claims {
-		out = append(out, c)
-	}
+	out := slices.Collect(maps.Values(r.claims))
 	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
 	return out, nil
 }
@@ -228,27 +238,14 @@ func (r *Claims) All(context.Context) ([]domain.Claim, error) {
 func (r *Admins) Insert(_ context.Context, a domain.Admin) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := r.admins[a.ID]; ok {
-		return domain.ErrEmailExists
-	}
-	for _, o := range r.admins {
-		if o.Email == a.Email {
-			return domain.ErrEmailExists
-		}
-	}
-	r.admins[a.ID] = a
-	return nil
+	return insert(r.admins, a.ID, a, func(o domain.Admin) bool { return o.Email == a.Email }, domain.ErrEmailExists)
 }
 
 // ByID implements ports.AdminRepository.
 func (r *Admins) ByID(_ context.Context, id domain.ID) (domain.Admin, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	a, ok := r.admins[id]
-	if !ok {
-		return domain.Admin{}, domain.ErrAdminNotFound
-	}
-	return a, nil
+	return get(r.admins, id, domain.ErrAdminNotFound)
 }
 
 // Update implements ports.AdminRepository.
@@ -281,11 +278,7 @@ func (r *Admins) Delete(_ context.Context, id domain.ID) error {
 func (r *Admins) All(context.Context) ([]domain.Admin, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]domain.Admin, 0, len(r.admins))
-	for _, a := range r.admins {
-		out = append(out, a)
-	}
-	return out, nil
+	return slices.Collect(maps.Values(r.admins)), nil
 }
 
 // Create implements ports.TenantStore.
