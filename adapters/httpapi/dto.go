@@ -56,8 +56,8 @@ const TimeFormat = "2006-01-02T15:04:05Z"
 
 func newOrgResponse(o domain.Organization) orgResponse {
 	return orgResponse{
-		OrganizationName: o.Name,
-		CollectionName:   o.Collection,
+		OrganizationName: o.Name.String(),
+		CollectionName:   o.Name.Collection(),
 		AdminEmail:       string(o.AdminEmail),
 		CreatedAt:        o.CreatedAt.UTC().Format(TimeFormat),
 	}

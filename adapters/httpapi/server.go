@@ -154,7 +154,7 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name, "admin_email", string(org.AdminEmail))
+	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name.String(), "admin_email", string(org.AdminEmail))
 	return c.JSON(http.StatusCreated, newOrgResponse(org))
 }
 
@@ -193,7 +193,7 @@ func (h *handlers) login(c *echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	out := loginResponse{AccessToken: res.Token, TokenType: "bearer", AdminEmail: string(res.Admin.Email)}
 	if !res.Claims.Super {
-		name, id := res.Org.Name, string(res.Org.ID)
+		name, id := res.Org.Name.String(), string(res.Org.ID)
 		out.OrganizationName, out.OrganizationID = &name, &id
 	}
 	h.event(c, "login", &domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID, Super: res.Claims.Super})
@@ -215,7 +215,7 @@ func (h *handlers) updateOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.update", &p, "org_id", string(org.ID), "organization_name", org.Name,
+	h.event(c, "org.update", &p, "org_id", string(org.ID), "organization_name", org.Name.String(),
 		"renamed", req.OrganizationName != nil, "email_changed", req.Email != nil, "password_changed", req.Password != nil)
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }

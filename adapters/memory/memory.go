@@ -112,7 +112,7 @@ func clone(o domain.Organization) domain.Organization {
 func (r *Orgs) Insert(_ context.Context, org domain.Organization) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return insert(r.orgs, org.ID, clone(org), func(o domain.Organization) bool { return o.NameKey == org.NameKey }, domain.ErrOrgExists)
+	return insert(r.orgs, org.ID, clone(org), func(o domain.Organization) bool { return o.Name.Key() == org.Name.Key() }, domain.ErrOrgExists)
 }
 
 // ByID implements ports.OrgRepository.
@@ -135,7 +135,7 @@ func (r *Orgs) Replace(_ context.Context, org domain.Organization, expected int6
 		return domain.ErrStale
 	}
 	for id, o := range r.orgs {
-		if id != org.ID && o.NameKey == org.NameKey {
+		if id != org.ID && o.Name.Key() == org.Name.Key() {
 			return domain.ErrOrgExists
 		}
 	}
@@ -189,7 +189,7 @@ func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization
 			active = append(active, clone(o))
 		}
 	}
-	sort.Slice(active, func(i, j int) bool { return active[i].NameKey < active[j].NameKey })
+	sort.Slice(active, func(i, j int) bool { return active[i].Name.Key() < active[j].Name.Key() })
 	total := int64(len(active))
 	if offset >= len(active) {
 		return nil, total, nil

@@ -107,12 +107,12 @@ func TestMigrationMovesLegacyLayout(t *testing.T) {
 	require.NoError(t, mongotest.ForgetMigrations(ctx, st))
 	// A copy interrupted halfway: the target holds some documents already.
 	alpha := orgs["alpha"]
-	require.NoError(t, st.Tenants().Create(ctx, alpha.ID, alpha.Collection))
-	cur, err := st.Database().Collection(alpha.Collection).Find(ctx, bson.D{}, options.Find().SetLimit(700))
+	require.NoError(t, st.Tenants().Create(ctx, alpha.ID, alpha.Name.Collection()))
+	cur, err := st.Database().Collection(alpha.Name.Collection()).Find(ctx, bson.D{}, options.Find().SetLimit(700))
 	require.NoError(t, err)
 	var half []bson.Raw
 	require.NoError(t, cur.All(ctx, &half))
-	_, err = st.Tenants().Collection(alpha.ID, alpha.Collection).InsertMany(ctx, half)
+	_, err = st.Tenants().Collection(alpha.ID, alpha.Name.Collection()).InsertMany(ctx, half)
 	require.NoError(t, err)
 
 	done, err := st.Migrate(ctx)
@@ -125,14 +125,14 @@ func TestMigrationMovesLegacyLayout(t *testing.T) {
 		assert.False(t, strings.HasPrefix(c, "org_"), "no tenant collection is left in the master database: %s", c)
 	}
 	for name, org := range orgs {
-		n, err := st.Tenants().Count(ctx, org.ID, org.Collection)
+		n, err := st.Tenants().Count(ctx, org.ID, org.Name.Collection())
 		require.NoError(t, err, name)
 		assert.Equal(t, int64(sizes[name]), n, "%s keeps every document", name)
 		claim, err := st.Emails().Claim(ctx, string(org.AdminEmail))
 		require.NoError(t, err, name)
 		assert.Equal(t, org.AdminID, claim.AdminID, "%s's admin holds its email", name)
 		var doc bson.M
-		require.NoError(t, st.Database().Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: org.NameKey}}).Decode(&doc))
+		require.NoError(t, st.Database().Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: org.Name.Key()}}).Decode(&doc))
 		assert.Equal(t, mongodb.TenantDatabase("", org.ID), doc["tenant_db"], "%s records its tenant database", name)
 	}
 	again, err := st.Migrate(ctx)

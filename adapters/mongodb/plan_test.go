@@ -139,14 +139,14 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	// them, are searches too.
 	tenant, err := svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "tenant", Email: "t@x.test", Password: "password1"})
 	require.NoError(t, err)
-	require.NoError(t, st.Tenants().Seed(ctx, tenant.ID, tenant.Collection, 50))
+	require.NoError(t, st.Tenants().Seed(ctx, tenant.ID, tenant.Name.Collection(), 50))
 	var doc struct {
 		ID bson.ObjectID `bson:"_id"`
 	}
-	require.NoError(t, st.Tenants().Collection(tenant.ID, tenant.Collection).FindOne(ctx, bson.D{}).Decode(&doc))
+	require.NoError(t, st.Tenants().Collection(tenant.ID, tenant.Name.Collection()).FindOne(ctx, bson.D{}).Decode(&doc))
 	filter, err := bson.Marshal(bson.D{{Key: "_id", Value: doc.ID}})
 	require.NoError(t, err)
-	assertIndexed(t, st, mongodb.TenantDatabase(st.Database().Name(), tenant.ID), tenant.Collection, filter)
+	assertIndexed(t, st, mongodb.TenantDatabase(st.Database().Name(), tenant.ID), tenant.Name.Collection(), filter)
 	_ = org
 }
 

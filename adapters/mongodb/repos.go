@@ -59,6 +59,8 @@ type orgDoc struct {
 	State      string        `bson:"state"`
 	Pending    *pendingDoc   `bson:"pending,omitempty"`
 	Version    int64         `bson:"version"`
+	// NameKey and Collection derive from Name; they are stored for
+	// operators and for the store's own uniqueness index on name_key.
 	// TenantDB names the database holding Collection (for operators; it
 	// derives from ID).
 	TenantDB string `bson:"tenant_db"`
@@ -77,15 +79,17 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 		return orgDoc{}, fmt.Errorf("organization %q: malformed id", o.ID)
 	}
 	d := orgDoc{
-		ID: id, Name: o.Name, NameKey: o.NameKey, Collection: o.Collection,
+		ID: id, Name: o.Name.String(), NameKey: o.Name.Key(), Collection: o.Name.Collection(),
 		AdminID: admin, AdminEmail: string(o.AdminEmail), CreatedAt: o.CreatedAt,
 		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
 	}
 	if p := o.Pending; p != nil {
 		d.Pending = &pendingDoc{
 			Op: string(p.Op), LeaseUntil: p.LeaseUntil, PasswordHash: p.PasswordHash,
-			CredentialsVersion: p.CredentialsVersion, NewName: p.NewName, NewNameKey: p.NewNameKey,
-			NewCollection: p.NewCollection, NewEmail: string(p.NewEmail),
+			CredentialsVersion: p.CredentialsVersion, NewEmail: string(p.NewEmail),
+		}
+		if !p.NewName.IsZero() {
+			d.Pending.NewName, d.Pending.NewNameKey, d.Pending.NewCollection = p.NewName.String(), p.NewName.Key(), p.NewName.Collection()
 		}
 	}
 	return d, nil
@@ -93,15 +97,14 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 
 func (d orgDoc) toDomain() domain.Organization {
 	o := domain.Organization{
-		ID: domain.ID(d.ID.Hex()), Name: d.Name, NameKey: d.NameKey, Collection: d.Collection,
+		ID: domain.ID(d.ID.Hex()), Name: domain.StoredOrgName(d.Name),
 		AdminID: domain.ID(d.AdminID.Hex()), AdminEmail: domain.Email(d.AdminEmail),
 		CreatedAt: d.CreatedAt.UTC(), State: domain.State(d.State), Version: d.Version,
 	}
 	if p := d.Pending; p != nil {
 		o.Pending = &domain.Pending{
 			Op: domain.Op(p.Op), LeaseUntil: p.LeaseUntil.UTC(), PasswordHash: p.PasswordHash,
-			CredentialsVersion: p.CredentialsVersion, NewName: p.NewName, NewNameKey: p.NewNameKey,
-			NewCollection: p.NewCollection, NewEmail: domain.Email(p.NewEmail),
+			CredentialsVersion: p.CredentialsVersion, NewName: domain.StoredOrgName(p.NewName), NewEmail: domain.Email(p.NewEmail),
 		}
 	}
 	return o
@@ -120,7 +123,7 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 	}
 	_, err = r.c.InsertOne(ctx, d)
 	if isDuplicate(err) {
-		return fmt.Errorf("insert org %q: %w", org.NameKey, domain.ErrOrgExists)
+		return fmt.Errorf("insert org %q: %w", org.Name.Key(), domain.ErrOrgExists)
 	}
 	return translate(err)
 }

@@ -41,10 +41,8 @@ type Pending struct {
 	// CredentialsVersion is the admin's credentials version once the
 	// password change is applied (update).
 	CredentialsVersion int64
-	// NewName, NewNameKey and NewCollection are the rename target (update).
-	NewName       string
-	NewNameKey    string
-	NewCollection string
+	// NewName is the rename target (update); zero for none.
+	NewName OrgName
 	// NewEmail is the admin's new email (update).
 	NewEmail Email
 }
@@ -52,26 +50,21 @@ type Pending struct {
 // Renames reports whether the operation moves the organization to another
 // name key (and so to another collection).
 func (p *Pending) Renames(o Organization) bool {
-	return p != nil && p.NewNameKey != "" && p.NewNameKey != o.NameKey
-}
-
-// RenameTo sets the operation's rename target (update).
-func (p *Pending) RenameTo(n OrgName) {
-	p.NewName, p.NewNameKey, p.NewCollection = n.String(), n.Key(), n.Collection()
+	return p != nil && !p.NewName.IsZero() && p.NewName.Key() != o.Name.Key()
 }
 
 // Changes reports whether the update changes anything.
 func (p *Pending) Changes() bool {
-	return p.NewName != "" || p.NewEmail != "" || p.PasswordHash != ""
+	return !p.NewName.IsZero() || p.NewEmail != "" || p.PasswordHash != ""
 }
 
 // Organization is a tenant: its metadata in the master database. One
-// admin manages it; its documents live in the collection Collection.
+// admin manages it; its documents live in the collection Name.Collection().
 type Organization struct {
-	ID         ID
-	Name       string
-	NameKey    string
-	Collection string
+	ID ID
+	// Name is its name; its key (uniqueness) and its collection's name
+	// derive from it.
+	Name       OrgName
 	AdminID    ID
 	AdminEmail Email
 	CreatedAt  time.Time
@@ -87,7 +80,7 @@ func (o Organization) Visible() bool { return o.State == StateActive }
 
 // References reports whether o currently owns, or is acquiring, the name key.
 func (o Organization) References(key string) bool {
-	return o.NameKey == key || (o.Pending != nil && o.Pending.NewNameKey == key)
+	return o.Name.Key() == key || (o.Pending != nil && !o.Pending.NewName.IsZero() && o.Pending.NewName.Key() == key)
 }
 
 // ReferencesEmail reports whether o's admin holds, or is acquiring, email.
@@ -126,8 +119,8 @@ func (o Organization) Activate() Organization {
 // Apply ends an update: o takes its new name and email.
 func (o Organization) Apply() Organization {
 	if p := o.Pending; p != nil {
-		if p.NewName != "" {
-			o.Name, o.NameKey, o.Collection = p.NewName, p.NewNameKey, p.NewCollection
+		if !p.NewName.IsZero() {
+			o.Name = p.NewName
 		}
 		if p.NewEmail != "" {
 			o.AdminEmail = p.NewEmail
@@ -144,7 +137,7 @@ func (o Organization) Abort() Organization {
 }
 
 // NameClaim is the claim o holds on its current name key.
-func (o Organization) NameClaim() Claim { return Claim{Key: o.NameKey, OrgID: o.ID} }
+func (o Organization) NameClaim() Claim { return Claim{Key: o.Name.Key(), OrgID: o.ID} }
 
 // EmailClaim is the claim o's admin holds on email.
 func (o Organization) EmailClaim(email Email) Claim {

@@ -67,8 +67,16 @@ func NewOrgName(s string) (OrgName, error) {
 	return OrgName{display: s}, nil
 }
 
+// StoredOrgName is the name a store kept, which NewOrgName accepted when
+// it was written; it is not checked again, so that a rule tightened later
+// cannot make an existing organization unreadable.
+func StoredOrgName(s string) OrgName { return OrgName{display: s} }
+
 // String returns the name as given.
 func (n OrgName) String() string { return n.display }
+
+// IsZero reports whether n is no name at all.
+func (n OrgName) IsZero() bool { return n.display == "" }
 
 // Key returns the case-folded form that uniqueness is decided on.
 func (n OrgName) Key() string { return strings.ToLower(n.display) }

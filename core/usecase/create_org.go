@@ -99,9 +99,7 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	now := s.now()
 	org := domain.Organization{
 		ID:         domain.NewID(now),
-		Name:       name.String(),
-		NameKey:    name.Key(),
-		Collection: name.Collection(),
+		Name:       name,
 		AdminID:    domain.NewID(now),
 		AdminEmail: email,
 		CreatedAt:  now,
@@ -143,7 +141,7 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPCreateAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.tenants.Create(ctx, org.ID, org.Collection); err != nil {
+	if err := s.tenants.Create(ctx, org.ID, org.Name.Collection()); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPCreateCollection); err != nil {
@@ -157,7 +155,7 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 // claims last, and cause is returned.
 func (s *Service) abortCreate(ctx context.Context, org domain.Organization, cause error) error {
 	// The name claim is still ours, so org_<key> can only be this create's.
-	if err := s.tenants.Drop(ctx, org.ID, org.Collection); err != nil {
+	if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
 		return err
 	}
 	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {

@@ -53,13 +53,13 @@ func TestCreateOrg(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tc.in.Name, org.Name, "the name is kept as given")
-			assert.Equal(t, "org_"+strings.ToLower(tc.in.Name), org.Collection)
+			assert.Equal(t, tc.in.Name, org.Name.String(), "the name is kept as given")
+			assert.Equal(t, "org_"+strings.ToLower(tc.in.Name), org.Name.Collection())
 			assert.Equal(t, domain.Email(strings.ToLower(tc.in.Email)), org.AdminEmail)
 			assert.Equal(t, h.clock.Now(), org.CreatedAt)
 			assert.True(t, org.ID.Valid())
 			assert.Nil(t, org.Pending)
-			ok, err := h.store.Tenants().Exists(context.Background(), org.ID, org.Collection)
+			ok, err := h.store.Tenants().Exists(context.Background(), org.ID, org.Name.Collection())
 			require.NoError(t, err)
 			assert.True(t, ok, "the collection is created with the organization")
 			admin, err := h.store.Admins().ByID(context.Background(), org.AdminID)

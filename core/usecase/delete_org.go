@@ -26,13 +26,13 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		return "", err
 	}
 	if org.ID != p.OrgID && !p.Super {
-		if org.NameKey != key || (!org.Visible() && org.Pending != nil) {
+		if org.Name.Key() != key || (!org.Visible() && org.Pending != nil) {
 			return "", domain.ErrOrgNotFound
 		}
 		return "", domain.ErrNotOwner
 	}
 	before, next, err := s.update(ctx, org.ID, func(org domain.Organization) (domain.Organization, error) {
-		if org.NameKey != key || !org.Visible() {
+		if org.Name.Key() != key || !org.Visible() {
 			return org, domain.ErrOrgNotFound // renamed meanwhile, or going
 		}
 		return org.Begin(s.newPending(domain.OpDelete)), nil
@@ -43,13 +43,13 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 	if _, err := s.proceed(ctx, next, FPDeleteMarked); !errors.Is(err, domain.ErrOrgNotFound) {
 		return "", err // ErrOrgNotFound: the delete is done
 	}
-	return before.Name, nil
+	return before.Name.String(), nil
 }
 
 // finishDelete carries out the delete steps after the organization was
 // marked deleting; each is idempotent.
 func (s *Service) finishDelete(ctx context.Context, org domain.Organization) error {
-	if err := s.tenants.Drop(ctx, org.ID, org.Collection); err != nil {
+	if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
 		return err
 	}
 	if err := s.step(ctx, FPDeleteDropped); err != nil {

@@ -24,7 +24,7 @@ func (s *Service) GetOrg(ctx context.Context, name string) (domain.Organization,
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	if org.NameKey != key || !org.Visible() {
+	if org.Name.Key() != key || !org.Visible() {
 		return domain.Organization{}, domain.ErrOrgNotFound
 	}
 	return org, nil

@@ -45,7 +45,7 @@ func TestSuperAdmin(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), page.Total)
 	require.Len(t, page.Items, 1)
-	assert.Equal(t, "alpha", page.Items[0].Name)
+	assert.Equal(t, "alpha", page.Items[0].Name.String())
 
 	orgAdmin, _ := h.login(t, "a@x.com", "12345678")
 	_, err = h.svc.ListOrgs(ctx, orgAdmin, 1, 10)

@@ -95,8 +95,8 @@ func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (change, e
 // planUpdate is the intent of applying ch to org, or errUnchanged.
 func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch change) (*domain.Pending, error) {
 	pending := s.newPending(domain.OpUpdate)
-	if ch.name != nil && ch.name.String() != org.Name {
-		pending.RenameTo(*ch.name)
+	if ch.name != nil && *ch.name != org.Name {
+		pending.NewName = *ch.name
 	}
 	if ch.email != nil && *ch.email != org.AdminEmail {
 		pending.NewEmail = *ch.email
@@ -142,7 +142,7 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	}
 	renames := p.Renames(org)
 	if renames {
-		if err := s.moveCollection(ctx, org.ID, org.Collection, p.NewCollection); err != nil {
+		if err := s.moveCollection(ctx, org.ID, org.Name.Collection(), p.NewName.Collection()); err != nil {
 			return domain.Organization{}, err
 		}
 	}
@@ -176,7 +176,7 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 func (s *Service) reserveIntent(ctx context.Context, org domain.Organization) error {
 	p := org.Pending
 	if p.Renames(org) {
-		if err := s.reserve(ctx, s.names, domain.Claim{Key: p.NewNameKey, OrgID: org.ID}); err != nil {
+		if err := s.reserve(ctx, s.names, domain.Claim{Key: p.NewName.Key(), OrgID: org.ID}); err != nil {
 			return err
 		}
 	}
@@ -200,7 +200,7 @@ func (s *Service) releaseIntent(ctx context.Context, org domain.Organization) er
 		return nil
 	}
 	if p.Renames(org) {
-		err = s.names.reg.Release(ctx, domain.Claim{Key: p.NewNameKey, OrgID: org.ID})
+		err = s.names.reg.Release(ctx, domain.Claim{Key: p.NewName.Key(), OrgID: org.ID})
 	}
 	if p.NewEmail != "" {
 		err = errors.Join(err, s.emails.reg.Release(ctx, org.EmailClaim(p.NewEmail)))

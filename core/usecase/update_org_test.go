@@ -64,9 +64,9 @@ func TestUpdateOrg(t *testing.T) {
 				return
 			}
 			require.NoError(t, err)
-			assert.Equal(t, tc.wantName, got.Name)
+			assert.Equal(t, tc.wantName, got.Name.String())
 			assert.Equal(t, tc.wantEmail, got.AdminEmail)
-			assert.Equal(t, tc.wantColl, got.Collection)
+			assert.Equal(t, tc.wantColl, got.Name.Collection())
 			assert.Equal(t, before.CreatedAt, got.CreatedAt)
 			n, err := h.store.Tenants().Count(ctx, before.ID, tc.wantColl)
 			require.NoError(t, err)

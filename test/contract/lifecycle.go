@@ -52,7 +52,7 @@ func (r *rig) create(t *testing.T, s *usecase.Service, name string, docs int) do
 	org, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: name, Email: "admin@" + name + ".test", Password: "password-" + name})
 	require.NoError(t, err)
 	if docs > 0 {
-		require.NoError(t, r.st.Tenants.Seed(ctx(t), org.ID, org.Collection, docs))
+		require.NoError(t, r.st.Tenants.Seed(ctx(t), org.ID, org.Name.Collection(), docs))
 	}
 	return domain.Principal{AdminID: org.AdminID, OrgID: org.ID}
 }
@@ -84,15 +84,15 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 		if !assert.NoError(t, err, "organization %s must be visible", w.name) {
 			continue
 		}
-		assert.Equal(t, w.name, org.Name)
+		assert.Equal(t, w.name, org.Name.String())
 		assert.Equal(t, domain.Email(w.email), org.AdminEmail)
 		claim, err := r.st.Names.Claim(ctx(t), n.Key())
 		if assert.NoError(t, err) {
 			assert.Equal(t, org.ID, claim.OrgID, "the name's claim is the organization's")
 		}
-		count, err := r.st.Tenants.Count(ctx(t), org.ID, org.Collection)
-		if assert.NoError(t, err, "collection %s must exist", org.Collection) {
-			assert.Equal(t, w.docs, count, "every document of %s is in %s", w.name, org.Collection)
+		count, err := r.st.Tenants.Count(ctx(t), org.ID, org.Name.Collection())
+		if assert.NoError(t, err, "collection %s must exist", org.Name.Collection()) {
+			assert.Equal(t, w.docs, count, "every document of %s is in %s", w.name, org.Name.Collection())
 		}
 		claim, err = r.st.Emails.Claim(ctx(t), w.email)
 		if assert.NoError(t, err) {
@@ -269,7 +269,7 @@ func renameCrash(t *testing.T, newStores NewStores) {
 					require.NoError(t, errNew)
 				} else {
 					require.NoError(t, errOld)
-					assert.Equal(t, "org_acme", old.Collection)
+					assert.Equal(t, "org_acme", old.Name.Collection())
 					require.ErrorIs(t, errNew, domain.ErrOrgNotFound)
 				}
 
@@ -431,9 +431,9 @@ func races(t *testing.T, newStores NewStores) {
 		for _, p := range ps {
 			org, err := r.st.Orgs.ByID(ctx(t), p.OrgID)
 			require.NoError(t, err)
-			n, err := r.st.Tenants.Count(ctx(t), org.ID, org.Collection)
+			n, err := r.st.Tenants.Count(ctx(t), org.ID, org.Name.Collection())
 			require.NoError(t, err)
-			assert.Equal(t, int64(10), n, "%s keeps its documents", org.Collection)
+			assert.Equal(t, int64(10), n, "%s keeps its documents", org.Name.Collection())
 		}
 	})
 	t.Run("rename-vs-delete", func(t *testing.T) {

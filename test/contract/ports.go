@@ -42,14 +42,14 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		o := sampleOrg("acme")
 		require.NoError(t, r.Insert(ctx(t), o))
 		next := o
-		next.Name, next.Version = "ACME", 2
+		next.Name, next.Version = domain.StoredOrgName("ACME"), 2
 		require.NoError(t, r.Replace(ctx(t), next, 1))
 		stale := o
-		stale.Name, stale.Version = "Acme", 2
+		stale.Name, stale.Version = domain.StoredOrgName("Acme"), 2
 		assert.ErrorIs(t, r.Replace(ctx(t), stale, 1), domain.ErrStale)
 		got, err := r.ByID(ctx(t), o.ID)
 		require.NoError(t, err)
-		assert.Equal(t, "ACME", got.Name)
+		assert.Equal(t, "ACME", got.Name.String())
 		assert.Equal(t, int64(2), got.Version)
 		gone := sampleOrg("ghost")
 		assert.ErrorIs(t, r.Replace(ctx(t), gone, 1), domain.ErrStale)
@@ -76,11 +76,11 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		require.NoError(t, err)
 		assert.Equal(t, int64(5), total, "only active organizations count")
 		require.Len(t, page, 2)
-		assert.Equal(t, []string{"alpha", "bravo"}, []string{page[0].NameKey, page[1].NameKey})
+		assert.Equal(t, []string{"alpha", "bravo"}, []string{page[0].Name.Key(), page[1].Name.Key()})
 		page, _, err = r.List(ctx(t), 4, 2)
 		require.NoError(t, err)
 		require.Len(t, page, 1)
-		assert.Equal(t, "echo", page[0].NameKey)
+		assert.Equal(t, "echo", page[0].Name.Key())
 		page, _, err = r.List(ctx(t), 10, 2)
 		require.NoError(t, err)
 		assert.Empty(t, page)
@@ -88,7 +88,7 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 	t.Run("with-pending", func(t *testing.T) {
 		r := newStores(t).Orgs
 		a, b := sampleOrg("calm"), sampleOrg("busy")
-		b.Pending = &domain.Pending{Op: domain.OpUpdate, LeaseUntil: t0, NewName: "Busier", NewNameKey: "busier", NewCollection: "org_busier", NewEmail: "x@y.test", CredentialsVersion: 3, PasswordHash: "h"}
+		b.Pending = &domain.Pending{Op: domain.OpUpdate, LeaseUntil: t0, NewName: domain.StoredOrgName("Busier"), NewEmail: "x@y.test", CredentialsVersion: 3, PasswordHash: "h"}
 		require.NoError(t, r.Insert(ctx(t), a))
 		require.NoError(t, r.Insert(ctx(t), b))
 		got, err := r.WithPending(ctx(t))

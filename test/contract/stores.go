@@ -58,7 +58,7 @@ func sampleOrg(name string) domain.Organization {
 		panic(err)
 	}
 	return domain.Organization{
-		ID: domain.NewID(t0), Name: n.String(), NameKey: n.Key(), Collection: n.Collection(),
+		ID: domain.NewID(t0), Name: n,
 		AdminID: domain.NewID(t0), AdminEmail: domain.Email("admin@" + n.Key() + ".test"),
 		CreatedAt: t0, State: domain.StateActive, Version: 1,
 	}

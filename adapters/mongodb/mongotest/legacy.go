@@ -29,7 +29,7 @@ func SeedLegacy(ctx context.Context, st *mongodb.Store, name string, docs int, h
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	org := domain.Organization{
-		ID: domain.NewID(now), Name: n.String(), NameKey: n.Key(), Collection: n.Collection(),
+		ID: domain.NewID(now), Name: n,
 		AdminID: domain.NewID(now), AdminEmail: domain.Email("admin@" + n.Key() + ".test"),
 		CreatedAt: now, State: domain.StateActive, Version: 1,
 	}
@@ -37,21 +37,21 @@ func SeedLegacy(ctx context.Context, st *mongodb.Store, name string, docs int, h
 	if err := st.Orgs().Insert(ctx, org); err != nil {
 		return org, err
 	}
-	if _, err := db.Collection("organizations").UpdateOne(ctx, bson.D{{Key: "name_key", Value: org.NameKey}},
+	if _, err := db.Collection("organizations").UpdateOne(ctx, bson.D{{Key: "name_key", Value: org.Name.Key()}},
 		bson.D{{Key: "$unset", Value: bson.D{{Key: "tenant_db", Value: ""}}}}); err != nil {
 		return org, err
 	}
-	if err := st.Names().Reserve(ctx, domain.Claim{Key: org.NameKey, OrgID: org.ID, At: now}); err != nil {
+	if err := st.Names().Reserve(ctx, domain.Claim{Key: org.Name.Key(), OrgID: org.ID, At: now}); err != nil {
 		return org, err
 	}
 	admin := domain.Admin{ID: org.AdminID, Email: org.AdminEmail, PasswordHash: hash, Role: domain.RoleOrgAdmin, OrgID: org.ID, CreatedAt: now}
 	if err := st.Admins().Insert(ctx, admin); err != nil {
 		return org, err
 	}
-	if err := db.CreateCollection(ctx, org.Collection); err != nil {
+	if err := db.CreateCollection(ctx, org.Name.Collection()); err != nil {
 		return org, err
 	}
-	return org, mongodb.SeedCollection(ctx, db.Collection(org.Collection), docs)
+	return org, mongodb.SeedCollection(ctx, db.Collection(org.Name.Collection()), docs)
 }
 
 // ForgetMigrations makes the store look as it did at LegacyLayoutVersion:
