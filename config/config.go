@@ -15,11 +15,15 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/viper"
+
+	"orgd/adapters/token"
+	"orgd/core/domain"
 )
 
 // Config is orgd's configuration. Each setting is declared once, here:
@@ -210,10 +214,8 @@ func (c Config) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("ENVIRONMENT must be development or production, not %q", c.Environment))
 	}
-	switch c.Algorithm {
-	case "HS256", "HS384", "HS512":
-	default:
-		errs = append(errs, fmt.Errorf("ALGORITHM must be HS256, HS384 or HS512, not %q", c.Algorithm))
+	if !slices.Contains(token.Algorithms, c.Algorithm) {
+		errs = append(errs, fmt.Errorf("ALGORITHM must be one of %s, not %q", strings.Join(token.Algorithms, ", "), c.Algorithm))
 	}
 	if c.AccessTokenExpireMinutes <= 0 {
 		errs = append(errs, errors.New("ACCESS_TOKEN_EXPIRE_MINUTES must be positive"))
@@ -248,13 +250,13 @@ func (c Config) Validate() error {
 // admin and, in production, the token secret.
 func (c Config) validateAccess() []error {
 	var errs []error
-	if c.OrgCreation != "open" && c.OrgCreation != "superadmin" {
+	if c.OrgCreation != string(domain.CreationOpen) && c.OrgCreation != string(domain.CreationSuperOnly) {
 		errs = append(errs, fmt.Errorf("ORG_CREATION must be open or superadmin, not %q", c.OrgCreation))
 	}
 	if (c.SuperAdminEmail == "") != (c.SuperAdminPassword == "") {
 		errs = append(errs, errors.New("FIRST_SUPERADMIN_EMAIL and FIRST_SUPERADMIN_PASSWORD go together"))
 	}
-	if c.OrgCreation == "superadmin" && c.SuperAdminEmail == "" {
+	if c.OrgCreation == string(domain.CreationSuperOnly) && c.SuperAdminEmail == "" {
 		errs = append(errs, errors.New("ORG_CREATION=superadmin needs FIRST_SUPERADMIN_EMAIL and FIRST_SUPERADMIN_PASSWORD"))
 	}
 	if c.Production() && c.SuperAdminPassword != "" && weakPassword(c.SuperAdminPassword, c.SuperAdminEmail) {
@@ -309,10 +311,14 @@ func ParseLevel(s string) (slog.Level, error) {
 	return l, nil
 }
 
-// DevSecret returns the development signing key kept in DATA_DIR,
-// creating it (mode 0600) on first use so tokens survive restarts.
+// DevSecretFile is where DevSecret keeps the development signing key.
+func DevSecretFile(dataDir string) string { return filepath.Join(dataDir, "secret_key") }
+
+// DevSecret returns the development signing key kept in DATA_DIR
+// (DevSecretFile), creating it (mode 0600) on first use so tokens survive
+// restarts.
 func DevSecret(dataDir string) (key []byte, created bool, err error) {
-	p := filepath.Join(dataDir, "secret_key")
+	p := DevSecretFile(dataDir)
 	if b, err := os.ReadFile(p); err == nil { //nolint:gosec // p is under the operator's DATA_DIR
 		s := strings.TrimSpace(string(b))
 		if len(s) >= MinSecretLen {

@@ -186,7 +186,7 @@ func (h *handlers) login(c *echo.Context) error {
 	res, err := h.svc.Login(c.Request().Context(), in)
 	if err != nil {
 		if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeRateLimited {
-			h.event(c, "login.failed", nil, "email", strings.ToLower(in.Email), "reason", string(code))
+			h.event(c, "login.failed", nil, "email", loggedEmail(in.Email), "reason", string(code))
 		}
 		return err
 	}
@@ -307,6 +307,17 @@ func (h *handlers) snapshot(c *echo.Context) error {
 		h.event(c, "snapshot", &p)
 	}
 	return err
+}
+
+// loggedEmail is the email a failed login named, normalized as the core
+// does, or a mark that it was not an address (a client's string of its own
+// choosing is not logged).
+func loggedEmail(s string) string {
+	e, err := domain.NewEmail(s)
+	if err != nil {
+		return "(not an email address)"
+	}
+	return string(e)
 }
 
 // authenticate reads the bearer token and checks it.

@@ -9,6 +9,8 @@ import (
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
+
+	"orgd/core/domain"
 )
 
 // collMigrations records which migrations the master database has had.
@@ -34,7 +36,7 @@ var Migrations = []Migration{
 	{3, "admin roles: backfill org_admin; index organizations by state and name", func(ctx context.Context, s *Store) error {
 		_, err := s.db.Collection(collAdmins).UpdateMany(ctx,
 			bson.D{{Key: "role", Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: "org_admin"}}}})
+			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: string(domain.RoleOrgAdmin)}}}})
 		if err != nil {
 			return fmt.Errorf("backfill roles: %w", translate(err))
 		}

@@ -4,6 +4,8 @@ package token
 import (
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
@@ -18,7 +20,7 @@ const (
 	claimOrg  = "org"
 	claimCV   = "cv"
 	claimRole = "role"
-	roleSuper = "super_admin"
+	roleSuper = string(domain.RoleSuperAdmin)
 	// Issuer is the iss (and aud) of every token orgd signs.
 	Issuer = "orgd"
 )
@@ -44,19 +46,15 @@ func (systemClock) Now() time.Time { return time.Now() }
 
 var _ ports.TokenIssuer = (*JWT)(nil)
 
-// New returns a JWT issuer for the HMAC algorithm named alg (HS256, HS384
-// or HS512). Tokens signed with any other algorithm never verify.
+// Algorithms names the HMAC algorithms New accepts.
+var Algorithms = []string{"HS256", "HS384", "HS512"}
+
+// New returns a JWT issuer for the HMAC algorithm named alg (one of
+// Algorithms). Tokens signed with any other algorithm never verify.
 func New(alg string, key []byte, opts ...Option) (*JWT, error) {
-	var a jwa.SignatureAlgorithm
-	switch alg {
-	case "HS256":
-		a = jwa.HS256()
-	case "HS384":
-		a = jwa.HS384()
-	case "HS512":
-		a = jwa.HS512()
-	default:
-		return nil, fmt.Errorf("token: unsupported algorithm %q (use HS256, HS384 or HS512)", alg)
+	a, ok := jwa.LookupSignatureAlgorithm(alg)
+	if !ok || !slices.Contains(Algorithms, alg) {
+		return nil, fmt.Errorf("token: unsupported algorithm %q (use %s)", alg, strings.Join(Algorithms, ", "))
 	}
 	if len(key) == 0 {
 		return nil, errors.New("token: empty key")

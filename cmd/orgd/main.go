@@ -159,7 +159,7 @@ func newService(ctx context.Context, cfg config.Config, log *slog.Logger, st *st
 			return nil, ratelimit.Stores{}, fmt.Errorf("development secret: %w", err)
 		}
 		log.Warn("SECRET_KEY is not set: using a generated development key; set SECRET_KEY in production",
-			"file", cfg.DataDir+"/secret_key", "created", created)
+			"file", config.DevSecretFile(cfg.DataDir), "created", created)
 	}
 	tokens, err := token.New(cfg.Algorithm, secret)
 	if err != nil {
