@@ -29,6 +29,8 @@ type Embedded struct {
 	damage *damageReport
 	// snapshotting keeps snapshots one at a time.
 	snapshotting sync.Mutex
+	// lastPause is how long the last snapshot held the writers (ns).
+	lastPause atomic.Int64
 }
 
 // DefaultCheckBudget is how long a start waits for the integrity check of

@@ -116,14 +116,82 @@ func (e *Embedded) Snapshot(ctx context.Context, w io.Writer) error {
 const snapshotTempPrefix = ".snapshot-"
 
 // fileView is one database file as of the snapshot's instant: a read
-// transaction held open on its own connection.
+// transaction held open on its own connection. While the instant is taken
+// it also holds the file's write lock, on a second connection.
 type fileView struct {
-	name string
-	db   *sql.DB
-	conn *sql.Conn
+	name       string
+	db, lockDB *sql.DB
+	conn, lock *sql.Conn
+}
+
+// openView opens the two connections to path and has each read the
+// schema, so that taking the instant costs only a BEGIN on each.
+func openView(ctx context.Context, path string) (*fileView, error) {
+	v := &fileView{name: filepath.Base(path)}
+	var err error
+	if v.db, v.conn, err = openWarm(ctx, path); err == nil {
+		v.lockDB, v.lock, err = openWarm(ctx, path)
+	}
+	if err != nil {
+		v.close()
+		return nil, err
+	}
+	return v, nil
+}
+
+func openWarm(ctx context.Context, path string) (*sql.DB, *sql.Conn, error) {
+	db, err := openSQLite(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	conn, err := db.Conn(ctx)
+	if err == nil {
+		var n int
+		err = conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+	}
+	if err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		_ = db.Close()
+		return nil, nil, err
+	}
+	return db, conn, nil
+}
+
+// hold takes the file's write lock (BEGIN IMMEDIATE, waiting as the store's
+// writers do), then begins the read transaction, whose first read fixes
+// what it sees.
+func (v *fileView) hold(ctx context.Context) error {
+	if _, err := v.lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return fmt.Errorf("lock %s: %w", v.name, err)
+	}
+	var n int
+	_, err := v.conn.ExecContext(ctx, "BEGIN")
+	if err == nil {
+		err = v.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", v.name, err)
+	}
+	return nil
+}
+
+// release lets the file's writers go again.
+func (v *fileView) release() {
+	if v.lock != nil {
+		_, _ = v.lock.ExecContext(context.Background(), "ROLLBACK")
+		_ = v.lock.Close()
+		v.lock = nil
+	}
+	if v.lockDB != nil {
+		_ = v.lockDB.Close()
+		v.lockDB = nil
+	}
 }
 
 func (v *fileView) close() {
+	v.release()
 	if v.conn != nil {
 		_, _ = v.conn.ExecContext(context.Background(), "ROLLBACK")
 		_ = v.conn.Close()
@@ -142,85 +210,55 @@ func closeAll(views []*fileView) {
 }
 
 // freeze opens a read transaction on every database file at one instant
-// at which no file is being written; see Snapshot.
+// at which no file is being written; see Snapshot. The connections are
+// opened first; the writers wait only while each file is locked and its
+// read transaction begun. It holds on until no file appears that is not
+// held yet: a file the store makes once all are held holds nothing a held
+// file refers to.
 func (e *Embedded) freeze(ctx context.Context) ([]*fileView, time.Time, error) {
-	var locks []*sql.Tx
-	var lockDBs []*sql.DB
+	var views []*fileView
+	var paused time.Time
 	defer func() {
-		for _, tx := range locks {
-			_ = tx.Rollback()
+		for _, v := range views {
+			v.release()
 		}
-		for _, db := range lockDBs {
-			_ = db.Close()
+		if !paused.IsZero() {
+			e.lastPause.Store(int64(time.Since(paused)))
 		}
 	}()
-	lock := func(name string) error {
-		db, err := openSQLite(filepath.Join(e.dir, name))
-		if err != nil {
-			return err
-		}
-		lockDBs = append(lockDBs, db)
-		tx, err := db.BeginTx(ctx, nil) // BEGIN IMMEDIATE: the file's write lock
-		if err != nil {
-			return fmt.Errorf("lock %s: %w", name, err)
-		}
-		locks = append(locks, tx)
-		return nil
-	}
-	// Lock until no file appears that is not locked yet: a file the store
-	// makes once all are locked holds nothing any locked file refers to.
-	var views []*fileView
 	seen := map[string]bool{}
 	for {
 		files, err := filepath.Glob(filepath.Join(e.dir, "*.sqlite"))
 		if err != nil {
 			return views, time.Time{}, err
 		}
-		added := 0
+		var fresh []*fileView
 		for _, path := range files {
-			name := filepath.Base(path)
-			if seen[name] {
-				continue
+			if name := filepath.Base(path); !seen[name] {
+				seen[name] = true
+				v, err := openView(ctx, path)
+				if err != nil {
+					return views, time.Time{}, fmt.Errorf("open %s: %w", name, err)
+				}
+				fresh = append(fresh, v)
+				views = append(views, v)
 			}
-			seen[name], added = true, added+1
-			if err := lock(name); err != nil {
-				return views, time.Time{}, err
-			}
-			v, err := openView(ctx, path)
-			if err != nil {
-				return views, time.Time{}, fmt.Errorf("read %s: %w", name, err)
-			}
-			views = append(views, v)
 		}
-		if added == 0 {
+		if len(fresh) == 0 {
 			break
 		}
+		if paused.IsZero() {
+			paused = time.Now()
+		}
+		for _, v := range fresh {
+			if err := v.hold(ctx); err != nil {
+				return views, time.Time{}, err
+			}
+		}
 	}
+	at := time.Now().UTC()
 	sort.Slice(views, func(i, j int) bool { return views[i].name < views[j].name })
-	return views, time.Now().UTC(), nil
-}
-
-// openView begins a read transaction on path; its first read fixes what
-// the transaction sees.
-func openView(ctx context.Context, path string) (*fileView, error) {
-	db, err := openSQLite(path)
-	if err != nil {
-		return nil, err
-	}
-	v := &fileView{name: filepath.Base(path), db: db}
-	if v.conn, err = db.Conn(ctx); err != nil {
-		v.close()
-		return nil, err
-	}
-	var n int
-	if _, err = v.conn.ExecContext(ctx, "BEGIN"); err == nil {
-		err = v.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
-	}
-	if err != nil {
-		v.close()
-		return nil, err
-	}
-	return v, nil
+	return views, at, nil
 }
 
 // backuper is the modernc.org/sqlite connection's online backup.
