@@ -98,7 +98,7 @@ func writeMarkdown(path, chart string, r report) error {
 		fmt.Fprintf(&b, "| %d | %s |\n", rn.Docs, ms(rn.Time))
 	}
 	fmt.Fprintf(&b, "\nOne argon2id hash (m=19456 KiB, t=2, p=1) in process: %s.\n", ms(r.HashTime))
-	if notes, err := os.ReadFile(filepath.Join(filepath.Dir(path), "docs", "benchmarks-notes.md")); err == nil {
+	if notes, err := os.ReadFile(filepath.Join(filepath.Dir(path), "test", "orgbench", "notes.md")); err == nil {
 		b.WriteString("\n")
 		b.Write(notes)
 	}
