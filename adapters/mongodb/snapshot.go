@@ -150,10 +150,7 @@ func openWarm(ctx context.Context, path string) (*sql.DB, *sql.Conn, error) {
 		err = conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
 	}
 	if err != nil {
-		if conn != nil {
-			_ = conn.Close()
-		}
-		_ = db.Close()
+		closeConn(db, conn)
 		return nil, nil, err
 	}
 	return db, conn, nil
@@ -168,8 +165,8 @@ func (v *fileView) hold(ctx context.Context) error {
 	}
 	var n int
 	_, err := v.conn.ExecContext(ctx, "BEGIN")
-	if err == nil {
-		err = v.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n)
+	if err == nil { // any read fixes the snapshot; this one is a row
+		err = v.conn.QueryRowContext(ctx, "SELECT 1 FROM sqlite_master LIMIT 1").Scan(&n)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", v.name, err)
@@ -177,29 +174,34 @@ func (v *fileView) hold(ctx context.Context) error {
 	return nil
 }
 
-// release lets the file's writers go again.
-func (v *fileView) release() {
+// unlock lets the file's writers go again.
+func (v *fileView) unlock() {
 	if v.lock != nil {
 		_, _ = v.lock.ExecContext(context.Background(), "ROLLBACK")
-		_ = v.lock.Close()
-		v.lock = nil
 	}
-	if v.lockDB != nil {
-		_ = v.lockDB.Close()
-		v.lockDB = nil
-	}
+}
+
+// release closes the locking connection (unlocking first if need be).
+func (v *fileView) release() {
+	closeConn(v.lockDB, v.lock)
+	v.lockDB, v.lock = nil, nil
 }
 
 func (v *fileView) close() {
 	v.release()
-	if v.conn != nil {
-		_, _ = v.conn.ExecContext(context.Background(), "ROLLBACK")
-		_ = v.conn.Close()
-		v.conn = nil
+	closeConn(v.db, v.conn)
+	v.db, v.conn = nil, nil
+}
+
+// closeConn rolls back what conn began, if anything, and closes conn and
+// db; either may be nil.
+func closeConn(db *sql.DB, conn *sql.Conn) {
+	if conn != nil {
+		_, _ = conn.ExecContext(context.Background(), "ROLLBACK")
+		_ = conn.Close()
 	}
-	if v.db != nil {
-		_ = v.db.Close()
-		v.db = nil
+	if db != nil {
+		_ = db.Close()
 	}
 }
 
@@ -220,10 +222,13 @@ func (e *Embedded) freeze(ctx context.Context) ([]*fileView, time.Time, error) {
 	var paused time.Time
 	defer func() {
 		for _, v := range views {
-			v.release()
+			v.unlock()
 		}
 		if !paused.IsZero() {
 			e.lastPause.Store(int64(time.Since(paused)))
+		}
+		for _, v := range views { // closing frees each connection's schema: after the pause
+			v.release()
 		}
 	}()
 	seen := map[string]bool{}

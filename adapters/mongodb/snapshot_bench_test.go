@@ -18,8 +18,8 @@ import (
 
 // benchStore is an embedded store laid out as orgd lays it out (a master
 // database and 32 tenant databases), holding docs documents of 1 KiB
-// spread over the tenant databases.
-func benchStore(b *testing.B, docs int) *mongodb.Embedded {
+// spread over the tenant databases, and tenants empty tenant collections.
+func benchStore(b *testing.B, docs, tenants int) *mongodb.Embedded {
 	b.Helper()
 	ctx := context.Background()
 	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: b.TempDir()})
@@ -30,6 +30,10 @@ func benchStore(b *testing.B, docs int) *mongodb.Embedded {
 	defer mc.Disconnect(ctx) //nolint:errcheck // bench cleanup
 	_, err = mc.Database("bench").Collection("organizations").InsertOne(ctx, bson.D{{Key: "_id", Value: 0}})
 	require.NoError(b, err)
+	for i := range tenants {
+		db := mc.Database(mongodb.TenantDatabaseName("bench", i%mongodb.TenantDatabases))
+		require.NoError(b, db.CreateCollection(ctx, fmt.Sprintf("org_%05d", i)))
+	}
 	pad := bytes.Repeat([]byte{'x'}, 1024)
 	for i := range mongodb.TenantDatabases {
 		var batch []any
@@ -52,15 +56,19 @@ func benchStore(b *testing.B, docs int) *mongodb.Embedded {
 // wait for (every file's write lock and read transaction, then the locks
 // let go).
 func BenchmarkSnapshotPause(b *testing.B) {
-	emb := benchStore(b, 0)
-	var paused time.Duration
-	for b.Loop() {
-		n, pause, err := emb.Freeze(context.Background())
-		require.NoError(b, err)
-		require.Equal(b, mongodb.TenantDatabases+1, n)
-		paused += pause
+	for _, tenants := range []int{10, 1_000, 10_000} {
+		b.Run(fmt.Sprintf("tenants=%d", tenants), func(b *testing.B) {
+			emb := benchStore(b, 0, tenants)
+			var paused time.Duration
+			for b.Loop() {
+				n, pause, err := emb.Freeze(context.Background())
+				require.NoError(b, err)
+				require.Equal(b, mongodb.TenantDatabases+1, n)
+				paused += pause
+			}
+			b.ReportMetric(float64(paused.Microseconds())/float64(b.N), "µs-paused/op")
+		})
 	}
-	b.ReportMetric(float64(paused.Microseconds())/float64(b.N), "µs-paused/op")
 }
 
 // BenchmarkSnapshot streams whole snapshots (files and checksums, gzip'd)
@@ -68,7 +76,7 @@ func BenchmarkSnapshotPause(b *testing.B) {
 func BenchmarkSnapshot(b *testing.B) {
 	for _, docs := range []int{1_000, 10_000, 50_000} {
 		b.Run(fmt.Sprintf("docs=%d", docs), func(b *testing.B) {
-			emb := benchStore(b, docs)
+			emb := benchStore(b, docs, 0)
 			var buf bytes.Buffer
 			require.NoError(b, emb.Snapshot(context.Background(), &buf))
 			info, err := mongodb.ReadSnapshot(bytes.NewReader(buf.Bytes()), func(string, io.Reader) error { return nil })
