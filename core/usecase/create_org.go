@@ -46,10 +46,14 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	if err := s.step(ctx, FPCreateReserved); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.orgs.Insert(ctx, org); err != nil {
-		// Free the claims now if we can; recovery frees them otherwise.
+	if err := s.orgs.Insert(ctx, org); errors.Is(err, domain.ErrOrgExists) {
+		// Not inserted: free the claims now (recovery would, later).
 		return domain.Organization{}, errors.Join(err,
 			s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)), s.names.reg.Release(ctx, org.NameClaim()))
+	} else if err != nil {
+		// Perhaps inserted (an answer lost on the way): the claims stay
+		// until recovery finishes the create or finds them unreferenced.
+		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPCreateInserted); err != nil {
 		return domain.Organization{}, err

@@ -2,14 +2,19 @@ package usecase_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"orgd/adapters/token"
 	"orgd/core/domain"
 	"orgd/core/usecase"
+	"orgd/ports"
+	"orgd/test/fakes"
 )
 
 func TestCreateOrg(t *testing.T) {
@@ -92,4 +97,43 @@ func TestCreateOrgConflicts(t *testing.T) {
 			assert.Len(t, claims, 1)
 		})
 	}
+}
+
+// lostInsert is an OrgRepository whose Insert applies and then reports a
+// failure, as a store whose answer is lost on the way does.
+type lostInsert struct{ ports.OrgRepository }
+
+func (l lostInsert) Insert(ctx context.Context, org domain.Organization) error {
+	if err := l.OrgRepository.Insert(ctx, org); err != nil {
+		return err
+	}
+	return errors.New("connection reset by peer")
+}
+
+// TestCreateWhoseInsertMayHaveLandedKeepsItsClaims: the organization may
+// exist, so its name and email stay claimed, and recovery finishes it.
+func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(h.clock))
+	require.NoError(t, err)
+	svc, err := usecase.New(ctx, usecase.Deps{
+		Orgs: lostInsert{h.store.Orgs()}, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
+		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+
+	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "a@x.com", Password: "12345678"})
+	require.Error(t, err)
+	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "ACME", Email: "other@x.com", Password: "12345678"})
+	require.ErrorIs(t, err, domain.ErrOrgExists, "the name stays claimed")
+	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "other", Email: "a@x.com", Password: "12345678"})
+	require.ErrorIs(t, err, domain.ErrEmailExists, "the email stays claimed")
+
+	h.clock.Advance(usecase.DefaultLease)
+	_, err = h.svc.RecoverPending(ctx, false)
+	require.NoError(t, err)
+	org, err := h.svc.GetOrg(ctx, "acme")
+	require.NoError(t, err, "recovery finished the create")
+	assert.Equal(t, domain.Email("a@x.com"), org.AdminEmail)
 }

@@ -116,7 +116,9 @@ var errUnchanged = errors.New("nothing changes")
 // organization (no operation pending), asks change for its next state and
 // writes that, conditional on the version it read. If another write got
 // there first, it lets go the claims the next state's intent took (see
-// reserveIntent) and starts again from what is there now. It returns the
+// reserveIntent) and starts again from what is there now. On any other
+// failure it keeps them: the intent may have been written all the same,
+// and an unreferenced claim is freed later (see abandoned). It returns the
 // organization as read and as written; with errUnchanged from change, it
 // writes nothing and returns no error.
 func (s *Service) update(ctx context.Context, id domain.ID, change func(domain.Organization) (domain.Organization, error)) (before, after domain.Organization, err error) {
@@ -133,8 +135,13 @@ func (s *Service) update(ctx context.Context, id domain.ID, change func(domain.O
 			return org, next, err
 		}
 		if next, err = s.replace(ctx, org, next); err != nil {
-			if rerr := s.releaseIntent(ctx, next); rerr != nil || !errors.Is(err, domain.ErrStale) {
-				return org, next, errors.Join(err, rerr)
+			if !errors.Is(err, domain.ErrStale) {
+				// The write may have landed (an answer lost on the way):
+				// keep the claims, which recovery frees if it did not.
+				return org, next, err
+			}
+			if err := s.releaseIntent(ctx, next); err != nil {
+				return org, next, err
 			}
 			continue
 		}

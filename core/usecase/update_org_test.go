@@ -2,13 +2,18 @@ package usecase_test
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"orgd/adapters/token"
 	"orgd/core/domain"
 	"orgd/core/usecase"
+	"orgd/ports"
+	"orgd/test/fakes"
 )
 
 func TestUpdateOrg(t *testing.T) {
@@ -81,4 +86,54 @@ func TestUpdateOrg(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lostAnswer is an OrgRepository whose Replace applies the write and then
+// reports a failure once, as a store whose answer is lost on the way does.
+type lostAnswer struct {
+	ports.OrgRepository
+	armed bool
+}
+
+func (l *lostAnswer) Replace(ctx context.Context, org domain.Organization, expected int64) error {
+	err := l.OrgRepository.Replace(ctx, org, expected)
+	if l.armed && err == nil {
+		l.armed = false
+		return errors.New("connection reset by peer")
+	}
+	return err
+}
+
+// TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims: when the write of a
+// rename's intent fails without saying whether it landed, the new name's
+// claim is kept, so nobody else can take the name the intent may hold,
+// and recovery finishes the rename.
+func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.create(t, "acme", "a@x.com", "12345678")
+	p, _ := h.login(t, "a@x.com", "12345678")
+	orgs := &lostAnswer{OrgRepository: h.store.Orgs(), armed: true}
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(h.clock))
+	require.NoError(t, err)
+	svc, err := usecase.New(ctx, usecase.Deps{
+		Orgs: orgs, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
+		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+
+	_, err = svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: ptr("beta")})
+	require.Error(t, err)
+	claim, err := h.store.Names().Claim(ctx, "beta")
+	require.NoError(t, err, "the new name stays claimed")
+	assert.Equal(t, p.OrgID, claim.OrgID)
+	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "Beta", Email: "b@x.com", Password: "12345678"})
+	require.ErrorIs(t, err, domain.ErrOrgExists, "nobody else takes the name the intent holds")
+
+	h.clock.Advance(usecase.DefaultLease)
+	_, err = svc.RecoverPending(ctx, false)
+	require.NoError(t, err)
+	org, err := svc.GetOrg(ctx, "beta")
+	require.NoError(t, err)
+	assert.Equal(t, "org_beta", org.Name.Collection(), "recovery finished the rename")
 }
