@@ -115,6 +115,10 @@ func (e *Embedded) Snapshot(ctx context.Context, w io.Writer) error {
 // any a killed process left.
 const snapshotTempPrefix = ".snapshot-"
 
+// restoreTempPrefix names the directory a restore stages the archive's
+// files in, inside the data directory; StartEmbedded removes leftovers.
+const restoreTempPrefix = ".restore-"
+
 // fileView is one database file as of the snapshot's instant: a read
 // transaction held open on its own connection. While the instant is taken
 // it also holds the file's write lock, on a second connection.
@@ -512,7 +516,7 @@ func RestoreSnapshot(ctx context.Context, r io.Reader, o RestoreOptions) (Restor
 	if len(existing) > 0 && !o.Replace {
 		return rep, fmt.Errorf("%w: %s holds %s; restore into an empty directory, or replace its contents with --force", ErrDataDirNotEmpty, dir, strings.Join(existing, ", "))
 	}
-	staging, err := os.MkdirTemp(dir, ".restore-")
+	staging, err := os.MkdirTemp(dir, restoreTempPrefix)
 	if err != nil {
 		return rep, err
 	}
@@ -597,7 +601,7 @@ func dataDirEntries(dir string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		n := e.Name()
-		if n == lockFileName || strings.HasPrefix(n, ".restore-") || strings.HasPrefix(n, snapshotTempPrefix) || strings.HasPrefix(n, replacedPrefix) {
+		if n == lockFileName || strings.HasPrefix(n, restoreTempPrefix) || strings.HasPrefix(n, snapshotTempPrefix) || strings.HasPrefix(n, replacedPrefix) {
 			continue
 		}
 		out = append(out, n)
@@ -628,7 +632,7 @@ func moveAside(dir string, names []string) (string, error) {
 // removeStaleStaging removes the staging directories of snapshots and
 // restores a killed process left in dir.
 func removeStaleStaging(dir string) {
-	for _, p := range []string{snapshotTempPrefix, ".restore-"} {
+	for _, p := range []string{snapshotTempPrefix, restoreTempPrefix} {
 		leftovers, _ := filepath.Glob(filepath.Join(dir, p+"*"))
 		for _, l := range leftovers {
 			_ = os.RemoveAll(l)
