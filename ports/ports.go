@@ -36,6 +36,12 @@ type OrgRepository interface {
 	// List returns up to limit active organizations in name-key order,
 	// skipping offset, and how many active organizations there are.
 	List(ctx context.Context, offset, limit int) ([]domain.Organization, int64, error)
+	// Markers lists the markers that make WithPending's cost follow the
+	// pending operations (an adapter that needs none lists none).
+	Markers(ctx context.Context) ([]domain.Marker, error)
+	// Unmark removes marker m if it is still as listed; a marker gone or
+	// rewritten since is left alone.
+	Unmark(ctx context.Context, m domain.Marker) error
 }
 
 // ClaimRegistry holds claims on unique keys (organization name keys, admin
@@ -67,6 +73,8 @@ type AdminRepository interface {
 	Update(ctx context.Context, admin domain.Admin) error
 	// Delete removes the admin; deleting a missing admin is not an error.
 	Delete(ctx context.Context, id domain.ID) error
+	// All lists every admin (for the integrity audit).
+	All(ctx context.Context) ([]domain.Admin, error)
 }
 
 // TenantStore manages the per-organization collections. Each call is a
@@ -86,6 +94,27 @@ type TenantStore interface {
 	Drop(ctx context.Context, org domain.ID, name string) error
 	// Exists reports whether the collection exists.
 	Exists(ctx context.Context, org domain.ID, name string) (bool, error)
+	// Place names where org's collection lives. Collections in one place
+	// share one namespace: two organizations with one place can never
+	// both have a collection of one name.
+	Place(org domain.ID) string
+}
+
+// TenantInventory lists the tenant collections wherever they live, and
+// moves or drops one by its place: what the integrity audit needs to find
+// and settle a collection no organization owns. Requests never use it.
+type TenantInventory interface {
+	// Collections lists every tenant collection (named
+	// domain.CollectionPrefix + key) in every place.
+	Collections(ctx context.Context) ([]domain.TenantCollection, error)
+	// CountIn returns how many documents collection name in place holds,
+	// or domain.ErrCollectionNotFound.
+	CountIn(ctx context.Context, place, name string) (int64, error)
+	// MoveIn renames collection from to to within place, in one atomic
+	// step; domain.ErrCollectionNotFound if from does not exist.
+	MoveIn(ctx context.Context, place, from, to string) error
+	// DropIn removes collection name from place.
+	DropIn(ctx context.Context, place, name string) error
 }
 
 // PasswordHasher turns passwords into self-describing hashes and checks them.

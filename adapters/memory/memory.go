@@ -31,8 +31,8 @@ type Store struct {
 func New() *Store {
 	return &Store{
 		orgs:    map[domain.ID]domain.Organization{},
-		names:   &Claims{claims: map[string]domain.Claim{}},
-		emails:  &Claims{claims: map[string]domain.Claim{}},
+		names:   &Claims{claims: map[string]domain.Claim{}, kind: domain.KindName},
+		emails:  &Claims{claims: map[string]domain.Claim{}, kind: domain.KindEmail},
 		admins:  map[domain.ID]domain.Admin{},
 		tenants: map[string][]map[string]any{},
 	}
@@ -60,6 +60,7 @@ type Orgs Store
 type Claims struct {
 	mu     sync.Mutex
 	claims map[string]domain.Claim
+	kind   domain.ClaimKind
 }
 
 // Admins implements ports.AdminRepository.
@@ -74,6 +75,7 @@ var (
 	_ ports.ClaimRegistry   = (*Claims)(nil)
 	_ ports.AdminRepository = (*Admins)(nil)
 	_ ports.TenantStore     = (*Tenants)(nil)
+	_ ports.TenantInventory = (*Tenants)(nil)
 )
 
 // get returns m[k], or missing if there is none.
@@ -197,6 +199,13 @@ func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization
 	return active[offset:min(offset+limit, len(active))], total, nil
 }
 
+// Markers implements ports.OrgRepository: the memory store finds pending
+// operations by looking at every organization, and keeps no markers.
+func (r *Orgs) Markers(context.Context) ([]domain.Marker, error) { return nil, nil }
+
+// Unmark implements ports.OrgRepository; there are no markers to remove.
+func (r *Orgs) Unmark(context.Context, domain.Marker) error { return nil }
+
 // Reserve implements ports.ClaimRegistry.
 func (r *Claims) Reserve(_ context.Context, c domain.Claim) error {
 	r.mu.Lock()
@@ -204,6 +213,7 @@ func (r *Claims) Reserve(_ context.Context, c domain.Claim) error {
 	if _, ok := r.claims[c.Key]; ok {
 		return domain.ErrClaimTaken
 	}
+	c.Kind = r.kind
 	r.claims[c.Key] = c
 	return nil
 }
@@ -219,7 +229,8 @@ func (r *Claims) Claim(_ context.Context, key string) (domain.Claim, error) {
 func (r *Claims) Release(_ context.Context, c domain.Claim) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if held, ok := r.claims[c.Key]; ok && held.HeldBy(c) {
+	c.Kind = r.kind
+	if held, ok := r.claims[c.Key]; ok && held.Same(c) {
 		delete(r.claims, c.Key)
 	}
 	return nil
@@ -322,6 +333,34 @@ func (t *Tenants) Exists(_ context.Context, _ domain.ID, name string) (bool, err
 	_, ok := t.tenants[name]
 	return ok, nil
 }
+
+// Place implements ports.TenantStore: every collection shares one
+// namespace.
+func (t *Tenants) Place(domain.ID) string { return "" }
+
+// Collections implements ports.TenantInventory.
+func (t *Tenants) Collections(context.Context) ([]domain.TenantCollection, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := make([]domain.TenantCollection, 0, len(t.tenants))
+	for n := range t.tenants {
+		out = append(out, domain.TenantCollection{Name: n})
+	}
+	return out, nil
+}
+
+// CountIn implements ports.TenantInventory.
+func (t *Tenants) CountIn(ctx context.Context, _, name string) (int64, error) {
+	return t.Count(ctx, "", name)
+}
+
+// MoveIn implements ports.TenantInventory.
+func (t *Tenants) MoveIn(ctx context.Context, _, from, to string) error {
+	return t.Rename(ctx, "", from, to)
+}
+
+// DropIn implements ports.TenantInventory.
+func (t *Tenants) DropIn(ctx context.Context, _, name string) error { return t.Drop(ctx, "", name) }
 
 // Seed appends n documents to an existing collection.
 func (t *Tenants) Seed(_ context.Context, _ domain.ID, name string, n int) error {

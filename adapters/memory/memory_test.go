@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"orgd/adapters/memory"
+	"orgd/core/domain"
 	"orgd/ports"
 	"orgd/test/contract"
 )
@@ -15,10 +16,10 @@ func newStores(*testing.T) contract.Stores {
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
 func TestNameClaims(t *testing.T) {
-	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Names })
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Names }, domain.KindName)
 }
 func TestEmailClaims(t *testing.T) {
-	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails })
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails }, domain.KindEmail)
 }
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }

@@ -130,8 +130,8 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s.client, s.db, s.singleWriter = client, db, single
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
-	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS()}
-	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS()}
+	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
+	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
 	if o.SkipMigrations {
 		return s, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/adapters/mongodb/mongotest"
+	"orgd/core/domain"
 	"orgd/ports"
 	"orgd/test/contract"
 )
@@ -22,10 +23,10 @@ func newStores(t *testing.T) contract.Stores {
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
 func TestNameClaims(t *testing.T) {
-	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Names })
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Names }, domain.KindName)
 }
 func TestEmailClaims(t *testing.T) {
-	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails })
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails }, domain.KindEmail)
 }
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }

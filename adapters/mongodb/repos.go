@@ -38,14 +38,15 @@ type Orgs struct {
 }
 
 type pendingDoc struct {
-	Op                 string    `bson:"op"`
-	LeaseUntil         time.Time `bson:"lease_until"`
-	PasswordHash       string    `bson:"password_hash,omitempty"`
-	CredentialsVersion int64     `bson:"credentials_version,omitempty"`
-	NewName            string    `bson:"new_name,omitempty"`
-	NewNameKey         string    `bson:"new_name_key,omitempty"`
-	NewCollection      string    `bson:"new_collection,omitempty"`
-	NewEmail           string    `bson:"new_email,omitempty"`
+	Op                 string         `bson:"op"`
+	ID                 *bson.ObjectID `bson:"id,omitempty"`
+	LeaseUntil         time.Time      `bson:"lease_until"`
+	PasswordHash       string         `bson:"password_hash,omitempty"`
+	CredentialsVersion int64          `bson:"credentials_version,omitempty"`
+	NewName            string         `bson:"new_name,omitempty"`
+	NewNameKey         string         `bson:"new_name_key,omitempty"`
+	NewCollection      string         `bson:"new_collection,omitempty"`
+	NewEmail           string         `bson:"new_email,omitempty"`
 }
 
 type orgDoc struct {
@@ -64,6 +65,10 @@ type orgDoc struct {
 	// TenantDB names the database holding Collection (for operators; it
 	// derives from ID).
 	TenantDB string `bson:"tenant_db"`
+	// NameOp and EmailOp name the operations whose claims the
+	// organization holds (absent for claims from before operation ids).
+	NameOp  *bson.ObjectID `bson:"name_op,omitempty"`
+	EmailOp *bson.ObjectID `bson:"email_op,omitempty"`
 }
 
 // oid converts a domain ID; an ID that is not an ObjectID matches nothing.
@@ -75,17 +80,24 @@ func oid(id domain.ID) (bson.ObjectID, bool) {
 func toOrgDoc(o domain.Organization) (orgDoc, error) {
 	id, ok1 := oid(o.ID)
 	admin, ok2 := oid(o.AdminID)
-	if !ok1 || !ok2 {
+	nameOp, err1 := optOID(o.NameOp)
+	emailOp, err2 := optOID(o.EmailOp)
+	if !ok1 || !ok2 || err1 != nil || err2 != nil {
 		return orgDoc{}, fmt.Errorf("organization %q: malformed id", o.ID)
 	}
 	d := orgDoc{
 		ID: id, Name: o.Name.String(), NameKey: o.Name.Key(), Collection: o.Name.Collection(),
 		AdminID: admin, AdminEmail: string(o.AdminEmail), CreatedAt: o.CreatedAt,
 		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
+		NameOp: nameOp, EmailOp: emailOp,
 	}
 	if p := o.Pending; p != nil {
+		opID, err := optOID(p.ID)
+		if err != nil {
+			return orgDoc{}, fmt.Errorf("organization %q: %w", o.ID, err)
+		}
 		d.Pending = &pendingDoc{
-			Op: string(p.Op), LeaseUntil: p.LeaseUntil, PasswordHash: p.PasswordHash,
+			Op: string(p.Op), ID: opID, LeaseUntil: p.LeaseUntil, PasswordHash: p.PasswordHash,
 			CredentialsVersion: p.CredentialsVersion, NewEmail: string(p.NewEmail),
 		}
 		if !p.NewName.IsZero() {
@@ -100,10 +112,11 @@ func (d orgDoc) toDomain() domain.Organization {
 		ID: domain.ID(d.ID.Hex()), Name: domain.StoredOrgName(d.Name),
 		AdminID: domain.ID(d.AdminID.Hex()), AdminEmail: domain.Email(d.AdminEmail),
 		CreatedAt: d.CreatedAt.UTC(), State: domain.State(d.State), Version: d.Version,
+		NameOp: fromOptOID(d.NameOp), EmailOp: fromOptOID(d.EmailOp),
 	}
 	if p := d.Pending; p != nil {
 		o.Pending = &domain.Pending{
-			Op: domain.Op(p.Op), LeaseUntil: p.LeaseUntil.UTC(), PasswordHash: p.PasswordHash,
+			Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), PasswordHash: p.PasswordHash,
 			CredentialsVersion: p.CredentialsVersion, NewName: domain.StoredOrgName(p.NewName), NewEmail: domain.Email(p.NewEmail),
 		}
 	}
@@ -131,6 +144,9 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 type pendingMarker struct {
 	ID      bson.ObjectID `bson:"_id"`
 	Version int64         `bson:"version"`
+	// At is when it was written (absent on markers from before it was
+	// kept: those count as old).
+	At time.Time `bson:"at"`
 }
 
 // mark lists organization id in pending_ops for the intent written at
@@ -138,7 +154,8 @@ type pendingMarker struct {
 // loser's duplicate key means a marker is there, and a racing intent is
 // the newer one only if its write wins.
 func (r *Orgs) mark(ctx context.Context, id bson.ObjectID, version int64) error {
-	_, err := r.pending.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, pendingMarker{id, version}, options.Replace().SetUpsert(true))
+	m := pendingMarker{ID: id, Version: version, At: time.Now().UTC().Truncate(time.Millisecond)}
+	_, err := r.pending.ReplaceOne(ctx, bson.D{{Key: "_id", Value: id}}, m, options.Replace().SetUpsert(true))
 	if err != nil && !isDuplicate(err) {
 		return fmt.Errorf("mark pending %s: %w", id.Hex(), translate(err))
 	}
@@ -257,9 +274,8 @@ func (r *Orgs) Delete(ctx context.Context, id domain.ID, expected int64) error {
 	return r.unmark(ctx, o, 0)
 }
 
-// WithPending implements ports.OrgRepository: it reads the markers, then
-// each marked organization by ID.
-func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
+// markers reads every pending marker.
+func (r *Orgs) markers(ctx context.Context) ([]pendingMarker, error) {
 	cur, err := r.pending.Find(ctx, bson.D{})
 	if err != nil {
 		return nil, fmt.Errorf("find pending: %w", translate(err))
@@ -267,6 +283,46 @@ func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
 	var marks []pendingMarker
 	if err := cur.All(ctx, &marks); err != nil {
 		return nil, fmt.Errorf("find pending: %w", translate(err))
+	}
+	return marks, nil
+}
+
+// Markers implements ports.OrgRepository.
+func (r *Orgs) Markers(ctx context.Context) ([]domain.Marker, error) {
+	marks, err := r.markers(ctx)
+	out := make([]domain.Marker, len(marks))
+	for i, m := range marks {
+		out[i] = domain.Marker{OrgID: domain.ID(m.ID.Hex()), Version: m.Version, At: m.At.UTC()}
+	}
+	return out, err
+}
+
+// Unmark implements ports.OrgRepository.
+func (r *Orgs) Unmark(ctx context.Context, m domain.Marker) error {
+	id, ok := oid(m.OrgID)
+	if !ok {
+		return nil
+	}
+	defer r.cas.lock(id)()
+	_, err := r.cas.write(ctx, r.pending, id, bson.D{{Key: "version", Value: m.Version}}, func(filter bson.D) (int64, error) {
+		res, err := r.pending.DeleteOne(ctx, filter)
+		if err != nil {
+			return 0, err
+		}
+		return res.DeletedCount, nil
+	})
+	if err != nil {
+		return fmt.Errorf("unmark pending %s: %w", m.OrgID, translate(err))
+	}
+	return nil
+}
+
+// WithPending implements ports.OrgRepository: it reads the markers, then
+// each marked organization by ID.
+func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
+	marks, err := r.markers(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []domain.Organization
 	for _, m := range marks {
@@ -304,15 +360,19 @@ func (r *Orgs) List(ctx context.Context, offset, limit int) ([]domain.Organizati
 // Claims implements ports.ClaimRegistry on one collection (name_claims or
 // email_claims), one document per claimed key, keyed by it.
 type Claims struct {
-	c   *mongo.Collection
-	cas *cas
+	c    *mongo.Collection
+	cas  *cas
+	kind domain.ClaimKind
 }
 
 type claimDoc struct {
 	Key     string         `bson:"_id"`
 	OrgID   *bson.ObjectID `bson:"org_id,omitempty"`
 	AdminID *bson.ObjectID `bson:"admin_id,omitempty"`
-	At      time.Time      `bson:"at"`
+	// Op is the operation that took the claim, its owner (absent on claims
+	// from before operation ids, and on the super admin's).
+	Op *bson.ObjectID `bson:"op,omitempty"`
+	At time.Time      `bson:"at"`
 }
 
 // optOID converts an optional domain ID: empty is nil.
@@ -327,6 +387,14 @@ func optOID(id domain.ID) (*bson.ObjectID, error) {
 	return &o, nil
 }
 
+// fromOptOID converts back: nil is empty.
+func fromOptOID(o *bson.ObjectID) domain.ID {
+	if o == nil {
+		return ""
+	}
+	return domain.ID(o.Hex())
+}
+
 func toClaimDoc(c domain.Claim) (claimDoc, error) {
 	org, err := optOID(c.OrgID)
 	if err != nil {
@@ -336,18 +404,18 @@ func toClaimDoc(c domain.Claim) (claimDoc, error) {
 	if err != nil {
 		return claimDoc{}, fmt.Errorf("claim %q: %w", c.Key, err)
 	}
-	return claimDoc{Key: c.Key, OrgID: org, AdminID: admin, At: c.At}, nil
+	op, err := optOID(c.Op)
+	if err != nil {
+		return claimDoc{}, fmt.Errorf("claim %q: %w", c.Key, err)
+	}
+	return claimDoc{Key: c.Key, OrgID: org, AdminID: admin, Op: op, At: c.At}, nil
 }
 
-func (d claimDoc) toDomain() domain.Claim {
-	c := domain.Claim{Key: d.Key, At: d.At.UTC()}
-	if d.OrgID != nil {
-		c.OrgID = domain.ID(d.OrgID.Hex())
+func (d claimDoc) toDomain(kind domain.ClaimKind) domain.Claim {
+	return domain.Claim{
+		Kind: kind, Key: d.Key, At: d.At.UTC(),
+		OrgID: fromOptOID(d.OrgID), AdminID: fromOptOID(d.AdminID), Op: fromOptOID(d.Op),
 	}
-	if d.AdminID != nil {
-		c.AdminID = domain.ID(d.AdminID.Hex())
-	}
-	return c
 }
 
 // Reserve implements ports.ClaimRegistry.
@@ -373,7 +441,7 @@ func (r *Claims) Claim(ctx context.Context, key string) (domain.Claim, error) {
 	if err != nil {
 		return domain.Claim{}, fmt.Errorf("find claim %q: %w", key, translate(err))
 	}
-	return d.toDomain(), nil
+	return d.toDomain(r.kind), nil
 }
 
 // Release implements ports.ClaimRegistry.
@@ -382,15 +450,15 @@ func (r *Claims) Release(ctx context.Context, c domain.Claim) error {
 	if err != nil {
 		return nil // no such holder can hold anything
 	}
-	holder := bson.D{{Key: "org_id", Value: nil}, {Key: "admin_id", Value: nil}}
-	if d.OrgID != nil {
-		holder[0].Value = *d.OrgID
-	}
-	if d.AdminID != nil {
-		holder[1].Value = *d.AdminID
+	// The owner: holder and operation, each absent when empty.
+	owner := bson.D{{Key: "org_id", Value: nil}, {Key: "admin_id", Value: nil}, {Key: "op", Value: nil}}
+	for i, v := range []*bson.ObjectID{d.OrgID, d.AdminID, d.Op} {
+		if v != nil {
+			owner[i].Value = *v
+		}
 	}
 	defer r.cas.lock(c.Key)()
-	_, err = r.cas.write(ctx, r.c, c.Key, holder, func(filter bson.D) (int64, error) {
+	_, err = r.cas.write(ctx, r.c, c.Key, owner, func(filter bson.D) (int64, error) {
 		res, err := r.c.DeleteOne(ctx, filter)
 		if err != nil {
 			return 0, err
@@ -412,7 +480,7 @@ func (r *Claims) All(ctx context.Context) ([]domain.Claim, error) {
 	}
 	out := make([]domain.Claim, len(docs))
 	for i, d := range docs {
-		out[i] = d.toDomain()
+		out[i] = d.toDomain(r.kind)
 	}
 	return out, nil
 }

@@ -14,7 +14,10 @@ import (
 	"orgd/ports"
 )
 
-var _ ports.TenantStore = (*Tenants)(nil)
+var (
+	_ ports.TenantStore     = (*Tenants)(nil)
+	_ ports.TenantInventory = (*Tenants)(nil)
+)
 
 // Tenants implements ports.TenantStore: one collection per organization,
 // in the tenant database its ID selects.
@@ -73,7 +76,10 @@ func (t *Tenants) Create(ctx context.Context, org domain.ID, name string) error 
 // within the organization's database: one atomic namespace change, however
 // many documents the collection has.
 func (t *Tenants) Rename(ctx context.Context, org domain.ID, from, to string) error {
-	db := t.db(org).Name()
+	return t.renameIn(ctx, t.db(org).Name(), from, to)
+}
+
+func (t *Tenants) renameIn(ctx context.Context, db, from, to string) error {
 	err := t.client.Database("admin").RunCommand(ctx, bson.D{
 		{Key: "renameCollection", Value: db + "." + from},
 		{Key: "to", Value: db + "." + to},
@@ -99,6 +105,10 @@ func (t *Tenants) Drop(ctx context.Context, org domain.ID, name string) error {
 func (t *Tenants) Exists(ctx context.Context, org domain.ID, name string) (bool, error) {
 	return collectionExists(ctx, t.db(org), name)
 }
+
+// Place implements ports.TenantStore: the tenant database org's
+// collection lives in.
+func (t *Tenants) Place(org domain.ID) string { return TenantDatabase(t.master, org) }
 
 func collectionExists(ctx context.Context, db *mongo.Database, name string) (bool, error) {
 	names, err := db.ListCollectionNames(ctx, bson.D{{Key: "name", Value: name}})
@@ -154,18 +164,76 @@ func (t *Tenants) Count(ctx context.Context, org domain.ID, name string) (int64,
 // List returns the names of all tenant collections, in every tenant
 // database, sorted.
 func (t *Tenants) List(ctx context.Context) ([]string, error) {
-	var out []string
+	colls, err := t.Collections(ctx)
+	out := make([]string, len(colls))
+	for i, c := range colls {
+		out[i] = c.Name
+	}
+	slices.Sort(out)
+	return out, err
+}
+
+// Collections implements ports.TenantInventory: one listCollections per
+// tenant database.
+func (t *Tenants) Collections(ctx context.Context) ([]domain.TenantCollection, error) {
+	var out []domain.TenantCollection
 	for i := range TenantDatabases {
-		names, err := t.client.Database(TenantDatabaseName(t.master, i)).ListCollectionNames(ctx, bson.D{})
+		db := TenantDatabaseName(t.master, i)
+		names, err := t.client.Database(db).ListCollectionNames(ctx, bson.D{})
 		if err != nil {
-			return nil, translate(err)
+			return nil, fmt.Errorf("list collections of %s: %w", db, translate(err))
 		}
 		for _, n := range names {
 			if strings.HasPrefix(n, domain.CollectionPrefix) {
-				out = append(out, n)
+				out = append(out, domain.TenantCollection{Place: db, Name: n})
 			}
 		}
 	}
-	slices.Sort(out)
 	return out, nil
+}
+
+// inPlace checks that place is one of the tenant databases, so the
+// inventory's moves and drops can never reach the master database.
+func (t *Tenants) inPlace(place string) (*mongo.Database, error) {
+	for i := range TenantDatabases {
+		if TenantDatabaseName(t.master, i) == place {
+			return t.client.Database(place), nil
+		}
+	}
+	return nil, fmt.Errorf("%q is not a tenant database", place)
+}
+
+// CountIn implements ports.TenantInventory.
+func (t *Tenants) CountIn(ctx context.Context, place, name string) (int64, error) {
+	db, err := t.inPlace(place)
+	if err != nil {
+		return 0, err
+	}
+	if ok, err := collectionExists(ctx, db, name); err != nil {
+		return 0, err
+	} else if !ok {
+		return 0, domain.ErrCollectionNotFound
+	}
+	n, err := db.Collection(name).CountDocuments(ctx, bson.D{})
+	return n, translate(err)
+}
+
+// MoveIn implements ports.TenantInventory.
+func (t *Tenants) MoveIn(ctx context.Context, place, from, to string) error {
+	if _, err := t.inPlace(place); err != nil {
+		return err
+	}
+	return t.renameIn(ctx, place, from, to)
+}
+
+// DropIn implements ports.TenantInventory.
+func (t *Tenants) DropIn(ctx context.Context, place, name string) error {
+	db, err := t.inPlace(place)
+	if err != nil {
+		return err
+	}
+	if err := db.Collection(name).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
+		return fmt.Errorf("drop collection %s: %w", name, translate(err))
+	}
+	return nil
 }

@@ -31,6 +31,11 @@ const (
 // idempotent.
 type Pending struct {
 	Op Op
+	// ID identifies this one operation. The claims it takes are recorded
+	// as its own (Claim.Op), so only it, or whoever finishes it, gives
+	// them back: a duplicate of the request that began it (a double
+	// click, a retry) has an ID of its own and can never release them.
+	ID ID
 	// LeaseUntil is when the operation's owner stops acting on it. Until
 	// then nobody else touches the organization; after it, anyone may take
 	// the operation over and finish it.
@@ -72,20 +77,53 @@ type Organization struct {
 	Pending    *Pending
 	// Version increases with every write; writes are compare-and-set on it.
 	Version int64
+	// NameOp and EmailOp are the operations that took the claims o holds
+	// on its name key and on its admin's email (their Claim.Op): the
+	// create, or the update that last changed each.
+	NameOp, EmailOp ID
 }
 
 // Visible reports whether clients may see the organization: it is active
 // (possibly with an update under way, which they see as not yet applied).
 func (o Organization) Visible() bool { return o.State == StateActive }
 
-// References reports whether o currently owns, or is acquiring, the name key.
-func (o Organization) References(key string) bool {
-	return o.Name.Key() == key || (o.Pending != nil && !o.Pending.NewName.IsZero() && o.Pending.NewName.Key() == key)
+// Holds reports whether o holds claim c (on its name, or its admin's
+// email), or its pending operation took c: the same key, holder and
+// operation.
+func (o Organization) Holds(c Claim) bool {
+	if c.Same(o.NameClaim()) || c.Same(o.EmailClaim()) {
+		return true
+	}
+	for _, ic := range o.IntentClaims() {
+		if c.Same(ic) {
+			return true
+		}
+	}
+	return false
 }
 
-// ReferencesEmail reports whether o's admin holds, or is acquiring, email.
-func (o Organization) ReferencesEmail(email Email) bool {
-	return o.AdminEmail == email || (o.Pending != nil && o.Pending.NewEmail == email)
+// IntentClaims are the claims o's pending operation takes before its
+// intent is written, and gives back if it never is: a create's name and
+// email, an update's new name key (if it changes) and new email. A delete
+// takes none.
+func (o Organization) IntentClaims() []Claim {
+	p := o.Pending
+	switch {
+	case p == nil:
+		return nil
+	case p.Op == OpCreate:
+		return []Claim{o.NameClaim(), o.EmailClaim()}
+	case p.Op != OpUpdate:
+		return nil
+	}
+	var out []Claim
+	if p.Renames(o) {
+		out = append(out, Claim{Kind: KindName, Key: p.NewName.Key(), OrgID: o.ID, Op: p.ID})
+	}
+	if p.NewEmail != "" {
+		out = append(out, Claim{Kind: KindEmail, Key: string(p.NewEmail), OrgID: o.ID, AdminID: o.AdminID, Op: p.ID})
+	}
+	return out
 }
 
 // The lifecycle's transitions. Each returns the organization as the
@@ -116,17 +154,36 @@ func (o Organization) Activate() Organization {
 	return o
 }
 
-// Apply ends an update: o takes its new name and email.
+// Apply ends an update: o takes its new name and email, and holds the
+// claims the update took on them.
 func (o Organization) Apply() Organization {
 	if p := o.Pending; p != nil {
+		if p.Renames(o) {
+			o.NameOp = p.ID
+		}
 		if !p.NewName.IsZero() {
 			o.Name = p.NewName
 		}
 		if p.NewEmail != "" {
-			o.AdminEmail = p.NewEmail
+			o.AdminEmail, o.EmailOp = p.NewEmail, p.ID
 		}
 	}
 	o.Pending = nil
+	return o
+}
+
+// Forgo drops from o's pending update the parts whose claims another
+// holder took meanwhile (a lost claim: see usecase's reclaim): the rename
+// if name, the email change if email. The rest of the update goes on.
+func (o Organization) Forgo(name, email bool) Organization {
+	p := *o.Pending
+	if name {
+		p.NewName = OrgName{}
+	}
+	if email {
+		p.NewEmail = ""
+	}
+	o.Pending = &p
 	return o
 }
 
@@ -137,11 +194,32 @@ func (o Organization) Abort() Organization {
 }
 
 // NameClaim is the claim o holds on its current name key.
-func (o Organization) NameClaim() Claim { return Claim{Key: o.Name.Key(), OrgID: o.ID} }
+func (o Organization) NameClaim() Claim {
+	return Claim{Kind: KindName, Key: o.Name.Key(), OrgID: o.ID, Op: o.NameOp}
+}
 
-// EmailClaim is the claim o's admin holds on email.
-func (o Organization) EmailClaim(email Email) Claim {
-	return Claim{Key: string(email), OrgID: o.ID, AdminID: o.AdminID}
+// EmailClaim is the claim o's admin holds on its current email.
+func (o Organization) EmailClaim() Claim {
+	return Claim{Kind: KindEmail, Key: string(o.AdminEmail), OrgID: o.ID, AdminID: o.AdminID, Op: o.EmailOp}
+}
+
+// Marker lists an organization among those with an operation pending
+// (the index recovery reads instead of every organization). It is written
+// before the intent and removed after the write that clears it; one left
+// behind (its removal interrupted, or its intent never written) is
+// harmless, and the integrity audit clears it once it is older than a
+// lease.
+type Marker struct {
+	OrgID   ID
+	Version int64
+	At      time.Time
+}
+
+// TenantCollection is one tenant collection as it lies in the store: its
+// place (see ports.TenantStore.Place) and its name.
+type TenantCollection struct {
+	Place string
+	Name  string
 }
 
 // Role is what an admin may do.
@@ -174,15 +252,40 @@ type Admin struct {
 // exists while a claim on key is held for it, and an admin only ever holds
 // an email claimed for it. Every claim is read and written by its key
 // alone, so a lookup by name or email is one point read on any store.
+//
+// A claim belongs to the one operation that took it (Op, its
+// Pending.ID), and only a release naming that operation frees it; claims
+// written before operations had IDs have an empty Op, as do the
+// organizations' NameOp and EmailOp that refer to them.
 type Claim struct {
+	Kind    ClaimKind
 	Key     string
 	OrgID   ID
 	AdminID ID
+	Op      ID
 	At      time.Time
 }
 
-// HeldBy reports whether c and other name the same holder.
-func (c Claim) HeldBy(other Claim) bool { return c.OrgID == other.OrgID && c.AdminID == other.AdminID }
+// ClaimKind says which registry a claim is in.
+type ClaimKind string
+
+// The claim registries.
+const (
+	KindName  ClaimKind = "name"  // organization name keys
+	KindEmail ClaimKind = "email" // admin emails
+)
+
+// SameHolder reports whether c and other name the same organization and
+// admin (perhaps through different operations).
+func (c Claim) SameHolder(other Claim) bool {
+	return c.OrgID == other.OrgID && c.AdminID == other.AdminID
+}
+
+// Same reports whether c and other are one claim: the same key, taken by
+// the same operation of the same holder.
+func (c Claim) Same(other Claim) bool {
+	return c.Kind == other.Kind && c.Key == other.Key && c.SameHolder(other) && c.Op == other.Op
+}
 
 // Claims is what an access token asserts.
 type Claims struct {

@@ -8,6 +8,15 @@ import (
 	"orgd/core/domain"
 )
 
+// Failpoints of a create, one after each of its steps.
+const (
+	FPCreateReserved   = "create.reserved"
+	FPCreateInserted   = "create.inserted"
+	FPCreateAdmin      = "create.admin"
+	FPCreateCollection = "create.collection"
+	FPCreateAborted    = "create.aborted"
+)
+
 // CreateOrgInput is a request to create an organization and its admin.
 type CreateOrgInput struct {
 	Name     string
@@ -37,19 +46,12 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	ctx, cancel := s.opContext(ctx, org.Pending)
 	defer cancel()
 
-	if err := s.reserve(ctx, s.names, org.NameClaim()); err != nil {
-		return domain.Organization{}, err
-	}
-	if err := s.reserve(ctx, s.emails, org.EmailClaim(org.AdminEmail)); err != nil {
-		return domain.Organization{}, errors.Join(err, s.names.reg.Release(ctx, org.NameClaim()))
-	}
-	if err := s.step(ctx, FPCreateReserved); err != nil {
+	if err := s.takeClaims(ctx, org, FPCreateReserved); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.orgs.Insert(ctx, org); errors.Is(err, domain.ErrOrgExists) {
 		// Not inserted: free the claims now (recovery would, later).
-		return domain.Organization{}, errors.Join(err,
-			s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)), s.names.reg.Release(ctx, org.NameClaim()))
+		return domain.Organization{}, errors.Join(err, s.releaseAll(ctx, org.IntentClaims()))
 	} else if err != nil {
 		// Perhaps inserted (an answer lost on the way): the claims stay
 		// until recovery finishes the create or finds them unreferenced.
@@ -112,6 +114,7 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 		Version:    1,
 	}
 	org.Pending.PasswordHash = hash
+	org.NameOp, org.EmailOp = org.Pending.ID, org.Pending.ID
 	return org, nil
 }
 
@@ -155,12 +158,17 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 }
 
 // abortCreate undoes a create that cannot complete (its email is taken by
-// an admin that holds no claim on it): everything it wrote goes, the
-// claims last, and cause is returned.
+// an admin that holds no claim on it, or it lost a claim it had taken):
+// everything it wrote goes, the claims last, and cause is returned.
 func (s *Service) abortCreate(ctx context.Context, org domain.Organization, cause error) error {
-	// The name claim is still ours, so org_<key> can only be this create's.
-	if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
+	ours, err := s.ownsCollection(ctx, org)
+	if err != nil {
 		return err
+	}
+	if ours {
+		if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
+			return err
+		}
 	}
 	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {
 		return err
@@ -168,11 +176,22 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 	if err := s.step(ctx, FPCreateAborted); err != nil {
 		return err
 	}
-	if err := s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)); err != nil {
-		return err
-	}
-	if err := s.names.reg.Release(ctx, org.NameClaim()); err != nil {
+	if err := s.releaseAll(ctx, org.IntentClaims()); err != nil {
 		return err
 	}
 	return cause
+}
+
+// ownsCollection reports whether org_<key> where org's collection lives
+// can only be org's: org holds the name's claim, nobody does, or its
+// holder keeps its collection in another place.
+func (s *Service) ownsCollection(ctx context.Context, org domain.Organization) (bool, error) {
+	held, err := s.names.reg.Claim(ctx, org.Name.Key())
+	switch {
+	case errors.Is(err, domain.ErrNoClaim):
+		return true, nil
+	case err != nil:
+		return false, err
+	}
+	return held.Same(org.NameClaim()) || s.tenants.Place(held.OrgID) != s.tenants.Place(org.ID), nil
 }

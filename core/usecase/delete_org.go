@@ -7,6 +7,14 @@ import (
 	"orgd/core/domain"
 )
 
+// Failpoints of a delete, one after each of its steps.
+const (
+	FPDeleteMarked  = "delete.marked"
+	FPDeleteDropped = "delete.dropped"
+	FPDeleteAdmin   = "delete.admin"
+	FPDeleteOrg     = "delete.org"
+)
+
 // DeleteOrg deletes the organization named name, which must be the
 // caller's (the super admin may delete any): its collection, its admin and
 // its metadata, then its name and email. It returns the name as stored;
@@ -31,7 +39,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		}
 		return "", domain.ErrNotOwner
 	}
-	before, next, err := s.update(ctx, org.ID, func(org domain.Organization) (domain.Organization, error) {
+	before, next, err := s.update(ctx, org.ID, "", func(org domain.Organization) (domain.Organization, error) {
 		if org.Name.Key() != key || !org.Visible() {
 			return org, domain.ErrOrgNotFound // renamed meanwhile, or going
 		}
@@ -40,7 +48,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.proceed(ctx, next, FPDeleteMarked); !errors.Is(err, domain.ErrOrgNotFound) {
+	if _, err := s.carry(ctx, next, FPDeleteMarked); !errors.Is(err, domain.ErrOrgNotFound) {
 		return "", err // ErrOrgNotFound: the delete is done
 	}
 	return before.Name.String(), nil
@@ -73,5 +81,5 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	if err := s.step(ctx, FPDeleteOrg); err != nil {
 		return err
 	}
-	return errors.Join(s.names.reg.Release(ctx, org.NameClaim()), s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)))
+	return s.releaseAll(ctx, []domain.Claim{org.NameClaim(), org.EmailClaim()})
 }

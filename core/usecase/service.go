@@ -79,6 +79,8 @@ type Service struct {
 	dummyHash string
 	// exclusive is when RecoverPending took the store over exclusively.
 	exclusive atomic.Pointer[time.Time]
+	// stuckCount counts the operations recovery could not settle.
+	stuckCount atomic.Int64
 }
 
 // New checks d and returns a Service.
@@ -88,12 +90,8 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	s := &Service{
 		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
-		names: claimKind{reg: d.Names, taken: domain.ErrOrgExists, held: func(o domain.Organization, key string) bool {
-			return o.References(key)
-		}},
-		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists, held: func(o domain.Organization, key string) bool {
-			return o.ReferencesEmail(domain.Email(key))
-		}},
+		names:  claimKind{reg: d.Names, taken: domain.ErrOrgExists},
+		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 	}

@@ -51,8 +51,8 @@ func (s *Service) ensureSuperAdmin(ctx context.Context, e domain.Email, pw domai
 		return false, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	claim := domain.Claim{Key: string(e), AdminID: domain.NewID(now)}
-	if err := s.reserve(ctx, s.emails, claim); errors.Is(err, domain.ErrEmailExists) {
+	claim := domain.Claim{Kind: domain.KindEmail, Key: string(e), AdminID: domain.NewID(now)}
+	if err := s.reserve(ctx, claim); errors.Is(err, domain.ErrEmailExists) {
 		held, err := s.emails.reg.Claim(ctx, claim.Key)
 		if err != nil {
 			return false, err

@@ -8,6 +8,15 @@ import (
 	"orgd/core/domain"
 )
 
+// Failpoints of an update, one after each of its steps.
+const (
+	FPUpdateReserved   = "update.reserved"
+	FPUpdatePending    = "update.pending"
+	FPUpdateAdmin      = "update.admin"
+	FPUpdateCollection = "update.collection"
+	FPUpdateCommitted  = "update.committed"
+)
+
 // UpdateOrgInput changes the caller's organization: a nil field is left as
 // it is, and at least one must be set.
 type UpdateOrgInput struct {
@@ -22,8 +31,8 @@ type UpdateOrgInput struct {
 // name is taken in any letter case and domain.ErrEmailExists if the email
 // is; then nothing has changed.
 //
-// Steps: claim the new name key and the new email; record the intent on
-// the organization; update the admin; rename the collection (one atomic
+// Steps: claim the new name key and the new email (as this update's own);
+// record the intent on the organization; update the admin; rename the collection (one atomic
 // namespace change on the store, so documents are never split between two
 // collections); write the new name and clear the intent; release the old
 // name key and email.
@@ -35,7 +44,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	before, next, err := s.update(ctx, p.OrgID, func(org domain.Organization) (domain.Organization, error) {
+	before, next, err := s.update(ctx, p.OrgID, FPUpdateReserved, func(org domain.Organization) (domain.Organization, error) {
 		if !org.Visible() {
 			return org, domain.ErrOrgNotFound
 		}
@@ -43,15 +52,12 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 		if err != nil {
 			return org, err
 		}
-		next := org.Begin(pending)
-		rctx, cancel := s.opContext(ctx, pending)
-		defer cancel()
-		return next, s.reserveIntent(rctx, next)
+		return org.Begin(pending), nil
 	})
 	if err != nil || next.Pending == nil {
 		return before, err // nothing changes, or it failed
 	}
-	return s.proceed(ctx, next, FPUpdatePending)
+	return s.carry(ctx, next, FPUpdatePending)
 }
 
 // change is an update's validated input.
@@ -156,56 +162,20 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPUpdateCommitted); err != nil {
 		return domain.Organization{}, err
 	}
-	var releaseErr error
+	// Give back what the update replaced: the old name's and old email's
+	// claims, as the operations that took them.
+	var old []domain.Claim
 	if renames {
-		releaseErr = s.names.reg.Release(ctx, org.NameClaim())
+		old = append(old, org.NameClaim())
 	}
 	if p.NewEmail != "" {
-		releaseErr = errors.Join(releaseErr, s.emails.reg.Release(ctx, org.EmailClaim(org.AdminEmail)))
+		old = append(old, org.EmailClaim())
 	}
-	if releaseErr != nil {
+	if releaseErr := s.releaseAll(ctx, old); releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
 		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", releaseErr)
 	}
 	return out, nil
-}
-
-// reserveIntent takes the claims org's pending update needs: its new name
-// key and its admin's new email. If either is taken, it releases what it
-// took and returns why.
-func (s *Service) reserveIntent(ctx context.Context, org domain.Organization) error {
-	p := org.Pending
-	if p.Renames(org) {
-		if err := s.reserve(ctx, s.names, domain.Claim{Key: p.NewName.Key(), OrgID: org.ID}); err != nil {
-			return err
-		}
-	}
-	if p.NewEmail != "" {
-		if err := s.reserve(ctx, s.emails, org.EmailClaim(p.NewEmail)); err != nil {
-			return errors.Join(err, s.releaseIntent(ctx, org))
-		}
-	}
-	if p.Renames(org) || p.NewEmail != "" {
-		return s.step(ctx, FPUpdateReserved)
-	}
-	return nil
-}
-
-// releaseIntent frees the claims reserveIntent took for org's pending
-// operation.
-func (s *Service) releaseIntent(ctx context.Context, org domain.Organization) error {
-	var err error
-	p := org.Pending
-	if p == nil || p.Op != domain.OpUpdate {
-		return nil
-	}
-	if p.Renames(org) {
-		err = s.names.reg.Release(ctx, domain.Claim{Key: p.NewName.Key(), OrgID: org.ID})
-	}
-	if p.NewEmail != "" {
-		err = errors.Join(err, s.emails.reg.Release(ctx, org.EmailClaim(p.NewEmail)))
-	}
-	return err
 }
 
 // abortUpdate drops an update that cannot complete (its email is taken)
@@ -214,7 +184,7 @@ func (s *Service) abortUpdate(ctx context.Context, org domain.Organization, caus
 	if _, err := s.commit(ctx, org, org.Abort()); err != nil {
 		return err
 	}
-	if err := s.releaseIntent(ctx, org); err != nil {
+	if err := s.releaseAll(ctx, org.IntentClaims()); err != nil {
 		return err
 	}
 	return cause

@@ -88,7 +88,7 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 		assert.Equal(t, domain.Email(w.email), org.AdminEmail)
 		claim, err := r.st.Names.Claim(ctx(t), n.Key())
 		if assert.NoError(t, err) {
-			assert.Equal(t, org.ID, claim.OrgID, "the name's claim is the organization's")
+			assert.True(t, claim.Same(org.NameClaim()), "the name's claim is the organization's: %+v, organization %+v", claim, org)
 		}
 		count, err := r.st.Tenants.Count(ctx(t), org.ID, org.Name.Collection())
 		if assert.NoError(t, err, "collection %s must exist", org.Name.Collection()) {
@@ -96,7 +96,7 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 		}
 		claim, err = r.st.Emails.Claim(ctx(t), w.email)
 		if assert.NoError(t, err) {
-			assert.Equal(t, domain.Claim{Key: w.email, OrgID: org.ID, AdminID: org.AdminID, At: claim.At}, claim, "the email's claim is the admin's")
+			assert.True(t, claim.Same(org.EmailClaim()), "the email's claim is the admin's: %+v, organization %+v", claim, org)
 		}
 		admin, err := r.st.Admins.ByID(ctx(t), org.AdminID)
 		if assert.NoError(t, err) {
@@ -434,6 +434,82 @@ func races(t *testing.T, newStores NewStores) {
 			n, err := r.st.Tenants.Count(ctx(t), org.ID, org.Name.Collection())
 			require.NoError(t, err)
 			assert.Equal(t, int64(10), n, "%s keeps its documents", org.Name.Collection())
+		}
+	})
+	t.Run("same-rename-twice", func(t *testing.T) {
+		// A double click, a client retrying on timeout, a proxy replaying:
+		// the same rename sent twice at once. Both may answer 200; the
+		// organization must stay whole under the new name every time.
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		p := r.create(t, s, "acme", 20)
+		names := []string{"acme_two", "acme"}
+		for round := range 40 {
+			name := names[round%2]
+			var o outcomes
+			parallel(2, func(int) {
+				_, err := s.UpdateOrg(ctx(t), p, usecase.UpdateOrgInput{Name: &name})
+				o.add(err)
+			})
+			require.Equal(t, 2, o.count(nil), "round %d: both answer the organization as renamed: %v", round, o.errs)
+			org, err := s.GetOrg(ctx(t), name)
+			require.NoError(t, err, "round %d: the organization is found under its new name", round)
+			require.Equal(t, p.OrgID, org.ID)
+		}
+		r.checkInvariants(t, s, []whole{{name: "acme", email: "admin@acme.test", password: "password-acme", docs: 20}})
+	})
+	t.Run("same-email-change-twice", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		p := r.create(t, s, "acme", 0)
+		emails := []string{"boss@acme.test", "admin@acme.test"}
+		for round := range 40 {
+			email := emails[round%2]
+			var o outcomes
+			parallel(2, func(int) {
+				_, err := s.UpdateOrg(ctx(t), p, usecase.UpdateOrgInput{Email: &email})
+				o.add(err)
+			})
+			require.Equal(t, 2, o.count(nil), "round %d: %v", round, o.errs)
+			_, err := s.Login(ctx(t), usecase.LoginInput{Email: email, Password: "password-acme"})
+			require.NoError(t, err, "round %d: the admin logs in with the new email", round)
+		}
+		r.checkInvariants(t, s, []whole{{name: "acme", email: "admin@acme.test", password: "password-acme"}})
+	})
+	t.Run("two-admins-one-email", func(t *testing.T) {
+		r := newRig(t, newStores)
+		s := r.service(t, nil, nil)
+		a := r.create(t, s, "acme", 0)
+		b := r.create(t, s, "bravo", 0)
+		email := "shared@x.test"
+		var o outcomes
+		parallel(2, func(i int) {
+			_, err := s.UpdateOrg(ctx(t), []domain.Principal{a, b}[i], usecase.UpdateOrgInput{Email: &email})
+			o.add(err)
+		})
+		require.Equal(t, 1, o.count(nil), "exactly one wins: %v", o.errs)
+		require.Equal(t, 1, o.count(domain.ErrEmailExists), "%v", o.errs)
+		winner, loser := "acme", "bravo"
+		if _, err := s.Login(ctx(t), usecase.LoginInput{Email: email, Password: "password-bravo"}); err == nil {
+			winner, loser = loser, winner
+		}
+		r.checkInvariants(t, s, []whole{
+			{name: winner, email: email, password: "password-" + winner},
+			{name: loser, email: "admin@" + loser + ".test", password: "password-" + loser},
+		}, "admin@"+winner+".test")
+	})
+	t.Run("same-create-twice", func(t *testing.T) {
+		for round := range 10 {
+			r := newRig(t, newStores)
+			s := r.service(t, nil, nil)
+			var o outcomes
+			parallel(2, func(int) {
+				_, err := s.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: "acme", Email: "admin@acme.test", Password: "password-acme"})
+				o.add(err)
+			})
+			require.Equal(t, 1, o.count(nil), "round %d: exactly one create wins: %v", round, o.errs)
+			require.Equal(t, 1, o.count(domain.ErrOrgExists)+o.count(domain.ErrEmailExists), "round %d: %v", round, o.errs)
+			r.checkInvariants(t, s, []whole{{name: "acme", email: "admin@acme.test", password: "password-acme"}})
 		}
 	})
 	t.Run("rename-vs-delete", func(t *testing.T) {

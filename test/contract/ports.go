@@ -128,12 +128,12 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 }
 
 // ClaimRegistry checks a ports.ClaimRegistry; pick chooses which of the
-// Stores' registries.
-func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.ClaimRegistry) {
+// Stores' registries, and kind is the kind of the claims it holds.
+func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.ClaimRegistry, kind domain.ClaimKind) {
 	t.Run("reserve-claim-release", func(t *testing.T) {
 		r := pick(newStores(t))
 		a, b := domain.NewID(t0), domain.NewID(t0)
-		c := domain.Claim{Key: "acme", OrgID: a, At: t0}
+		c := domain.Claim{Kind: kind, Key: "acme", OrgID: a, At: t0}
 		require.NoError(t, r.Reserve(ctx(t), c))
 		assert.ErrorIs(t, r.Reserve(ctx(t), domain.Claim{Key: "acme", OrgID: b, At: t0}), domain.ErrClaimTaken)
 		assert.ErrorIs(t, r.Reserve(ctx(t), c), domain.ErrClaimTaken, "a holder reserving again is refused too")
@@ -153,8 +153,8 @@ func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.Cl
 	t.Run("admin-holders", func(t *testing.T) {
 		r := pick(newStores(t))
 		org, admin, root := domain.NewID(t0), domain.NewID(t0), domain.NewID(t0)
-		orgAdmin := domain.Claim{Key: "a@x.test", OrgID: org, AdminID: admin, At: t0}
-		super := domain.Claim{Key: "root@x.test", AdminID: root, At: t0}
+		orgAdmin := domain.Claim{Kind: kind, Key: "a@x.test", OrgID: org, AdminID: admin, At: t0}
+		super := domain.Claim{Kind: kind, Key: "root@x.test", AdminID: root, At: t0}
 		require.NoError(t, r.Reserve(ctx(t), orgAdmin))
 		require.NoError(t, r.Reserve(ctx(t), super))
 		for _, c := range []domain.Claim{orgAdmin, super} {
@@ -170,6 +170,26 @@ func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.Cl
 		all, err := r.All(ctx(t))
 		require.NoError(t, err)
 		assert.Empty(t, all)
+	})
+	t.Run("owned-by-operation", func(t *testing.T) {
+		// A claim belongs to the operation that took it: a release naming
+		// the same holder but another operation (a duplicate request's)
+		// leaves it alone.
+		r := pick(newStores(t))
+		org, op, dup := domain.NewID(t0), domain.NewID(t0), domain.NewID(t0)
+		c := domain.Claim{Kind: kind, Key: "acme", OrgID: org, Op: op, At: t0}
+		require.NoError(t, r.Reserve(ctx(t), c))
+		got, err := r.Claim(ctx(t), "acme")
+		require.NoError(t, err)
+		assert.Equal(t, c, got, "the claim names its operation")
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Kind: kind, Key: "acme", OrgID: org, Op: dup}))
+		require.NoError(t, r.Release(ctx(t), domain.Claim{Kind: kind, Key: "acme", OrgID: org}))
+		got, err = r.Claim(ctx(t), "acme")
+		require.NoError(t, err, "another operation of the same holder cannot release it")
+		assert.Equal(t, op, got.Op)
+		require.NoError(t, r.Release(ctx(t), c))
+		_, err = r.Claim(ctx(t), "acme")
+		assert.ErrorIs(t, err, domain.ErrNoClaim, "its own operation can")
 	})
 	t.Run("all", func(t *testing.T) {
 		r := pick(newStores(t))

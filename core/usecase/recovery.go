@@ -1,0 +1,186 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"orgd/core/domain"
+)
+
+// This file is recovery: finishing operations whose owner died, freeing
+// claims nobody holds, and saying loudly what cannot be settled.
+
+// RecoveryReport says what Recover did.
+type RecoveryReport struct {
+	Resumed        int // operations driven to their end
+	ClaimsReleased int // abandoned name and email claims freed
+}
+
+// Recover finishes every pending operation and frees every abandoned
+// claim (RecoverPending, then ReleaseAbandoned).
+func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	rep, err := s.RecoverPending(ctx, exclusive)
+	rel, err2 := s.ReleaseAbandoned(ctx)
+	rep.ClaimsReleased = rel
+	return rep, errors.Join(err, err2)
+}
+
+// RecoverPending finishes the pending operations. With exclusive set the
+// caller guarantees that no other process uses the store (the embedded
+// store is locked to one process) and that this process has started no
+// operation yet: every pending operation is then taken over at once, and
+// from now on any unreferenced claim made before this call counts as
+// abandoned. Otherwise only operations whose lease has run out are. Its
+// cost grows with the number of pending operations, not of organizations.
+func (s *Service) RecoverPending(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	if exclusive {
+		now := s.now()
+		s.exclusive.CompareAndSwap(nil, &now)
+	}
+	var rep RecoveryReport
+	return rep, s.resumePending(ctx, exclusive, &rep)
+}
+
+// ReleaseAbandoned frees the claims no operation will ever use and returns
+// how many. It reads every organization and every claim once, so it may
+// run in the background while requests are served.
+func (s *Service) ReleaseAbandoned(ctx context.Context) (int, error) {
+	var rep RecoveryReport
+	err := s.releaseAbandoned(ctx, &rep)
+	return rep.ClaimsReleased, err
+}
+
+// Stuck returns how many times recovery has met an operation it could not
+// settle (each is logged at ERROR with its organization) since the
+// Service started.
+func (s *Service) Stuck() int64 { return s.stuckCount.Load() }
+
+// errStuck marks an operation recovery cannot settle by itself; clients
+// touching its organization are told to retry later.
+var errStuck = &domain.Error{
+	Code:       domain.CodeBusy,
+	Message:    "Organization is waiting for an operator's repair; retry later",
+	RetryAfter: time.Minute,
+}
+
+// stuck logs at ERROR that org's operation cannot be settled, and why,
+// counts it, and returns the error that says so.
+func (s *Service) stuck(ctx context.Context, org domain.Organization, why error) error {
+	s.stuckCount.Add(1)
+	op := domain.Op("")
+	if org.Pending != nil {
+		op = org.Pending.Op
+	}
+	s.log.ErrorContext(ctx, "lifecycle: operation cannot be settled; run orgd check",
+		"org_id", org.ID, "op", op, "error", why)
+	return fmt.Errorf("organization %s: %w: %w", org.ID, errStuck, why)
+}
+
+// transient reports an error that says nothing about the operation
+// itself: the store is away or full, or someone else is at it.
+func transient(err error) bool {
+	switch domain.ErrorCode(err) {
+	case domain.CodeUnavailable, domain.CodeStorageFull, domain.CodeBusy:
+		return true
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// resumePending drives pending operations to their end: all of them if
+// exclusive, else those whose lease has run out. Its cost grows with the
+// number of pending operations only. An operation that fails for a
+// reason that will not pass by itself is reported as stuck.
+func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *RecoveryReport) error {
+	pending, err := s.orgs.WithPending(ctx)
+	if err != nil {
+		return fmt.Errorf("list pending: %w", err)
+	}
+	var errs []error
+	for _, org := range pending {
+		if !exclusive && !s.expired(org) {
+			continue
+		}
+		_, err := s.takeOver(ctx, org)
+		switch {
+		case err == nil, errors.Is(err, domain.ErrOrgNotFound), errors.Is(err, domain.ErrStale):
+			rep.Resumed++
+		case domain.ErrorCode(err) == domain.CodeConflict:
+			rep.Resumed++ // rolled back: the operation could not be completed
+		case errors.Is(err, errStuck), transient(err):
+			errs = append(errs, fmt.Errorf("resume %s of %s: %w", org.Pending.Op, org.ID, err))
+		default:
+			errs = append(errs, s.stuck(ctx, org, fmt.Errorf("resume %s: %w", org.Pending.Op, err)))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// releaseAbandoned frees the claims no operation will ever use. It reads
+// every organization and every claim once and diffs them in memory; only
+// the claims that diff leaves in doubt (few: those of crashed or running
+// operations) are looked at one by one.
+func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) error {
+	orgs, err := s.orgs.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list organizations: %w", err)
+	}
+	byID := make(map[domain.ID]domain.Organization, len(orgs))
+	for _, o := range orgs {
+		byID[o.ID] = o
+	}
+	var errs []error
+	for _, k := range []claimKind{s.names, s.emails} {
+		claims, err := k.reg.All(ctx)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("list claims: %w", err))
+			continue
+		}
+		for _, c := range claims {
+			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && o.Holds(c) {
+				continue
+			}
+			ok, err := s.abandoned(ctx, c)
+			if err == nil && ok {
+				err = k.reg.Release(ctx, c)
+				if err == nil {
+					rep.ClaimsReleased++
+				}
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("claim %q: %w", c.Key, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RecoverEvery finishes, every interval until ctx ends, the operations
+// whose lease ran out (a request that failed midway, or a replica that
+// died), even if nobody touches their organization. With sweepClaims it
+// also frees abandoned claims; that is only needed when other processes
+// share the store, since this process's own leftovers are freed at its
+// next start or when someone reserves the key. Errors are logged.
+func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			var rep RecoveryReport
+			err := s.resumePending(ctx, false, &rep)
+			if sweepClaims {
+				err = errors.Join(err, s.releaseAbandoned(ctx, &rep))
+			}
+			if err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
+			}
+			if rep.Resumed > 0 || rep.ClaimsReleased > 0 {
+				s.log.InfoContext(ctx, "lifecycle: periodic recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+			}
+		}
+	}
+}
