@@ -10,6 +10,7 @@ import (
 	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"orgd/core/domain"
@@ -344,7 +345,9 @@ func (t *Tenants) Collections(context.Context) ([]domain.TenantCollection, error
 	defer t.mu.Unlock()
 	out := make([]domain.TenantCollection, 0, len(t.tenants))
 	for n := range t.tenants {
-		out = append(out, domain.TenantCollection{Name: n})
+		if strings.HasPrefix(n, domain.CollectionPrefix) {
+			out = append(out, domain.TenantCollection{Name: n})
+		}
 	}
 	return out, nil
 }

@@ -1,6 +1,6 @@
 // Package metrics exposes orgd's Prometheus metrics: HTTP requests by route
 // and status, rate-limit rejections, the password-hashing pool, store
-// command latency and the Go runtime.
+// command latency, the lifecycle's integrity and the Go runtime.
 package metrics
 
 import (
@@ -72,6 +72,34 @@ func (m *Metrics) HashPool(stats func() (inUse, waiting int)) {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orgd_password_hash_queued", Help: "Password hashes waiting for a slot."},
 			func() float64 { _, n := stats(); return float64(n) }),
 	)
+}
+
+// Lifecycle publishes how many times recovery met an operation it could
+// not settle (each logged at ERROR with its organization).
+func (m *Metrics) Lifecycle(stuck func() int64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "orgd_lifecycle_stuck_total",
+		Help: "Operations recovery could not settle (logged at ERROR; run orgd check).",
+	}, func() float64 { return float64(stuck()) }))
+}
+
+// Integrity publishes the periodic integrity audit's findings by kind
+// (orgd_integrity_findings) and when it last completed; it returns the
+// function that records an audit's counts.
+func (m *Metrics) Integrity(kinds []string) func(counts map[string]int) {
+	findings := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "orgd_integrity_findings", Help: "What the last integrity audit found, by kind (orgd check lists them).",
+	}, []string{"kind"})
+	last := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "orgd_integrity_last_audit_timestamp_seconds", Help: "When the last integrity audit completed.",
+	})
+	m.reg.MustRegister(findings, last)
+	return func(counts map[string]int) {
+		for _, k := range kinds {
+			findings.WithLabelValues(k).Set(float64(counts[k]))
+		}
+		last.SetToCurrentTime()
+	}
 }
 
 // BuildInfo publishes orgd_build_info{version, revision, goversion} = 1.

@@ -185,6 +185,21 @@ func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
 	return done, nil
 }
 
+// PendingMigrations returns the migrations the store has not had yet.
+func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
+	applied, err := s.appliedVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Migration
+	for _, m := range Migrations {
+		if !applied[m.Version] {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
 // SchemaVersion returns the highest migration applied, 0 for none.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	applied, err := s.appliedVersions(ctx)

@@ -31,6 +31,7 @@ func TestEmailClaims(t *testing.T) {
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }
+func TestAudit(t *testing.T)           { contract.Audit(t, newStores) }
 
 func mongoIndex(name string) mongo.IndexModel {
 	return mongo.IndexModel{Keys: bson.D{{Key: "x", Value: 1}}, Options: options.Index().SetName(name)}

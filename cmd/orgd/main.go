@@ -4,6 +4,7 @@
 //	orgd serve      the same
 //	orgd migrate    apply pending schema migrations, then exit
 //	orgd recover    finish interrupted operations, then exit
+//	orgd check      audit the store's integrity (--repair fixes what is safe)
 //	orgd healthcheck  probe a running orgd's /healthz (for container health checks)
 //	orgd snapshot   save, restore or verify a snapshot of the embedded store
 //	orgd version    print the version
@@ -64,6 +65,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	case "snapshot": // has its own arguments and help
 		return snapshotCmd(ctx, rest, getenv, stdout, stderr)
+	case "check":
+		return checkCmd(ctx, rest, getenv, stdout, stderr)
 	}
 	if slices.ContainsFunc(rest, func(a string) bool { return a == "-h" || a == "--help" }) {
 		usage(stdout) // every subcommand answers --help, and does nothing else
@@ -207,7 +210,13 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 		}
 		log.Info("super admin", "email", cfg.SuperAdminEmail, "created", created)
 	}
-	go recoverInBackground(ctx, svc, log, !cfg.Embedded())
+	m.Lifecycle(svc.Stuck)
+	publish := m.Integrity(findingKinds())
+	go recoverInBackground(ctx, svc, log, !cfg.Embedded(), func() {
+		if cfg.IntegrityCheckInterval > 0 {
+			go auditEvery(ctx, svc, log, cfg.IntegrityCheckInterval, publish)
+		}
+	})
 
 	var draining atomic.Bool
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
@@ -234,16 +243,58 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 
 // recoverInBackground frees the claims that operations of earlier processes
 // abandoned (it reads every organization and claim once, so it runs while
-// requests are served), then keeps finishing operations whose lease runs
-// out even if nobody touches their organization; when replicas share the
-// store it also frees the claims of one that died.
-func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Logger, shared bool) {
+// requests are served), calls released, then keeps finishing operations
+// whose lease runs out even if nobody touches their organization; when
+// replicas share the store it also frees the claims of one that died.
+func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Logger, shared bool, released func()) {
 	n, err := svc.ReleaseAbandoned(ctx)
 	if err != nil && ctx.Err() == nil {
 		log.Warn("lifecycle: abandoned claims not all released", "error", err)
 	}
 	log.Info("recovery: abandoned claims released", "claims_released", n)
+	released()
 	svc.RecoverEvery(ctx, usecase.DefaultLease, shared)
+}
+
+// auditEvery runs the integrity audit (orgd check, online) at once (after
+// startup recovery, which reads as much) and then every interval, publishes its counts, and warns when it finds
+// anything.
+func auditEvery(ctx context.Context, svc *usecase.Service, log *slog.Logger, interval time.Duration, publish func(map[string]int)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		started := time.Now()
+		rep, err := svc.Audit(ctx, false)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			log.Warn("integrity audit incomplete", "error", err)
+		default:
+			counts := map[string]int{}
+			for _, f := range rep.Findings {
+				counts[string(f.Kind)]++
+			}
+			publish(counts)
+			if len(rep.Findings) > 0 {
+				log.Warn("integrity audit found problems; run orgd check for the list", "findings", len(rep.Findings), "counts", counts)
+			}
+			log.Debug("integrity audit", "organizations", rep.Organizations, "took", time.Since(started).Round(time.Millisecond).String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func findingKinds() []string {
+	out := make([]string, len(usecase.FindingKinds))
+	for i, k := range usecase.FindingKinds {
+		out[i] = string(k)
+	}
+	return out
 }
 
 var errLeaseLost = errors.New("lost the single-writer lease")
@@ -427,6 +478,7 @@ Usage:
   orgd [serve]    serve the API
   orgd migrate    apply pending schema migrations, then exit (serve applies them too)
   orgd recover    finish operations a previous process left half done, then exit
+  orgd check [--json] [--repair]  audit the store's integrity; exit 1 on findings (orgd check --help)
   orgd healthcheck  exit 0 if the orgd at HTTP_ADDR answers /healthz (container health checks)
   orgd snapshot save|restore|verify FILE  back up and restore the embedded store (orgd snapshot --help)
   orgd version    print the version

@@ -102,6 +102,17 @@ func (o Organization) Holds(c Claim) bool {
 	return false
 }
 
+// Owns reports whether o holds claim c as its own, settled: c is the claim
+// on its name or its admin's email, and o is neither being created nor
+// being deleted. A claim o holds otherwise is its pending operation's to
+// decide.
+func (o Organization) Owns(c Claim) bool {
+	if !c.Same(o.NameClaim()) && !c.Same(o.EmailClaim()) {
+		return false
+	}
+	return o.Pending == nil || o.Pending.Op == OpUpdate
+}
+
 // IntentClaims are the claims o's pending operation takes before its
 // intent is written, and gives back if it never is: a create's name and
 // email, an update's new name key (if it changes) and new email. A delete

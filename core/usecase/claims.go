@@ -39,16 +39,22 @@ func (s *Service) registry(k domain.ClaimKind) claimKind {
 // The caller waits for it and looks again.
 var errClaimBusy = errors.New("key held by another operation of the same organization")
 
-// reserve takes claim c (made now). A claim left behind by an operation
-// that will never finish is cleared first (see abandoned); taking a key
-// may so finish another organization's operation whose lease ran out. A
-// claim that is already c (this operation's own, from an earlier attempt)
-// counts as taken. It returns the registry's taken error if another holds
-// the key, and errClaimBusy if another operation of the same holder does.
+// reserve takes claim c (made now). The key counts as taken only once its
+// holder owns it, settled (so a client is never told a name is taken that
+// it cannot then find, nor by an operation that then fails): while the
+// operation that took it is in flight, reserve waits for it, up to
+// busyWait, and answers domain.ErrOrgBusy if it is still undecided then.
+// A claim left behind by an operation that will never finish is cleared
+// (see claimState); taking a key may so finish another organization's
+// operation whose lease ran out. A claim that is already c (this
+// operation's own, from an earlier attempt) counts as taken. It returns
+// the registry's taken error if another holds the key, and errClaimBusy
+// if another operation of the same holder does.
 func (s *Service) reserve(ctx context.Context, c domain.Claim) error {
 	k := s.registry(c.Kind)
 	c.At = s.now()
-	for range 3 {
+	deadline := time.Now().Add(s.busyWait)
+	for {
 		err := k.reg.Reserve(ctx, c)
 		if !errors.Is(err, domain.ErrClaimTaken) {
 			return err
@@ -63,21 +69,26 @@ func (s *Service) reserve(ctx context.Context, c domain.Claim) error {
 		if held.Same(c) {
 			return nil
 		}
-		abandoned, err := s.abandoned(ctx, held)
+		state, err := s.claimState(ctx, held)
 		if err != nil {
 			return err
 		}
-		if !abandoned {
+		switch state {
+		case claimHeld:
 			if held.SameHolder(c) {
 				return errClaimBusy
 			}
 			return k.taken
-		}
-		if err := k.reg.Release(ctx, held); err != nil {
-			return err
+		case claimAbandoned:
+			if err := k.reg.Release(ctx, held); err != nil {
+				return err
+			}
+		case claimInFlight:
+			if err := waitUntil(ctx, deadline); err != nil {
+				return err
+			}
 		}
 	}
-	return k.taken
 }
 
 // reserveAll takes claims in order. If one cannot be taken, it gives back
@@ -116,21 +127,36 @@ func (s *Service) releaseAll(ctx context.Context, claims []domain.Claim) error {
 	return errors.Join(errs...)
 }
 
-// abandoned reports whether claim c is left over from an operation that
-// will never finish: nobody holds it (its organization, settled first if
-// an expired operation would decide the question, neither holds it nor is
-// taking it; for the super admin's email, the admin does not hold it), and
-// it is older than a lease or was made before this process took the store
-// over exclusively (see RecoverPending).
-func (s *Service) abandoned(ctx context.Context, c domain.Claim) (bool, error) {
+// claimStatus is where a claim stands.
+type claimStatus int
+
+const (
+	// claimHeld: its holder owns it, settled (domain.Organization.Owns).
+	claimHeld claimStatus = iota
+	// claimInFlight: an operation in flight decides it: one that holds it
+	// (a create, a delete, an update taking it), or one on its way to
+	// recording it (nobody holds it, and it is younger than a lease).
+	claimInFlight
+	// claimAbandoned: nobody holds it, and the operation that took it is
+	// not running any more; it can be released.
+	claimAbandoned
+)
+
+// claimState reads where claim c stands: whether its organization (settled
+// first if an expired operation would decide the question) owns it, or
+// holds it by an operation in flight, or for a claim with no organization,
+// the super admin holding the email; if nobody holds it, whether it is
+// older than a lease or than this process's exclusive hold of the store
+// (see RecoverPending).
+func (s *Service) claimState(ctx context.Context, c domain.Claim) (claimStatus, error) {
 	if c.OrgID == "" {
 		admin, err := s.admins.ByID(ctx, c.AdminID)
 		switch {
 		case errors.Is(err, domain.ErrAdminNotFound):
 		case err != nil:
-			return false, err
+			return claimHeld, err
 		case string(admin.Email) == c.Key:
-			return false, nil
+			return claimHeld, nil
 		}
 	} else {
 		org, err := s.orgs.ByID(ctx, c.OrgID)
@@ -140,12 +166,17 @@ func (s *Service) abandoned(ctx context.Context, c domain.Claim) (bool, error) {
 		switch {
 		case errors.Is(err, domain.ErrOrgNotFound):
 		case err != nil:
-			return false, err
+			return claimHeld, err
+		case org.Owns(c):
+			return claimHeld, nil
 		case org.Holds(c):
-			return false, nil
+			return claimInFlight, nil
 		}
 	}
-	return s.pastLease(c.At), nil
+	if s.pastLease(c.At) {
+		return claimAbandoned, nil
+	}
+	return claimInFlight, nil
 }
 
 // pastLease reports whether something made at t (a claim, a marker) is
@@ -267,7 +298,10 @@ func (s *Service) orgByName(ctx context.Context, key string) (domain.Organizatio
 
 // adminByEmail returns the admin holding email, or domain.ErrAdminNotFound.
 // The claim may name an admin that does not hold the email (yet, or any
-// more); that is not a match.
+// more); that is not a match. When the two disagree because an update of
+// the admin's organization is between changing the admin and recording
+// itself, that update is waited for (or finished, past its lease) first,
+// so the answer is the email's owner before or after it, never halfway.
 func (s *Service) adminByEmail(ctx context.Context, email domain.Email) (domain.Admin, error) {
 	c, err := s.emails.reg.Claim(ctx, string(email))
 	if errors.Is(err, domain.ErrNoClaim) {
@@ -277,11 +311,19 @@ func (s *Service) adminByEmail(ctx context.Context, email domain.Email) (domain.
 		return domain.Admin{}, err
 	}
 	admin, err := s.admins.ByID(ctx, c.AdminID)
-	if err != nil {
-		return domain.Admin{}, err
+	if err != nil || admin.Email == email {
+		return admin, err
 	}
-	if admin.Email != email {
-		return domain.Admin{}, domain.ErrAdminNotFound
+	if c.OrgID != "" {
+		org, err := s.orgs.ByID(ctx, c.OrgID)
+		if err == nil && org.Pending != nil {
+			if _, err := s.settle(ctx, c.OrgID); err != nil && !errors.Is(err, domain.ErrOrgNotFound) {
+				return domain.Admin{}, err
+			}
+			if admin, err = s.admins.ByID(ctx, c.AdminID); err != nil || admin.Email == email {
+				return admin, err
+			}
+		}
 	}
-	return admin, nil
+	return domain.Admin{}, domain.ErrAdminNotFound
 }

@@ -91,11 +91,14 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	// A cheap early answer for the common conflict; the email claim is
-	// what decides.
-	if _, err := s.adminByEmail(ctx, email); err == nil {
-		return domain.Organization{}, domain.ErrEmailExists
-	} else if !errors.Is(err, domain.ErrAdminNotFound) {
+	// A cheap early answer, before the password is hashed, for the common
+	// conflict: another admin owns the email, settled. Anything less (an
+	// operation in flight holds it) is for the reservation to decide.
+	if c, err := s.emails.reg.Claim(ctx, string(email)); err == nil {
+		if state, err := s.claimState(ctx, c); err == nil && state == claimHeld {
+			return domain.Organization{}, domain.ErrEmailExists
+		}
+	} else if !errors.Is(err, domain.ErrNoClaim) {
 		return domain.Organization{}, err
 	}
 	hash, err := s.hasher.Hash(ctx, pw)

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -114,21 +115,23 @@ func (l lostInsert) Insert(ctx context.Context, org domain.Organization) error {
 // exist, so its name and email stay claimed, and recovery finishes it.
 func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t)
+	h := newHarnessWith(t, usecase.Deps{BusyWait: 50 * time.Millisecond})
 	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(h.clock))
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: lostInsert{h.store.Orgs()}, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
-		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler),
+		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler), BusyWait: 50 * time.Millisecond,
 	})
 	require.NoError(t, err)
 
 	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "a@x.com", Password: "12345678"})
 	require.Error(t, err)
+	// Nobody takes what the create holds; while it is in flight nobody is
+	// told it is taken either (it may yet fail): they wait, then retry.
 	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "ACME", Email: "other@x.com", Password: "12345678"})
-	require.ErrorIs(t, err, domain.ErrOrgExists, "the name stays claimed")
+	require.ErrorIs(t, err, domain.ErrOrgBusy, "the name stays claimed")
 	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "other", Email: "a@x.com", Password: "12345678"})
-	require.ErrorIs(t, err, domain.ErrEmailExists, "the email stays claimed")
+	require.ErrorIs(t, err, domain.ErrOrgBusy, "the email stays claimed")
 
 	h.clock.Advance(usecase.DefaultLease)
 	_, err = h.svc.RecoverPending(ctx, false)
@@ -136,4 +139,6 @@ func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
 	org, err := h.svc.GetOrg(ctx, "acme")
 	require.NoError(t, err, "recovery finished the create")
 	assert.Equal(t, domain.Email("a@x.com"), org.AdminEmail)
+	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "ACME", Email: "other@x.com", Password: "12345678"})
+	require.ErrorIs(t, err, domain.ErrOrgExists, "now the name is taken")
 }

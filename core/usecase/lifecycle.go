@@ -124,12 +124,13 @@ var errUnchanged = errors.New("nothing changes")
 //
 // If another write got there first, it gives back the claims step 3 took
 // (only those: they are this attempt's own) and starts again from what is
-// there now. If a claim is held by another operation of the same
+// there now; so it does if a key is taken but the organization changed
+// while the key was being decided. If a claim is held by another operation of the same
 // organization (the same request sent twice, or an operation about to
 // release it), it waits for that one and plans again, so a duplicate
 // finds its change made and answers as it is. On any other failure after
 // step 3 it keeps the claims: the intent may have been written all the
-// same, and a claim nobody holds is freed later (see abandoned). It
+// same, and a claim nobody holds is freed later (see claimState). It
 // returns the organization as read and as written; with errUnchanged from
 // plan, it writes nothing and returns no error.
 func (s *Service) update(ctx context.Context, id domain.ID, reserved string, plan func(domain.Organization) (domain.Organization, error)) (before, after domain.Organization, err error) {
@@ -152,6 +153,14 @@ func (s *Service) update(ctx context.Context, id domain.ID, reserved string, pla
 				return org, next, err
 			}
 			continue
+		}
+		if domain.ErrorCode(err) == domain.CodeConflict {
+			// Taken: true of the organization as read only if it has not
+			// changed while the key's holder was waited for (a delete
+			// meanwhile makes the answer "not found").
+			if cur, rerr := s.orgs.ByID(ctx, id); rerr != nil || cur.Version != org.Version {
+				continue
+			}
 		}
 		if err != nil {
 			return org, next, err

@@ -59,11 +59,19 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return s.issue(admin, domain.Organization{})
 	}
 	org, err := found.org, found.err
-	if err == nil && s.expired(org) {
-		org, err = s.settle(ctx, org.ID)
+	if err == nil && (s.expired(org) || (org.Pending != nil && org.Pending.Op == domain.OpUpdate)) {
+		// An update in flight decides what this login may see (an email
+		// or password change applies to the admin before the organization
+		// records it): wait for it, or finish any operation whose lease
+		// ran out, and check the credentials against what it left. A
+		// create or delete in flight needs no wait: its organization is
+		// not visible either way.
+		if org, err = s.settle(ctx, org.ID); err == nil {
+			admin, err = s.recheck(ctx, admin, email, domain.Password(in.Password))
+		}
 	}
 	// An organization being created or deleted has no admin yet or any
-	// more; one being updated is used as it was.
+	// more.
 	if errors.Is(err, domain.ErrOrgNotFound) || (err == nil && !org.Visible()) {
 		return LoginResult{}, domain.ErrInvalidCredentials
 	}
@@ -71,6 +79,31 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return LoginResult{}, err
 	}
 	return s.issue(admin, org)
+}
+
+// recheck reads admin again after an operation settled, and returns it if
+// it still has email and pw (checked again only if its hash changed).
+func (s *Service) recheck(ctx context.Context, admin domain.Admin, email domain.Email, pw domain.Password) (domain.Admin, error) {
+	now, err := s.admins.ByID(ctx, admin.ID)
+	if errors.Is(err, domain.ErrAdminNotFound) {
+		return domain.Admin{}, domain.ErrInvalidCredentials
+	}
+	if err != nil {
+		return domain.Admin{}, err
+	}
+	if now.Email != email {
+		return domain.Admin{}, domain.ErrInvalidCredentials
+	}
+	if now.PasswordHash != admin.PasswordHash {
+		ok, err := s.hasher.Verify(ctx, now.PasswordHash, pw)
+		if err != nil {
+			return domain.Admin{}, fmt.Errorf("verify password: %w", err)
+		}
+		if !ok {
+			return domain.Admin{}, domain.ErrInvalidCredentials
+		}
+	}
+	return now, nil
 }
 
 // admit checks the attempt against the login policy and counts it, in one

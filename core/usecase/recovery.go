@@ -114,6 +114,32 @@ func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *Recove
 			errs = append(errs, s.stuck(ctx, org, fmt.Errorf("resume %s: %w", org.Pending.Op, err)))
 		}
 	}
+	return errors.Join(append(errs, s.clearMarkers(ctx))...)
+}
+
+// clearMarkers removes the pending markers left without an operation (a
+// compare-and-set that lost after writing its marker, a removal cut
+// short) once they are older than a lease, so they do not pile up.
+func (s *Service) clearMarkers(ctx context.Context) error {
+	markers, err := s.orgs.Markers(ctx)
+	if err != nil {
+		return fmt.Errorf("list markers: %w", err)
+	}
+	var errs []error
+	for _, m := range markers {
+		if !s.pastLease(m.At) {
+			continue
+		}
+		org, err := s.orgs.ByID(ctx, m.OrgID)
+		switch {
+		case err == nil && org.Pending != nil:
+			continue
+		case err != nil && !errors.Is(err, domain.ErrOrgNotFound):
+			errs = append(errs, err)
+			continue
+		}
+		errs = append(errs, s.orgs.Unmark(ctx, m))
+	}
 	return errors.Join(errs...)
 }
 
@@ -141,8 +167,8 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && o.Holds(c) {
 				continue
 			}
-			ok, err := s.abandoned(ctx, c)
-			if err == nil && ok {
+			state, err := s.claimState(ctx, c)
+			if err == nil && state == claimAbandoned {
 				err = k.reg.Release(ctx, c)
 				if err == nil {
 					rep.ClaimsReleased++

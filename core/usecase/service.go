@@ -36,6 +36,10 @@ type Deps struct {
 	Hasher  ports.PasswordHasher
 	Tokens  ports.TokenIssuer
 
+	// Inventory lists the tenant collections for the integrity audit;
+	// default: Tenants, if it implements ports.TenantInventory too.
+	Inventory ports.TenantInventory
+
 	Snapshots   ports.Snapshots     // default: none (GET /admin/snapshot answers 501)
 	Attempts    ports.LoginAttempts // default: none kept, no back-off
 	LoginPolicy domain.LoginPolicy  // default: domain.DefaultLoginPolicy
@@ -56,23 +60,24 @@ type Deps struct {
 
 // Service runs the use cases.
 type Service struct {
-	orgs     ports.OrgRepository
-	names    claimKind
-	emails   claimKind
-	admins   ports.AdminRepository
-	tenants  ports.TenantStore
-	hasher   ports.PasswordHasher
-	tokens   ports.TokenIssuer
-	clock    ports.Clock
-	fail     ports.Failpoints
-	attempts ports.LoginAttempts
-	snaps    ports.Snapshots
-	policy   domain.LoginPolicy
-	creation domain.OrgCreation
-	log      *slog.Logger
-	lease    time.Duration
-	tokenTTL time.Duration
-	busyWait time.Duration
+	orgs      ports.OrgRepository
+	names     claimKind
+	emails    claimKind
+	admins    ports.AdminRepository
+	tenants   ports.TenantStore
+	inventory ports.TenantInventory
+	hasher    ports.PasswordHasher
+	tokens    ports.TokenIssuer
+	clock     ports.Clock
+	fail      ports.Failpoints
+	attempts  ports.LoginAttempts
+	snaps     ports.Snapshots
+	policy    domain.LoginPolicy
+	creation  domain.OrgCreation
+	log       *slog.Logger
+	lease     time.Duration
+	tokenTTL  time.Duration
+	busyWait  time.Duration
 
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.
@@ -94,6 +99,10 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
+	}
+	s.inventory = d.Inventory
+	if inv, ok := d.Tenants.(ports.TenantInventory); ok && s.inventory == nil {
+		s.inventory = inv
 	}
 	if s.clock == nil {
 		s.clock = systemClock{}

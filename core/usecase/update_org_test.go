@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -110,7 +111,7 @@ func (l *lostAnswer) Replace(ctx context.Context, org domain.Organization, expec
 // and recovery finishes the rename.
 func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	ctx := context.Background()
-	h := newHarness(t)
+	h := newHarnessWith(t, usecase.Deps{BusyWait: 50 * time.Millisecond})
 	h.create(t, "acme", "a@x.com", "12345678")
 	p, _ := h.login(t, "a@x.com", "12345678")
 	orgs := &lostAnswer{OrgRepository: h.store.Orgs(), armed: true}
@@ -118,7 +119,7 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: orgs, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
-		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler),
+		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler), BusyWait: 50 * time.Millisecond,
 	})
 	require.NoError(t, err)
 
@@ -128,7 +129,7 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err, "the new name stays claimed")
 	assert.Equal(t, p.OrgID, claim.OrgID)
 	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "Beta", Email: "b@x.com", Password: "12345678"})
-	require.ErrorIs(t, err, domain.ErrOrgExists, "nobody else takes the name the intent holds")
+	require.ErrorIs(t, err, domain.ErrOrgBusy, "nobody else takes the name the intent holds, nor is told it is taken while the rename is undecided")
 
 	h.clock.Advance(usecase.DefaultLease)
 	_, err = svc.RecoverPending(ctx, false)
@@ -136,4 +137,6 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	org, err := svc.GetOrg(ctx, "beta")
 	require.NoError(t, err)
 	assert.Equal(t, "org_beta", org.Name.Collection(), "recovery finished the rename")
+	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "Beta", Email: "b@x.com", Password: "12345678"})
+	require.ErrorIs(t, err, domain.ErrOrgExists, "now the name is taken")
 }
