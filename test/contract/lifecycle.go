@@ -180,6 +180,66 @@ func Lifecycle(t *testing.T, newStores NewStores) {
 	t.Run("rename-crash", func(t *testing.T) { renameCrash(t, newStores) })
 	t.Run("delete-crash", func(t *testing.T) { deleteCrash(t, newStores) })
 	t.Run("races", func(t *testing.T) { races(t, newStores) })
+	t.Run("lost-claim", func(t *testing.T) { lostClaim(t, newStores) })
+}
+
+// lostClaim takes a rename's claim on its new name away behind orgd's
+// back, while the rename is pending, and gives the name to another
+// organization; recovery must settle the rename without it (the
+// organization keeps its old name and every document), or, where it
+// cannot tell whose collection is whose, say so loudly and answer busy.
+func lostClaim(t *testing.T, newStores NewStores) {
+	for _, point := range []string{usecase.FPUpdatePending, usecase.FPUpdateCollection} {
+		t.Run(point, func(t *testing.T) {
+			r := newRig(t, newStores)
+			s := r.service(t, nil, r.clock)
+			a := r.create(t, s, "acme", 7)
+			b := r.create(t, s, "bravo", 3)
+			target := "zulu"
+			_, err := r.service(t, fakes.CrashAt(point), r.clock).UpdateOrg(ctx(t), a, usecase.UpdateOrgInput{Name: &target})
+			require.ErrorIs(t, err, fakes.ErrCrash)
+
+			acme, err := r.st.Orgs.ByID(ctx(t), a.OrgID)
+			require.NoError(t, err)
+			require.Len(t, acme.IntentClaims(), 1)
+			require.NoError(t, r.st.Names.Release(ctx(t), acme.IntentClaims()[0]))
+			bravo, err := r.st.Orgs.ByID(ctx(t), b.OrgID)
+			require.NoError(t, err)
+			stolen := bravo
+			stolen.Name, stolen.NameOp, stolen.Version = domain.StoredOrgName(target), domain.NewID(t0), bravo.Version+1
+			require.NoError(t, r.st.Orgs.Replace(ctx(t), stolen, bravo.Version))
+			claim := stolen.NameClaim()
+			claim.At = r.clock.Now()
+			require.NoError(t, r.st.Names.Reserve(ctx(t), claim))
+
+			r.clock.Advance(lease + time.Second)
+			_, err = s.Recover(ctx(t), false)
+			if point == usecase.FPUpdateCollection && r.st.Tenants.Place(a.OrgID) == r.st.Tenants.Place(b.OrgID) {
+				// org_zulu beside bravo's place could be either's: an
+				// operator decides.
+				require.Error(t, err)
+				assert.EqualValues(t, 1, s.Stuck(), "counted")
+				org, err := s.GetOrg(ctx(t), "acme")
+				require.NoError(t, err, "within the lease recovery took, it reads as before the rename")
+				assert.Equal(t, "acme", org.Name.String())
+				r.clock.Advance(lease + time.Second)
+				_, err = s.GetOrg(ctx(t), "acme")
+				assert.Equal(t, domain.CodeBusy, domain.ErrorCode(err), "then its organization answers busy: %v", err)
+				assert.EqualValues(t, 2, s.Stuck())
+				return
+			}
+			require.NoError(t, err)
+			assert.Zero(t, s.Stuck())
+			org, err := s.GetOrg(ctx(t), "acme")
+			require.NoError(t, err, "the rename is forgone; the organization keeps its name")
+			n, err := r.st.Tenants.Count(ctx(t), org.ID, "org_acme")
+			require.NoError(t, err)
+			assert.Equal(t, int64(7), n, "with every document")
+			pending, err := r.st.Orgs.WithPending(ctx(t))
+			require.NoError(t, err)
+			assert.Empty(t, pending)
+		})
+	}
 }
 
 func createCrash(t *testing.T, newStores NewStores) {
