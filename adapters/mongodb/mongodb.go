@@ -20,6 +20,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -85,11 +86,12 @@ type Store struct {
 	corrupt atomic.Pointer[error]
 	full    atomic.Pointer[error]
 	monitor *event.CommandMonitor
-	// singleWriter is set when the server is the embedded store (FerretDB),
-	// whose conditional writes are not atomic and whose only indexed filter
-	// is {_id}: compare-and-set is then a per-document lock in this process
-	// plus a read and a write by _id (sound only because this process is
-	// the store's one writer). On MongoDB it is a {_id, version} filter.
+	// singleWriter is set when the server's conditional writes are not
+	// atomic (ConditionalWritesAtomic: the embedded store, FerretDB 1.x,
+	// whose only indexed filter is also {_id}): compare-and-set is then a
+	// per-document lock in this process plus a read and a write by _id
+	// (sound only because this process is the store's one writer). On
+	// MongoDB and FerretDB 2.x it is a {_id, version} filter.
 	singleWriter bool
 	orgs         *Orgs
 	names        *Claims
@@ -123,7 +125,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("mongodb: connect: %w", err)
 	}
 	db := client.Database(o.Database)
-	single, err := isFerretDB(ctx, client)
+	single, err := singleWriterServer(ctx, client)
 	if err != nil {
 		_ = client.Disconnect(context.WithoutCancel(ctx))
 		return nil, err
@@ -150,16 +152,39 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	return s, nil
 }
 
-// isFerretDB reports whether the server is FerretDB (the embedded store,
-// or another orgd's exposed one), which says so in buildInfo.
-func isFerretDB(ctx context.Context, client *mongo.Client) (bool, error) {
+// singleWriterServer reports whether the server applies a conditional
+// write as two steps, so that only one process may write it
+// (ConditionalWritesAtomic). It asks buildInfo.
+func singleWriterServer(ctx context.Context, client *mongo.Client) (bool, error) {
 	var info bson.M
 	err := client.Database("admin").RunCommand(ctx, bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info)
 	if err != nil {
 		return false, fmt.Errorf("mongodb: buildInfo: %w", translate(err))
 	}
-	_, ok := info["ferretdbVersion"]
-	return ok, nil
+	return !ConditionalWritesAtomic(info), nil
+}
+
+// ConditionalWritesAtomic reports whether a server whose buildInfo is info
+// applies an update's or a delete's filter and its write atomically, as
+// compare-and-set needs across processes. The rule is a fact about the
+// server's code, not its name: FerretDB 1.x runs every filtered update and
+// delete, on every one of its backends (SQLite, PostgreSQL, MySQL), as a
+// query followed by a write by _id in its shared command handler, so two
+// processes' compare-and-sets can both apply. It always reports
+// ferretdbVersion (v1.*, or "unknown" when built into another program, as
+// the embedded store is). MongoDB applies filter and write under one
+// document lock and reports no ferretdbVersion; FerretDB 2.x hands each
+// write to PostgreSQL with DocumentDB as one transaction, and reports a
+// ferretdb document instead (a 2.x that reported ferretdbVersion v2.*
+// would count as atomic too).
+func ConditionalWritesAtomic(info bson.M) bool {
+	v, ok := info["ferretdbVersion"].(string)
+	if !ok {
+		return true
+	}
+	major, _, _ := strings.Cut(strings.TrimPrefix(v, "v"), ".")
+	n, err := strconv.Atoi(major)
+	return err == nil && n >= 2
 }
 
 // Close disconnects from the server.
@@ -242,8 +267,9 @@ func (s *Store) Drop(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// SingleWriter reports whether the server is the embedded store (or
-// another FerretDB), which only one process may write.
+// SingleWriter reports whether only one process may write the server
+// (its conditional writes are not atomic: the embedded store, or any
+// FerretDB 1.x; see ConditionalWritesAtomic).
 func (s *Store) SingleWriter() bool { return s.singleWriter }
 
 // Orgs returns the organization repository.

@@ -1,13 +1,17 @@
 package mongodb_test
 
 import (
+	"context"
 	"os"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
+	"orgd/adapters/mongodb"
 	"orgd/adapters/mongodb/mongotest"
 	"orgd/core/domain"
 	"orgd/ports"
@@ -35,4 +39,39 @@ func TestAudit(t *testing.T)           { contract.Audit(t, newStores) }
 
 func mongoIndex(name string) mongo.IndexModel {
 	return mongo.IndexModel{Keys: bson.D{{Key: "x", Value: 1}}, Options: options.Index().SetName(name)}
+}
+
+// TestConditionalWritesAtomic: the single-writer path is chosen from what
+// the server's code does, told by its buildInfo, whatever it calls itself.
+func TestConditionalWritesAtomic(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		info   bson.M
+		atomic bool
+	}{
+		{"mongodb-8", bson.M{"version": "8.0.4", "ok": 1.0}, true},
+		{"ferretdb-1-sqlite", bson.M{"version": "7.0.42", "ferretdbVersion": "v1.24.0", "ferretdbFeatures": bson.M{}}, false},
+		{"ferretdb-1-as-a-library", bson.M{"version": "7.0.42", "ferretdbVersion": "unknown"}, false},
+		{"ferretdb-1-postgresql", bson.M{"version": "7.0.42", "ferretdbVersion": "v1.10.1"}, false},
+		{"ferretdb-0", bson.M{"ferretdbVersion": "v0.9.4"}, false},
+		{"ferretdb-2", bson.M{"version": "7.0.77", "ferretdb": bson.M{"version": "v2.5.0"}}, true},
+		{"ferretdb-2-reporting-its-version", bson.M{"ferretdbVersion": "v2.5.0"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.atomic, mongodb.ConditionalWritesAtomic(tc.info))
+		})
+	}
+}
+
+// TestEmbeddedStoreIsSingleWriter asks the server the tests run on: the
+// embedded store must take the single-writer path; a server named by
+// ORGD_TEST_MONGODB_URI says for itself.
+func TestEmbeddedStoreIsSingleWriter(t *testing.T) {
+	st := mongotest.NewStore(t)
+	var info bson.M
+	require.NoError(t, st.Database().Client().Database("admin").RunCommand(context.Background(), bson.D{{Key: "buildInfo", Value: 1}}).Decode(&info))
+	assert.Equal(t, !mongodb.ConditionalWritesAtomic(info), st.SingleWriter())
+	if mongotest.Embedded() {
+		assert.True(t, st.SingleWriter(), "buildInfo %v", info)
+	}
 }

@@ -182,7 +182,7 @@ func newService(ctx context.Context, cfg config.Config, log *slog.Logger, st *st
 		Hasher: hasher, Tokens: tokens,
 		Attempts: counters.Logins,
 		Creation: domain.OrgCreation(cfg.OrgCreation),
-		Logger:   log, TokenTTL: cfg.TokenTTL(),
+		Logger:   log, TokenTTL: cfg.TokenTTL(), Lease: cfg.OperationLease,
 	}
 	if st.embedded != nil {
 		deps.Snapshots = st.embedded
@@ -212,7 +212,7 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	}
 	m.Lifecycle(svc.Stuck)
 	publish := m.Integrity(findingKinds())
-	go recoverInBackground(ctx, svc, log, !cfg.Embedded(), func() {
+	go recoverInBackground(ctx, svc, log, cfg.OperationLease, !cfg.Embedded(), func() {
 		if cfg.IntegrityCheckInterval > 0 {
 			go auditEvery(ctx, svc, log, cfg.IntegrityCheckInterval, publish)
 		}
@@ -246,14 +246,14 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 // requests are served), calls released, then keeps finishing operations
 // whose lease runs out even if nobody touches their organization; when
 // replicas share the store it also frees the claims of one that died.
-func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Logger, shared bool, released func()) {
+func recoverInBackground(ctx context.Context, svc *usecase.Service, log *slog.Logger, every time.Duration, shared bool, released func()) {
 	n, err := svc.ReleaseAbandoned(ctx)
 	if err != nil && ctx.Err() == nil {
 		log.Warn("lifecycle: abandoned claims not all released", "error", err)
 	}
 	log.Info("recovery: abandoned claims released", "claims_released", n)
 	released()
-	svc.RecoverEvery(ctx, usecase.DefaultLease, shared)
+	svc.RecoverEvery(ctx, every, shared)
 }
 
 // auditEvery runs the integrity audit (orgd check, online) at once (after

@@ -1,6 +1,7 @@
 // Package mongotest gives tests a fresh MongoDB database: on the server
-// named by MONGODB_TEST_URI when it is set, otherwise on one embedded store
-// started per test binary. Each database is dropped when its test ends.
+// named by ORGD_TEST_MONGODB_URI when it is set (a MongoDB, or any server
+// speaking its protocol), otherwise on one embedded store started per test
+// binary. Each database is dropped when its test ends.
 package mongotest
 
 import (
@@ -28,7 +29,7 @@ var (
 func URI(t testing.TB) string {
 	t.Helper()
 	once.Do(func() {
-		if u := os.Getenv("MONGODB_TEST_URI"); u != "" {
+		if u := os.Getenv(EnvURI); u != "" {
 			uri = u
 			return
 		}
@@ -46,6 +47,14 @@ func URI(t testing.TB) string {
 	}
 	return uri
 }
+
+// EnvURI names the variable that points the tests at a server of one's
+// own instead of the embedded store.
+const EnvURI = "ORGD_TEST_MONGODB_URI"
+
+// Embedded reports whether the tests run on the embedded store (the
+// variable EnvURI is unset).
+func Embedded() bool { return os.Getenv(EnvURI) == "" }
 
 // Main runs the tests and then stops the embedded store, if one started.
 // Call it from TestMain.
