@@ -348,5 +348,9 @@ func isFull(err error) bool { return strings.Contains(err.Error(), "database or 
 
 // isIOError reports SQLite's answer to a failed read or write of a file
 // (SQLITE_IOERR and its kinds; a full disk gives some of them too, e.g.
-// when a new file's shared memory cannot be sized).
-func isIOError(err error) bool { return strings.Contains(err.Error(), "disk I/O error") }
+// when a new file's shared memory cannot be sized), or to a file it cannot
+// open (SQLITE_CANTOPEN: out of file descriptors, say).
+func isIOError(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "disk I/O error") || strings.Contains(msg, "unable to open database file")
+}

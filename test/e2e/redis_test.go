@@ -1,45 +1,16 @@
 package e2e
 
 import (
-	"fmt"
-	"net"
 	"net/http"
-	"os/exec"
 	"testing"
-	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"orgd/test/harness"
 )
 
-// redisURL starts a Redis for the test: the real redis-server when it is
-// installed (CI installs it), else miniredis in this process, so the shared
-// limit is always tested.
-func redisURL(t *testing.T) string {
-	t.Helper()
-	if path, err := exec.LookPath("redis-server"); err == nil {
-		port := harness.FreePort(t)
-		cmd := exec.Command(path, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		require.Eventually(t, func() bool {
-			c, err := net.Dial("tcp", addr)
-			if err == nil {
-				c.Close()
-			}
-			return err == nil
-		}, 10*time.Second, 20*time.Millisecond)
-		t.Logf("rate limits through redis-server at %s", addr)
-		return "redis://" + addr + "/0"
-	}
-	mr := miniredis.RunT(t)
-	t.Logf("redis-server not installed: rate limits through miniredis at %s", mr.Addr())
-	return "redis://" + mr.Addr() + "/0"
-}
+func redisURL(t *testing.T) string { return harness.StartRedis(t).URL }
 
 func TestRateLimitSharedThroughRedis(t *testing.T) {
 	url := redisURL(t)

@@ -15,15 +15,20 @@ import (
 // key is key, found the way the README tells an operator to: through the
 // tenant_db field of its document in the master database.
 func TenantCollection(ctx context.Context, mc *mongo.Client, key string) (*mongo.Collection, error) {
+	return TenantCollectionIn(ctx, mc, Database, key)
+}
+
+// TenantCollectionIn is TenantCollection under master database master.
+func TenantCollectionIn(ctx context.Context, mc *mongo.Client, master, key string) (*mongo.Collection, error) {
 	var org struct {
 		Collection string `bson:"collection"`
 		TenantDB   string `bson:"tenant_db"`
 	}
-	err := mc.Database(Database).Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: key}}).Decode(&org)
+	err := mc.Database(master).Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: key}}).Decode(&org)
 	if err != nil {
 		return nil, fmt.Errorf("organization %q: %w", key, err)
 	}
-	return mc.Database(Database + "_" + org.TenantDB).Collection(org.Collection), nil
+	return mc.Database(master + "_" + org.TenantDB).Collection(org.Collection), nil
 }
 
 // TenantCollections lists every org_ collection in every tenant database,
