@@ -37,6 +37,7 @@ func main() {
 	flag.IntVar(&o.orgs, "orgs", 100, "organizations to read from")
 	flag.StringVar(&o.keep, "keep", "", "with -scale: keep the store in this (empty) directory for later study")
 	scale := flag.String("scale", "", "tenant-scale mode: grow to each of these organization counts (e.g. 10,1000,10000), measure per-request cost at each, print a table and write -chart if set")
+	replicated := flag.Bool("replicated", false, "replicated mode (needs MONGODB_URI): one and two replicas on the shared server, at 10 organizations and at the largest -scale count (default 10000)")
 	flag.Parse()
 	var err error
 	if o.concurrency, err = ints(*conc); err == nil {
@@ -47,9 +48,12 @@ func main() {
 	}
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Hour)
-		if o.tenants != nil {
+		switch {
+		case *replicated:
+			err = runReplicated(ctx, o, os.Stdout)
+		case o.tenants != nil:
 			err = runScale(ctx, o, os.Stdout)
-		} else {
+		default:
 			err = run(ctx, o)
 		}
 		cancel()

@@ -50,15 +50,23 @@ type cluster struct {
 	redis *harness.Redis
 	procs []atomic.Pointer[harness.Proc]
 	next  atomic.Uint64
-	mc    *mongo.Client
+	mc    *mongo.Client // straight to the server
+	extra map[string]string
 }
 
 func newCluster(t *testing.T, n int) *cluster {
 	t.Helper()
+	return newClusterVia(t, n, os.Getenv(mongotest.EnvURI), nil)
+}
+
+// newClusterVia starts n replicas that reach the shared server at uri
+// (through a proxy, say), with extra configuration.
+func newClusterVia(t *testing.T, n int, uri string, extra map[string]string) *cluster {
+	t.Helper()
 	var b [5]byte
 	_, _ = rand.Read(b[:])
-	c := &cluster{t: t, uri: os.Getenv(mongotest.EnvURI), db: "orgd_rep_" + hex.EncodeToString(b[:]), redis: harness.StartRedis(t)}
-	mc, err := mongo.Connect(options.Client().ApplyURI(c.uri).SetServerSelectionTimeout(10 * time.Second))
+	c := &cluster{t: t, uri: uri, db: "orgd_rep_" + hex.EncodeToString(b[:]), redis: harness.StartRedis(t), extra: extra}
+	mc, err := mongo.Connect(options.Client().ApplyURI(os.Getenv(mongotest.EnvURI)).SetServerSelectionTimeout(10 * time.Second))
 	require.NoError(t, err)
 	c.mc = mc
 	t.Cleanup(func() {
@@ -88,10 +96,14 @@ func newCluster(t *testing.T, n int) *cluster {
 
 // env is replica i's configuration.
 func (c *cluster) env(i int) map[string]string {
-	return map[string]string{
+	env := map[string]string{
 		"MONGODB_URI": c.uri, "MONGODB_DATABASE": c.db, "REDIS_URL": c.redis.URL,
 		"SECRET_KEY": secret, "OPERATION_LEASE": lease.String(), "INSTANCE_ID": fmt.Sprintf("replica-%d", i),
 	}
+	for k, v := range c.extra {
+		env[k] = v
+	}
+	return env
 }
 
 // start (re)starts replica i.
