@@ -148,19 +148,28 @@ type Failpoints interface {
 }
 
 // LoginAttempts stores login-attempt records by key (see
-// domain.AttemptRecord). It decides nothing itself: Admit runs the core's
+// domain.AttemptRecord). It decides nothing itself: Begin runs the core's
 // decision on the records it read, so that checking and counting an
-// attempt are one atomic step, across replicas when the store is shared.
-// Keys are opaque to it and need not be stored as given.
+// attempt in flight are one atomic step, across replicas when the store is
+// shared. Keys are opaque to it and need not be stored as given.
 type LoginAttempts interface {
-	// Admit reads the records of keys (a zero record for a key with none)
-	// and calls decide with them, in order. If decide returns zero, it
-	// counts the attempt on every key (Failures+1, Last = now), atomically
-	// with the read. It returns decide's answer. Records are kept for keep
-	// after their last change.
-	Admit(ctx context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) time.Duration) (time.Duration, error)
-	// Forget deletes the records of keys.
-	Forget(ctx context.Context, keys ...string) error
+	// Begin reads the records of keys (a zero record for a key with none)
+	// and calls decide with them, in order. If decide admits the attempt,
+	// it counts it in flight on every key (InFlight+1, InFlightUntil =
+	// now + domain.InFlightFor), atomically with the read. It returns
+	// decide's answer. Records are kept for keep after their last change.
+	Begin(ctx context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) domain.Admission) (domain.Admission, error)
+	// End ends an attempt Begin admitted, on each key as its AttemptEnd
+	// says: it is no longer in flight (InFlight-1, never below 0), and it
+	// failed (Failures+1, Last = now) or its key forgets its failures.
+	End(ctx context.Context, ends []AttemptEnd, now time.Time, keep time.Duration) error
+}
+
+// AttemptEnd is how an attempt ended, for one of its keys.
+type AttemptEnd struct {
+	Key    string
+	Failed bool // count a failure
+	Forget bool // forget the key's failures (a success, from this address)
 }
 
 // Snapshots takes point-in-time copies of the whole store while it serves

@@ -91,19 +91,27 @@ type messageResponse struct {
 func decodeJSON(c *echo.Context, dst any) error {
 	r := c.Request()
 	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
+		mt, params, err := mime.ParseMediaType(ct)
 		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
 			return errStatus(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+		}
+		if cs, ok := params["charset"]; ok && !strings.EqualFold(cs, "utf-8") && !strings.EqualFold(cs, "utf8") {
+			return errStatus(http.StatusUnsupportedMediaType, "Content-Type charset must be UTF-8 (JSON is UTF-8)")
 		}
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
-		if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) {
+		if errors.Is(err, errTooLarge) {
 			return errTooLarge
 		}
 		return errStatus(http.StatusBadRequest, "Could not read request body")
 	}
 	return parseJSON(body, dst)
+}
+
+// hasBody reports whether r carries a body: a length, or a chunked one.
+func hasBody(r *http.Request) bool {
+	return r.ContentLength > 0 || (r.ContentLength < 0 && r.Body != nil && r.Body != http.NoBody)
 }
 
 // parseJSON is decodeJSON's pure part, shared with the fuzz tests. dst

@@ -90,9 +90,6 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 var errTooLarge = errStatus(http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body must not exceed %d bytes", MaxBodyBytes))
 
 func classify(err error) (int, string) {
-	if errors.Is(err, echo.ErrStatusRequestEntityTooLarge) { // BodyLimit, by Content-Length
-		err = errTooLarge
-	}
 	var he *httpError
 	if errors.As(err, &he) {
 		return he.status, he.detail

@@ -33,7 +33,7 @@ func TestClassify(t *testing.T) {
 		{"domain-unavailable", fmt.Errorf("%w: server selection error: 10.0.0.1:27017", domain.ErrUnavailable), 503, "Service temporarily unavailable"},
 		{"domain-unsupported", domain.ErrNoSnapshots, 501, domain.ErrNoSnapshots.Message},
 		{"http-413", errStatus(413, "too big"), 413, "too big"},
-		{"echo-body-limit", echo.ErrStatusRequestEntityTooLarge, 413, "Request body must not exceed 1048576 bytes"},
+		{"body-limit", errTooLarge, 413, "Request body must not exceed 1048576 bytes"},
 		{"echo-404", echo.ErrNotFound, 404, "Not Found"},
 		{"echo-405", echo.ErrMethodNotAllowed, 405, "Method Not Allowed"},
 		{"internal", errors.New("e11000 duplicate key error collection: org_master.admins password_hash $argon2id$"), 500, "Internal server error"},

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -132,8 +133,74 @@ func securityHeaders() echo.MiddlewareFunc {
 }
 
 // bodyLimit refuses a body over MaxBodyBytes, before it is read (by its
-// Content-Length) or as it is (Echo's BodyLimit); decodeJSON words the 413.
-func bodyLimit() echo.MiddlewareFunc { return middleware.BodyLimit(MaxBodyBytes) }
+// Content-Length) or as it is. The 413 is sent at once, and then the rest
+// of the body, up to maxDrain, is read and thrown away before the
+// connection closes: a plain client writes its whole body before it reads
+// the answer, and closing on unread data would reach it as a reset, not
+// as the 413.
+func bodyLimit() echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c *echo.Context) error {
+			req := c.Request()
+			raw := req.Body
+			if req.ContentLength > MaxBodyBytes {
+				return refuseBody(c, raw)
+			}
+			body := &limitedBody{r: raw, left: MaxBodyBytes}
+			req.Body = body
+			err := next(c)
+			if body.over {
+				return refuseBody(c, raw)
+			}
+			return err
+		}
+	}
+}
+
+// maxDrain bounds how much of a refused body is read and thrown away, and
+// drainTime how long that may take.
+const (
+	maxDrain  = 16 * MaxBodyBytes
+	drainTime = 10 * time.Second
+)
+
+// refuseBody answers 413 and drains the body.
+func refuseBody(c *echo.Context, body io.ReadCloser) error {
+	c.Response().Header().Set("Connection", "close")
+	c.Echo().HTTPErrorHandler(c, errTooLarge)
+	rc := http.NewResponseController(c.Response())
+	_ = rc.Flush()
+	_ = rc.SetReadDeadline(time.Now().Add(drainTime))
+	_, _ = io.CopyN(io.Discard, body, maxDrain)
+	return nil
+}
+
+// limitedBody reads at most left bytes of r, then fails (and says so).
+type limitedBody struct {
+	r    io.ReadCloser
+	left int64
+	over bool
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		// One byte more tells a body of exactly the limit from a longer one.
+		var one [1]byte
+		if n, _ := b.r.Read(one[:]); n > 0 {
+			b.over = true
+			return 0, errTooLarge
+		}
+		return 0, io.EOF
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.r.Close() }
 
 // TooManyRequests is the detail of a 429.
 const TooManyRequests = "Too many requests. Please try again later."

@@ -4,6 +4,7 @@
 package httpapi
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -32,6 +33,10 @@ type Options struct {
 	LimiterStore limiter.Store
 	// Ready reports whether the store answers, for /readyz; nil means ready.
 	Ready func(*echo.Context) error
+	// Status, if set, adds what it says of the service's other dependencies
+	// (Redis) to /readyz's answer. They degrade the service, not stop it,
+	// so they do not fail readiness.
+	Status func(context.Context) map[string]string
 	// TrustedProxies are the networks whose X-Forwarded-For entries are
 	// believed. Empty: the client is the connection's address, and
 	// forwarding headers are ignored.
@@ -94,7 +99,7 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.Use(requestIDMiddleware(), accessLog(o.Logger, o.Metrics), recoverMiddleware(), securityHeaders(), bodyLimit(),
 		rateLimit(limiter.New(o.LimiterStore, rate), o.Metrics))
 
-	h := &handlers{svc: svc, ready: o.Ready, audit: o.Logger.With("audit", true)}
+	h := &handlers{svc: svc, ready: o.Ready, status: o.Status, audit: o.Logger.With("audit", true)}
 	e.POST("/org/create", h.createOrg)
 	e.GET("/org/get", h.getOrg)
 	e.PUT("/org/update", h.updateOrg)
@@ -112,9 +117,10 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 }
 
 type handlers struct {
-	svc   *usecase.Service
-	ready func(*echo.Context) error
-	audit *slog.Logger
+	svc    *usecase.Service
+	ready  func(*echo.Context) error
+	status func(context.Context) map[string]string
+	audit  *slog.Logger
 }
 
 // event writes one audit line: who did what to which organization, when
@@ -159,15 +165,31 @@ func (h *handlers) createOrg(c *echo.Context) error {
 }
 
 func (h *handlers) getOrg(c *echo.Context) error {
-	q := c.Request().URL.Query()
-	if _, ok := q["organization_name"]; !ok {
+	name, err := queryParam(c, "organization_name")
+	if err != nil {
+		return err
+	}
+	if name == nil {
 		return invalid("organization_name query parameter is required")
 	}
-	org, err := h.svc.GetOrg(c.Request().Context(), q.Get("organization_name"))
+	org, err := h.svc.GetOrg(c.Request().Context(), *name)
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, newOrgResponse(org))
+}
+
+// queryParam returns the query parameter name, nil if absent, and a 422 if
+// it is given more than once (which one would count is a guess).
+func queryParam(c *echo.Context, name string) (*string, error) {
+	v, ok := c.Request().URL.Query()[name]
+	switch {
+	case !ok:
+		return nil, nil
+	case len(v) > 1:
+		return nil, invalid(name + " query parameter is given more than once")
+	}
+	return &v[0], nil
 }
 
 func (h *handlers) login(c *echo.Context) error {
@@ -225,9 +247,23 @@ func (h *handlers) deleteOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req deleteOrgRequest
-	if err := decodeJSON(c, &req); err != nil {
+	// Some clients, proxies and gateways drop a DELETE's body: the name may
+	// come in the query string instead (both, if they agree).
+	inQuery, err := queryParam(c, "organization_name")
+	if err != nil {
 		return err
+	}
+	var req deleteOrgRequest
+	if inQuery == nil || hasBody(c.Request()) {
+		if err := decodeJSON(c, &req); err != nil {
+			return err
+		}
+	}
+	switch {
+	case req.OrganizationName == nil:
+		req.OrganizationName = inQuery
+	case inQuery != nil && *inQuery != *req.OrganizationName:
+		return invalid("organization_name is given in the query and the body, differently")
 	}
 	name, err := required(req.OrganizationName, "organization_name")
 	if err != nil {
@@ -345,5 +381,11 @@ func (h *handlers) readyz(c *echo.Context) error {
 			return fmt.Errorf("%w: %w", domain.ErrUnavailable, err)
 		}
 	}
-	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+	out := map[string]string{"status": "ready"}
+	if h.status != nil {
+		for k, v := range h.status(c.Request().Context()) {
+			out[k] = v
+		}
+	}
+	return c.JSON(http.StatusOK, out)
 }

@@ -28,37 +28,61 @@ var _ ports.LoginAttempts = (*LoginAttempts)(nil)
 // NewLoginAttempts returns an empty LoginAttempts.
 func NewLoginAttempts() *LoginAttempts { return &LoginAttempts{recs: map[string]attemptRecord{}} }
 
-// Admit implements ports.LoginAttempts.
-func (l *LoginAttempts) Admit(_ context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) time.Duration) (time.Duration, error) {
+// Begin implements ports.LoginAttempts.
+func (l *LoginAttempts) Begin(_ context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) domain.Admission) (domain.Admission, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	recs := l.read(keys, now)
+	adm := decide(recs)
+	if !adm.Admitted() {
+		return adm, nil
+	}
+	for i, k := range keys {
+		r := recs[i]
+		if !now.Before(r.InFlightUntil) {
+			r.InFlight = 0
+		}
+		r.InFlight++
+		r.InFlightUntil = now.Add(domain.InFlightFor)
+		l.write(k, r, now, keep)
+	}
+	return adm, nil
+}
+
+// End implements ports.LoginAttempts.
+func (l *LoginAttempts) End(_ context.Context, ends []ports.AttemptEnd, now time.Time, keep time.Duration) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range ends {
+		r := l.read([]string{e.Key}, now)[0]
+		r.InFlight = max(r.InFlight-1, 0)
+		switch {
+		case e.Failed:
+			r.Failures, r.Last = r.Failures+1, now
+		case e.Forget:
+			r.Failures = 0
+		}
+		l.write(e.Key, r, now, keep)
+	}
+	return nil
+}
+
+// read returns the records of keys as they stand at now.
+func (l *LoginAttempts) read(keys []string, now time.Time) []domain.AttemptRecord {
 	recs := make([]domain.AttemptRecord, len(keys))
 	for i, k := range keys {
 		if r, ok := l.recs[k]; ok && now.Before(r.expires) {
 			recs[i] = r.AttemptRecord
 		}
 	}
-	wait := decide(recs)
-	if wait > 0 {
-		return wait, nil
-	}
-	if len(l.recs)+len(keys) > maxAttemptKeys {
-		l.evict(now)
-	}
-	for i, k := range keys {
-		l.recs[k] = attemptRecord{domain.AttemptRecord{Failures: recs[i].Failures + 1, Last: now}, now.Add(keep)}
-	}
-	return 0, nil
+	return recs
 }
 
-// Forget implements ports.LoginAttempts.
-func (l *LoginAttempts) Forget(_ context.Context, keys ...string) error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, k := range keys {
-		delete(l.recs, k)
+func (l *LoginAttempts) write(key string, r domain.AttemptRecord, now time.Time, keep time.Duration) {
+	if _, ok := l.recs[key]; !ok && len(l.recs) >= maxAttemptKeys {
+		l.evict(now)
 	}
-	return nil
+	l.recs[key] = attemptRecord{r, now.Add(keep)}
 }
 
 // evict drops expired records, or, if none are, the whole table: losing

@@ -102,6 +102,23 @@ func (m *Metrics) Integrity(kinds []string) func(counts map[string]int) {
 	}
 }
 
+// Redis publishes whether the shared Redis answers (orgd_redis_up) and
+// how many calls this process served from its own counters while it did
+// not (orgd_redis_fallbacks_total).
+func (m *Metrics) Redis(up func() bool, fallbacks func() int64) {
+	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "orgd_redis_up", Help: "1 while the shared Redis answers, 0 while rate limits and login back-off fall back to this process's own."},
+			func() float64 {
+				if up() {
+					return 1
+				}
+				return 0
+			}),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "orgd_redis_fallbacks_total", Help: "Rate-limit and login back-off calls served from this process's own counters because Redis did not answer."},
+			func() float64 { return float64(fallbacks()) }),
+	)
+}
+
 // BuildInfo publishes orgd_build_info{version, revision, goversion} = 1.
 func (m *Metrics) BuildInfo(version, revision string) {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -160,6 +160,10 @@ func prepareDir(ctx context.Context, dir string, budget time.Duration, logger *s
 	if rep.IDIndexes > 0 {
 		logger.Info("embedded store: rewrote _id indexes to the expression queries use (once per table)", "indexes", rep.IDIndexes)
 	}
+	if len(rep.Empty) > 0 {
+		logger.Warn("embedded store: set aside files with no tables (a crash right after the store created them; they held nothing)",
+			"set_aside_as", rep.Empty)
+	}
 	return damage, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -27,6 +28,9 @@ type RepairReport struct {
 	Tables    []string // "db.table"
 	Indexes   []string // "db.index"
 	IDIndexes int
+	// Empty names the files with no tables at all (a crash right after the
+	// store created one), as they were set aside.
+	Empty []string
 }
 
 // repairEmbedded removes what a crash of the embedded store leaves between
@@ -56,6 +60,7 @@ func repairEmbedded(ctx context.Context, dir string) (RepairReport, error) {
 	for _, r := range reps {
 		rep.Tables = append(rep.Tables, r.Tables...)
 		rep.Indexes = append(rep.Indexes, r.Indexes...)
+		rep.Empty = append(rep.Empty, r.Empty...)
 		rep.IDIndexes += r.IDIndexes
 	}
 	return rep, err
@@ -129,6 +134,28 @@ func checkFile(ctx context.Context, path string) error {
 	return nil
 }
 
+// setAside renames a store file with no tables (and its journal files) out
+// of the store's way, to <name>.empty-<time>, and returns the new name.
+func setAside(path string) (string, error) {
+	aside := fmt.Sprintf("%s.empty-%s", path, time.Now().UTC().Format("20060102T150405.000"))
+	for _, suffix := range []string{"-wal", "-shm"} {
+		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
+	}
+	if err := os.Rename(path, aside); err != nil {
+		return "", err
+	}
+	return filepath.Base(aside), nil
+}
+
+// countTables says how many tables db holds.
+func countTables(ctx context.Context, db *sql.DB) (int, error) {
+	var n int
+	err := db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&n)
+	return n, err
+}
+
 // catalogue returns what the store's catalogue in db knows: each
 // collection's table, with the SQLite names of the table's indexes.
 func catalogue(ctx context.Context, db *sql.DB) (map[string]map[string]bool, error) {
@@ -165,6 +192,22 @@ func repairFile(ctx context.Context, path string, rep *RepairReport) error {
 	}
 	defer db.Close()
 	dbName := strings.TrimSuffix(filepath.Base(path), ".sqlite")
+	tables, err := countTables(ctx, db)
+	if err != nil {
+		return err
+	}
+	if tables == 0 {
+		// No tables yet: the store died right after creating the file,
+		// and would refuse to start on it (it has no catalogue). It holds
+		// nothing; set it aside, and the store makes it anew when it
+		// next uses the database.
+		_ = db.Close()
+		aside, err := setAside(path)
+		if err == nil {
+			rep.Empty = append(rep.Empty, aside)
+		}
+		return err
+	}
 	known, err := catalogue(ctx, db)
 	if err != nil {
 		return err

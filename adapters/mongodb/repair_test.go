@@ -1,11 +1,13 @@
 package mongodb_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -242,4 +244,40 @@ func TestConcurrentCreatesInOneFile(t *testing.T) {
 	for i, err := range errs {
 		assert.NoError(t, err, "create %d", i)
 	}
+}
+
+// TestEmbeddedStartsWithAnEmptyStoreFile: a crash right after the store
+// created a database file, before it wrote anything there, leaves a
+// *.sqlite with no tables (or no bytes). The store starts anyway, naming
+// the file, and a snapshot taken then is whole.
+func TestEmbeddedStartsWithAnEmptyStoreFile(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	require.NoError(t, err)
+	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "empty"})
+	require.NoError(t, err)
+	require.NoError(t, st.Close(ctx))
+	emb.Close()
+	asCrashed(t, dir)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "empty_zz.sqlite"), nil, 0o600))
+	db := openSQLite(t, filepath.Join(dir, "empty_yy.sqlite"))
+	_, err = db.Exec("PRAGMA user_version = 1") // a header, and no table
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	require.NoError(t, err, "a file with no tables never stops a start")
+	defer emb.Close()
+	st, err = mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "empty", Embedded: emb})
+	require.NoError(t, err)
+	defer st.Close(ctx)
+	org := domain.NewID(time.Now())
+	require.NoError(t, st.Tenants().Create(ctx, org, "org_after"))
+
+	var buf bytes.Buffer
+	require.NoError(t, emb.Snapshot(ctx, &buf), "nor a snapshot")
+	_, err = mongodb.ReadSnapshot(&buf, func(string, io.Reader) error { return nil })
+	require.NoError(t, err)
 }

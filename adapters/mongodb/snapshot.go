@@ -126,6 +126,9 @@ type fileView struct {
 	name       string
 	db, lockDB *sql.DB
 	conn, lock *sql.Conn
+	// tables is how many tables the file held at the instant: none, and it
+	// is a file the store had only just created, left out of the snapshot.
+	tables int
 }
 
 // openView opens the two connections to path and has each read the
@@ -167,10 +170,9 @@ func (v *fileView) hold(ctx context.Context) error {
 	if _, err := v.lock.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("lock %s: %w", v.name, err)
 	}
-	var n int
 	_, err := v.conn.ExecContext(ctx, "BEGIN")
-	if err == nil { // any read fixes the snapshot; this one is a row
-		err = v.conn.QueryRowContext(ctx, "SELECT 1 FROM sqlite_master LIMIT 1").Scan(&n)
+	if err == nil { // any read fixes the snapshot; this one counts the tables
+		err = v.conn.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table'").Scan(&v.tables)
 	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", v.name, err)
@@ -267,6 +269,16 @@ func (e *Embedded) freeze(ctx context.Context) ([]*fileView, time.Time, error) {
 	}
 	at := time.Now().UTC()
 	sort.Slice(views, func(i, j int) bool { return views[i].name < views[j].name })
+	held := views[:0]
+	for _, v := range views {
+		if v.tables == 0 {
+			v.unlock()
+			v.close()
+			continue
+		}
+		held = append(held, v)
+	}
+	views = held
 	return views, at, nil
 }
 

@@ -7,6 +7,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -31,11 +32,23 @@ type Stores struct {
 	Close func() error
 	// Shared reports whether the counters are in Redis.
 	Shared bool
+	// Redis is the state of the shared Redis (nil without one): the
+	// counters fall back to this process's own while it does not answer.
+	Redis *Health
 }
 
+// Redis timeouts: an answer from Redis on loopback or in a data centre
+// takes a millisecond; one that takes longer than these is an outage, and
+// the request goes on with the local counters (see Health).
+const (
+	redisDialTimeout = 500 * time.Millisecond
+	redisIOTimeout   = 300 * time.Millisecond
+)
+
 // Open returns the counters for redisURL: in memory when it is empty,
-// else in Redis, which must answer a ping now.
-func Open(ctx context.Context, redisURL string) (Stores, error) {
+// else in Redis, which must answer a ping now, with this process's own
+// counters to fall back on while it does not answer later (logged to log).
+func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error) {
 	if redisURL == "" {
 		return Stores{
 			Requests: memory.NewStore(),
@@ -47,7 +60,8 @@ func Open(ctx context.Context, redisURL string) (Stores, error) {
 	if err != nil {
 		return Stores{}, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, time.Second, time.Second
+	opts.DialTimeout, opts.ReadTimeout, opts.WriteTimeout = redisDialTimeout, redisIOTimeout, redisIOTimeout
+	opts.PoolTimeout, opts.MaxRetries = redisIOTimeout, 1
 	client := redis.NewClient(opts)
 	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -60,10 +74,12 @@ func Open(ctx context.Context, redisURL string) (Stores, error) {
 		_ = client.Close()
 		return Stores{}, fmt.Errorf("redis rate-limit store: %w", err)
 	}
+	health := &Health{log: log, ping: func(ctx context.Context) error { return client.Ping(ctx).Err() }}
 	return Stores{
-		Requests: requests,
-		Logins:   NewRedisLoginAttempts(client),
+		Requests: &fallbackStore{shared: requests, local: memory.NewStore(), health: health},
+		Logins:   &fallbackAttempts{shared: NewRedisLoginAttempts(client), local: memadapter.NewLoginAttempts(), health: health},
 		Close:    client.Close,
 		Shared:   true,
+		Redis:    health,
 	}, nil
 }

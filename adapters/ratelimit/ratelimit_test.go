@@ -2,6 +2,7 @@ package ratelimit_test
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -28,17 +29,17 @@ func TestRedisLoginAttempts(t *testing.T) {
 
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
-	st, err := ratelimit.Open(ctx, "")
+	st, err := ratelimit.Open(ctx, "", slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	assert.False(t, st.Shared)
 	require.NoError(t, st.Close())
 
 	mr := miniredis.RunT(t)
-	st, err = ratelimit.Open(ctx, "redis://"+mr.Addr()+"/0")
+	st, err = ratelimit.Open(ctx, "redis://"+mr.Addr()+"/0", slog.New(slog.DiscardHandler))
 	require.NoError(t, err)
 	assert.True(t, st.Shared)
 	account, pair := domain.LoginKeys("a@b.co", "192.0.2.7")
-	_, err = st.Logins.Admit(ctx, []string{account, pair}, time.Now(), time.Hour, func([]domain.AttemptRecord) time.Duration { return 0 })
+	_, err = st.Logins.Begin(ctx, []string{account, pair}, time.Now(), time.Hour, func([]domain.AttemptRecord) domain.Admission { return domain.Admission{} })
 	require.NoError(t, err)
 	require.Len(t, mr.Keys(), 2)
 	for _, k := range mr.Keys() {
@@ -47,8 +48,8 @@ func TestOpen(t *testing.T) {
 	}
 	require.NoError(t, st.Close())
 
-	_, err = ratelimit.Open(ctx, "redis://127.0.0.1:1/0")
+	_, err = ratelimit.Open(ctx, "redis://127.0.0.1:1/0", slog.New(slog.DiscardHandler))
 	require.Error(t, err)
-	_, err = ratelimit.Open(ctx, "not a url")
+	_, err = ratelimit.Open(ctx, "not a url", slog.New(slog.DiscardHandler))
 	require.Error(t, err)
 }

@@ -2,6 +2,9 @@
 package token
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -108,7 +111,7 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 		jwt.WithRequiredClaim("iat"),
 		jwt.WithRequiredClaim("sub"),
 	)
-	if err != nil {
+	if err != nil || !plainClaims(s) {
 		return domain.Claims{}, domain.ErrInvalidToken
 	}
 	var c domain.Claims
@@ -136,4 +139,62 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 		return domain.Claims{}, domain.ErrInvalidToken
 	}
 	return c, nil
+}
+
+// plainClaims reports whether the claims of the compact token s say one
+// thing only: no claim is given twice (a JSON decoder keeps the last), and
+// every time (exp, iat, nbf) is a whole number of seconds written as one,
+// of at most maxTimeDigits digits, so that "exp": "1900000000" or
+// "exp": 1e999 (a token that never expires) is refused, not interpreted.
+// Only a holder of the key can sign a token at all; this keeps one that
+// does from minting one that means more than orgd would issue.
+func plainClaims(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return false
+	}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		key, ok := tok.(string)
+		if err != nil || !ok || seen[key] {
+			return false
+		}
+		seen[key] = true
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return false
+		}
+		if timeClaims[key] && !wholeSeconds(raw) {
+			return false
+		}
+	}
+	return true
+}
+
+var timeClaims = map[string]bool{"exp": true, "iat": true, "nbf": true}
+
+// maxTimeDigits bounds a time claim: ten digits of seconds reach the year
+// 2286.
+const maxTimeDigits = 10
+
+func wholeSeconds(raw json.RawMessage) bool {
+	if len(raw) == 0 || len(raw) > maxTimeDigits {
+		return false
+	}
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }

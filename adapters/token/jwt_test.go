@@ -1,8 +1,11 @@
 package token_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +153,41 @@ func FuzzVerify(f *testing.F) {
 			t.Fatalf("%q verified without a subject", s)
 		}
 	})
+}
+
+// TestRefusesClaimsThatSayTwoThings signs payloads by hand, as only a key
+// holder can: a claim given twice (the decoder would keep the last), a
+// time as a string, and a time too large to be one (a token that never
+// expires) are refused; the same payload written plainly verifies.
+func TestRefusesClaimsThatSayTwoThings(t *testing.T) {
+	j, err := token.New("HS256", key)
+	require.NoError(t, err)
+	now := time.Now().Truncate(time.Second).UTC()
+	sub, org := domain.NewID(now), domain.NewID(now)
+	signRaw := func(payload string) string {
+		h := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+		p := base64.RawURLEncoding.EncodeToString([]byte(payload))
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte(h + "." + p))
+		return h + "." + p + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+	}
+	claims := func(exp string, extra string) string {
+		return fmt.Sprintf(`{"iss":"orgd","aud":["orgd"],"sub":%q,"org":%q,"cv":0,"iat":%d,"exp":%s%s}`, sub, org, now.Unix(), exp, extra)
+	}
+	plain := signRaw(claims(fmt.Sprint(now.Add(time.Hour).Unix()), ""))
+	_, err = j.VerifyAt(plain, now)
+	require.NoError(t, err, "the hand-signed token itself is good")
+	for name, payload := range map[string]string{
+		"duplicate-claim":    claims(fmt.Sprint(now.Add(time.Hour).Unix()), fmt.Sprintf(`,"sub":%q`, domain.NewID(now))),
+		"duplicate-exp":      claims(fmt.Sprint(now.Add(time.Hour).Unix()), fmt.Sprintf(`,"exp":%d`, now.Add(100*365*24*time.Hour).Unix())),
+		"exp-as-string":      claims(fmt.Sprintf(`"%d"`, now.Add(time.Hour).Unix()), ""),
+		"exp-1e999":          claims("1e999", ""),
+		"exp-fraction":       claims(fmt.Sprintf("%d.5", now.Add(time.Hour).Unix()), ""),
+		"exp-past-year-2286": claims("99999999999", ""),
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := j.VerifyAt(signRaw(payload), now)
+			assert.ErrorIs(t, err, domain.ErrInvalidToken)
+		})
+	}
 }

@@ -4,32 +4,42 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // connCap is a listener that holds at most max connections open. When it
-// is full, it closes the longest-idle keep-alive connection (a client
-// reconnects transparently) before waiting for a slot, so idle clients can
-// never lock out new ones, and the process never runs out of file
-// descriptors for its store connections. Connections that have sent no
-// request yet are bounded by the server's ReadHeaderTimeout instead.
+// is full, it closes the connection that has gone longest without a whole
+// request in progress (a keep-alive connection idle between requests, or
+// one still sending its first request's headers, slowly or not at all)
+// before it waits for a slot: idle and slow clients can never lock out new
+// ones, probes included, and the process never runs out of file
+// descriptors for its store connections. A connection whose request is
+// being handled is never shed.
 type connCap struct {
 	net.Listener
 	slots chan struct{}
 
-	mu   sync.Mutex
-	idle map[net.Conn]struct{} // keep-alive connections between requests, in no order
+	mu    sync.Mutex
+	conns map[net.Conn]connInfo
+}
+
+// connInfo is where one connection is, and since when.
+type connInfo struct {
+	state http.ConnState
+	since time.Time
 }
 
 func newConnCap(ln net.Listener, maxConns int) *connCap {
-	return &connCap{Listener: ln, slots: make(chan struct{}, maxConns), idle: map[net.Conn]struct{}{}}
+	return &connCap{Listener: ln, slots: make(chan struct{}, maxConns), conns: map[net.Conn]connInfo{}}
 }
 
-// Accept waits for a slot, shedding an idle connection if there is none.
+// Accept waits for a slot, shedding a connection that is not handling a
+// request if there is none.
 func (l *connCap) Accept() (net.Conn, error) {
 	select {
 	case l.slots <- struct{}{}:
 	default:
-		l.shedIdle()
+		l.shed()
 		l.slots <- struct{}{}
 	}
 	c, err := l.Listener.Accept()
@@ -40,26 +50,37 @@ func (l *connCap) Accept() (net.Conn, error) {
 	return &cappedConn{Conn: c, release: sync.OnceFunc(func() { <-l.slots })}, nil
 }
 
-// shedIdle closes one idle connection, if any.
-func (l *connCap) shedIdle() {
+// shed closes the connection that has waited longest without a request in
+// progress (new or idle), if any.
+func (l *connCap) shed() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for c := range l.idle {
-		delete(l.idle, c)
-		_ = c.Close()
-		return
+	var oldest net.Conn
+	var since time.Time
+	for c, info := range l.conns {
+		if info.state != http.StateNew && info.state != http.StateIdle {
+			continue
+		}
+		if oldest == nil || info.since.Before(since) {
+			oldest, since = c, info.since
+		}
+	}
+	if oldest != nil {
+		delete(l.conns, oldest)
+		_ = oldest.Close()
 	}
 }
 
-// track is the server's ConnState hook: it keeps the set of idle
-// connections.
+// track is the server's ConnState hook: it keeps each connection's state
+// and when it entered it.
 func (l *connCap) track(c net.Conn, s http.ConnState) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if s == http.StateIdle {
-		l.idle[c] = struct{}{}
-	} else {
-		delete(l.idle, c)
+	switch s {
+	case http.StateClosed, http.StateHijacked:
+		delete(l.conns, c)
+	default:
+		l.conns[c] = connInfo{state: s, since: time.Now()}
 	}
 }
 

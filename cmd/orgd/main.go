@@ -168,7 +168,7 @@ func newService(ctx context.Context, cfg config.Config, log *slog.Logger, st *st
 	if err != nil {
 		return nil, ratelimit.Stores{}, err
 	}
-	counters, err := ratelimit.Open(ctx, cfg.RedisURL)
+	counters, err := ratelimit.Open(ctx, cfg.RedisURL, log)
 	if err != nil {
 		return nil, ratelimit.Stores{}, err
 	}
@@ -219,7 +219,18 @@ func serveAPI(ctx context.Context, cfg config.Config, log *slog.Logger, st *stor
 	})
 
 	var draining atomic.Bool
+	var status func(context.Context) map[string]string
+	if h := counters.Redis; h != nil {
+		m.Redis(h.Up, h.Fallbacks)
+		status = func(ctx context.Context) map[string]string {
+			if h.Check(ctx) {
+				return map[string]string{"redis": "up"}
+			}
+			return map[string]string{"redis": "down: rate limits and login back-off are this replica's own"}
+		}
+	}
 	srv, err := httpapi.NewServer(svc, httpapi.Options{
+		Status:             status,
 		LimiterStore:       counters.Requests,
 		Logger:             log,
 		RateLimitPerMinute: cfg.RateLimitPerMinute,
@@ -412,11 +423,11 @@ func serve(ctx context.Context, cfg config.Config, log *slog.Logger, h http.Hand
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       cfg.HTTPIdleTimeout,
-		MaxHeaderBytes:    64 << 10,
+		MaxHeaderBytes:    httpapi.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		ConnState:         capped.track,
 	}
-	ln = capped
+	ln = httpapi.JSONErrors(capped)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	v, rev := buildVersion()

@@ -27,14 +27,47 @@ func (b LoginBackoff) Delay(failures int) time.Duration {
 }
 
 // AttemptRecord is what is kept about one key's login attempts: how many
-// failed, and when the latest began. An attempt counts as failed from the
-// moment it is admitted (before its password is checked, so attempts in
-// flight count); a success forgets its address's record, not the
-// account's.
+// failed and when the latest did, and how many are in flight (admitted,
+// their password being checked). A success forgets its address's failures,
+// not the account's.
 type AttemptRecord struct {
 	Failures int
 	Last     time.Time
+	InFlight int
+	// InFlightUntil is when the attempts in flight count as ended if
+	// nothing ended them (their process died).
+	InFlightUntil time.Time
 }
+
+// inFlight is how many of rec's attempts are in flight at now.
+func (r AttemptRecord) inFlight(now time.Time) int {
+	if now.Before(r.InFlightUntil) {
+		return max(r.InFlight, 0)
+	}
+	return 0
+}
+
+// ifAllFail is rec as it would be if every attempt in flight failed now.
+func (r AttemptRecord) ifAllFail(now time.Time) AttemptRecord {
+	if n := r.inFlight(now); n > 0 {
+		return AttemptRecord{Failures: r.Failures + n, Last: now}
+	}
+	return r
+}
+
+// Admission is the login policy's answer to one attempt.
+type Admission struct {
+	// Wait, when positive, refuses the attempt: the failures so far call
+	// for that long a wait before the next.
+	Wait time.Duration
+	// Busy refuses it for now: the attempts already in flight use up what
+	// the back-off would let through were they all to fail. One ending
+	// frees a place; ask again then.
+	Busy bool
+}
+
+// Admitted reports whether the attempt may go ahead.
+func (a Admission) Admitted() bool { return a.Wait <= 0 && !a.Busy }
 
 // current is rec as it stands at now: forgotten once Forget has passed.
 func (b LoginBackoff) current(rec AttemptRecord, now time.Time) AttemptRecord {
@@ -89,6 +122,27 @@ func (p LoginPolicy) Wait(pair, account AttemptRecord, now time.Time) time.Durat
 	}
 	return w
 }
+
+// Admit is the answer, at now, to an attempt on an account from one
+// address, given the records of that pair and of the account. Only
+// failures that happened count against it; attempts in flight are not
+// failures, but may become some, so an attempt is admitted only while the
+// back-off would let it in even if every one in flight failed. So
+// concurrent guesses cannot slip past the count, while correct logins in
+// a burst wait their turn (Busy) instead of being refused.
+func (p LoginPolicy) Admit(pair, account AttemptRecord, now time.Time) Admission {
+	if w := p.Wait(pair, account, now); w > 0 {
+		return Admission{Wait: w}
+	}
+	if p.Wait(pair.ifAllFail(now), account.ifAllFail(now), now) > 0 {
+		return Admission{Busy: true}
+	}
+	return Admission{}
+}
+
+// InFlightFor bounds how long an attempt counts as in flight: past it,
+// one whose process died no longer holds a place.
+const InFlightFor = time.Minute
 
 // Keep is how long records must be kept after their last change.
 func (p LoginPolicy) Keep() time.Duration { return max(p.Pair.Forget, p.Account.Forget) }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"orgd/core/domain"
+	"orgd/ports"
 )
 
 // LoginInput is what an admin logs in with, and from where.
@@ -45,14 +47,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if err := s.admit(ctx, account, pair); err != nil {
 		return LoginResult{}, err
 	}
-	// The attempt now counts as a failure until it succeeds.
 	admin, found, err := s.checkPassword(ctx, email, domain.Password(in.Password))
+	s.endAttempt(ctx, account, pair, err)
 	if err != nil {
-		return LoginResult{}, err
-	}
-	// Only this address proved itself: the account's record stays, or a
-	// guesser would get a fresh allowance each time the admin logs in.
-	if err := s.attempts.Forget(ctx, pair); err != nil {
 		return LoginResult{}, err
 	}
 	if admin.Role == domain.RoleSuperAdmin {
@@ -106,26 +103,68 @@ func (s *Service) recheck(ctx context.Context, admin domain.Admin, email domain.
 	return now, nil
 }
 
-// admit checks the attempt against the login policy and counts it, in one
-// atomic step, so concurrent attempts cannot all pass one check. An
-// attempt that must wait is refused with domain.CodeRateLimited and its
-// RetryAfter, and is not counted.
+// admit checks the attempt against the login policy and counts it in
+// flight, in one atomic step, so concurrent attempts cannot all pass one
+// check. An attempt the back-off refuses gets domain.CodeRateLimited with
+// its RetryAfter. One that must wait for attempts in flight to end (a
+// burst of logins from one address) waits, up to busyWait, then is
+// refused as busy, never as failed.
 func (s *Service) admit(ctx context.Context, account, pair string) error {
-	now := s.clock.Now()
-	wait, err := s.attempts.Admit(ctx, []string{account, pair}, now, s.policy.Keep(), func(r []domain.AttemptRecord) time.Duration {
-		return s.policy.Wait(r[1], r[0], now)
-	})
-	if err != nil {
-		return err
-	}
-	if wait > 0 {
-		return &domain.Error{
-			Code:       domain.CodeRateLimited,
-			Message:    "Too many failed logins for this account. Please try again later.",
-			RetryAfter: wait,
+	deadline := time.Now().Add(loginBusyWait)
+	for {
+		now := s.clock.Now()
+		adm, err := s.attempts.Begin(ctx, []string{account, pair}, now, s.policy.Keep(), func(r []domain.AttemptRecord) domain.Admission {
+			return s.policy.Admit(r[1], r[0], now)
+		})
+		switch {
+		case err != nil:
+			return err
+		case adm.Admitted():
+			return nil
+		case adm.Wait > 0:
+			return &domain.Error{
+				Code:       domain.CodeRateLimited,
+				Message:    "Too many failed logins for this account. Please try again later.",
+				RetryAfter: adm.Wait,
+			}
+		case time.Now().After(deadline):
+			return &domain.Error{
+				Code:       domain.CodeRateLimited,
+				Message:    "Too many logins for this account in progress from this address. Please retry shortly.",
+				RetryAfter: time.Second,
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(loginPollInterval + rand.N(loginPollInterval)): //nolint:gosec // jitter, not a secret
 		}
 	}
-	return nil
+}
+
+// loginPollInterval is how often an attempt waiting for a place asks
+// again (jittered, so a burst does not ask in step), and loginBusyWait how
+// long it waits at most: a burst of correct logins from one address is let
+// through at the rate passwords are checked.
+const (
+	loginPollInterval = 10 * time.Millisecond
+	loginBusyWait     = 10 * time.Second
+)
+
+// endAttempt ends an admitted attempt by how its password check ended
+// (err): wrong credentials count a failure on the account and the
+// address; a success forgets the address's failures (only this address
+// proved itself: the account's stay, or a guesser would get a fresh
+// allowance each time the admin logs in); any other error only ends it.
+// It is not the attempt's business if the records cannot be written: that
+// is logged, and the attempt's place frees itself after
+// domain.InFlightFor.
+func (s *Service) endAttempt(ctx context.Context, account, pair string, err error) {
+	failed := errors.Is(err, domain.ErrInvalidCredentials)
+	ends := []ports.AttemptEnd{{Key: account, Failed: failed}, {Key: pair, Failed: failed, Forget: err == nil}}
+	if err := s.attempts.End(context.WithoutCancel(ctx), ends, s.clock.Now(), s.policy.Keep()); err != nil {
+		s.log.WarnContext(ctx, "login attempt not recorded", "error", err)
+	}
 }
 
 // orgLookup is the result of reading an admin's organization.

@@ -150,10 +150,12 @@ func (systemClock) Now() time.Time { return time.Now() }
 // noAttempts keeps no records and so admits every attempt.
 type noAttempts struct{}
 
-func (noAttempts) Admit(context.Context, []string, time.Time, time.Duration, func([]domain.AttemptRecord) time.Duration) (time.Duration, error) {
-	return 0, nil
+func (noAttempts) Begin(context.Context, []string, time.Time, time.Duration, func([]domain.AttemptRecord) domain.Admission) (domain.Admission, error) {
+	return domain.Admission{}, nil
 }
-func (noAttempts) Forget(context.Context, ...string) error { return nil }
+func (noAttempts) End(context.Context, []ports.AttemptEnd, time.Time, time.Duration) error {
+	return nil
+}
 
 type noFailpoints struct{}
 

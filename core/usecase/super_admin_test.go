@@ -169,12 +169,57 @@ func TestLoginBackoffCountsAttemptsInFlight(t *testing.T) {
 			}
 		})
 	}
-	require.Eventually(t, func() bool { return int(limited.Load())+hasher.waiting() == n }, 10*time.Second, time.Millisecond)
+	free := domain.DefaultLoginPolicy.Pair.Free + 1 // the attempt after the free failures goes through, then waits begin
+	require.Eventually(t, func() bool { return hasher.waiting() == free }, 10*time.Second, time.Millisecond)
+	time.Sleep(50 * time.Millisecond) // the rest wait for a place, and none gets one
+	require.Equal(t, free, hasher.waiting(), "no more attempts reach a password check while those are in flight")
 	close(hasher.gate)
 	wg.Wait()
-	free := domain.DefaultLoginPolicy.Pair.Free + 1 // the attempt after the free failures goes through, then waits begin
 	assert.Equal(t, int32(free), refused.Load(), "only the free attempts reach a password check")
 	assert.Equal(t, int32(n-free), limited.Load())
+}
+
+// TestLoginBurstOfCorrectPasswords: a worker pool sharing one account,
+// behind one address, logs in 200 times, 50 at once, each password check
+// taking a while: every login succeeds (attempts in flight wait their turn
+// instead of counting as failures), and no failure is left recorded.
+func TestLoginBurstOfCorrectPasswords(t *testing.T) {
+	attempts := memory.NewLoginAttempts()
+	h := newHarnessWith(t, usecase.Deps{Hasher: slowHasher{5 * time.Millisecond}, Attempts: attempts})
+	h.create(t, "acme", "a@x.com", "12345678")
+	var ok, failed atomic.Int32
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 50)
+	for range 200 {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			_, err := h.svc.Login(context.Background(), usecase.LoginInput{Email: "a@x.com", Password: "12345678", Client: "198.51.100.1"})
+			if err != nil {
+				failed.Add(1)
+				t.Log(err)
+				return
+			}
+			ok.Add(1)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int32(200), ok.Load(), "every correct login succeeds")
+	assert.Zero(t, failed.Load())
+	_, err := h.svc.Login(context.Background(), usecase.LoginInput{Email: "a@x.com", Password: "wrong-pass", Client: "198.51.100.1"})
+	require.ErrorIs(t, err, domain.ErrInvalidCredentials, "no failure was counted: a wrong password is simply wrong")
+}
+
+// slowHasher is fakes.Hasher with a delay on every check.
+type slowHasher struct{ d time.Duration }
+
+func (h slowHasher) Hash(ctx context.Context, pw domain.Password) (string, error) {
+	return fakes.Hasher{}.Hash(ctx, pw)
+}
+
+func (h slowHasher) Verify(ctx context.Context, encoded string, pw domain.Password) (bool, error) {
+	time.Sleep(h.d)
+	return fakes.Hasher{}.Verify(ctx, encoded, pw)
 }
 
 // TestAttackerCannotLockOutAdmin hammers one account with wrong passwords

@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,4 +48,52 @@ func TestLoginBackoffSharedThroughRedis(t *testing.T) {
 	}
 	r := a.call(http.MethodPost, "/admin/login", map[string]string{"email": "a@acme.test", "password": "password1"}, "")
 	assert.Equal(t, http.StatusTooManyRequests, r.status, "guesses spread over replicas meet one back-off: %s", r.raw)
+}
+
+// TestRedisOutage stops Redis under a running orgd and starts it again:
+// meanwhile logins (right and wrong) answer as they should, never 500 and
+// never slowly; the request limit still holds, per replica; readiness
+// stays 200 but says Redis is down, as do the metrics and one WARN line;
+// and once Redis is back, orgd shares its counters through it again.
+func TestRedisOutage(t *testing.T) {
+	rd := harness.StartRedis(t)
+	c := start(t, map[string]string{"REDIS_URL": rd.URL, "RATE_LIMIT_PER_MINUTE": "12"})
+	c.create("acme", "admin@acme.test", "password1")
+	rd.Stop()
+
+	for i, pw := range []string{"wrong-pass", "password1", "wrong-pass", "password1"} {
+		t0 := time.Now()
+		r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "admin@acme.test", "password": pw}, "")
+		want := map[string]int{"wrong-pass": http.StatusUnauthorized, "password1": http.StatusOK}[pw]
+		assert.Equal(t, want, r.status, "login %d during the outage: %s", i, r.raw)
+		assert.Less(t, time.Since(t0), 2*time.Second, "login %d waits for Redis at most a short timeout", i)
+	}
+	r := c.call(http.MethodGet, "/readyz", nil, "")
+	assert.Equal(t, http.StatusOK, r.status, "a degraded replica still serves")
+	assert.Contains(t, r.body["redis"], "down")
+	assert.Contains(t, metricsText(t, c), "orgd_redis_up 0")
+	limited := 0
+	for range 12 {
+		if c.call(http.MethodGet, "/org/get?organization_name=acme", nil, "").status == http.StatusTooManyRequests {
+			limited++
+		}
+	}
+	assert.Positive(t, limited, "the request limit holds, per replica, never lets everything through")
+	c.p.Sync(t)
+	assert.Equal(t, 1, strings.Count(c.p.Logs(), "redis does not answer"), "one WARN line, not one per request")
+
+	rd.Start()
+	require.Eventually(t, func() bool {
+		r := c.call(http.MethodGet, "/readyz", nil, "")
+		return r.status == http.StatusOK && r.body["redis"] == "up"
+	}, 20*time.Second, 250*time.Millisecond, "readiness says Redis is back")
+	assert.Contains(t, metricsText(t, c), "orgd_redis_up 1")
+}
+
+// metricsText returns what /metrics serves.
+func metricsText(t *testing.T, c client) string {
+	t.Helper()
+	_, raw, err := c.p.Do(ctx(t), http.MethodGet, "/metrics", nil, nil)
+	require.NoError(t, err)
+	return string(raw)
 }

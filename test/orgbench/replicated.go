@@ -57,7 +57,11 @@ func runReplicated(ctx context.Context, o benchOptions, w io.Writer) error {
 	var apis [2]*api
 	for i := range apis {
 		env["INSTANCE_ID"] = fmt.Sprintf("bench-%d", i)
-		p, err := harness.Launch(bin, harness.Options{DataDir: fmt.Sprintf("%s/data%d", dir, i), Env: env})
+		data := fmt.Sprintf("%s/data%d", dir, i)
+		if err := os.MkdirAll(data, 0o750); err != nil {
+			return err
+		}
+		p, err := harness.Launch(bin, harness.Options{DataDir: data, Env: env})
 		if p != nil {
 			defer p.Kill()
 		}
