@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"orgd/adapters/token"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -123,4 +125,14 @@ func TestEveryKeyIsDeclaredWhole(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, ":8000", c.HTTPAddr, "defaults come from the tags")
 	assert.Equal(t, 15*time.Second, c.ShutdownTimeout)
+}
+
+// TestAlgorithmsAreTheTokenAdapters: ALGORITHM accepts exactly what the
+// token adapter can sign with.
+func TestAlgorithmsAreTheTokenAdapters(t *testing.T) {
+	assert.Equal(t, token.Algorithms, config.Algorithms)
+	for _, alg := range config.Algorithms {
+		_, err := token.New(alg, []byte("0123456789abcdef0123456789abcdef"))
+		assert.NoError(t, err, alg)
+	}
 }

@@ -129,10 +129,10 @@ type PasswordHasher interface {
 // TokenIssuer signs and checks access tokens.
 type TokenIssuer interface {
 	// Issue signs c.
-	Issue(c domain.Claims) (string, error)
+	Issue(c domain.TokenClaims) (string, error)
 	// Verify checks the token's signature and validity window and returns
 	// its claims, or domain.ErrInvalidToken.
-	Verify(token string) (domain.Claims, error)
+	Verify(token string) (domain.TokenClaims, error)
 }
 
 // Clock tells the time; tests move it by hand.

@@ -1,6 +1,7 @@
 // Package mongodb implements orgd's storage ports over MongoDB with
-// mongo-driver v2, and runs the embedded MongoDB-wire store (FerretDB on
-// SQLite) used when no MongoDB is configured. One code path serves both:
+// mongo-driver v2, on MongoDB or any server speaking its protocol,
+// including the embedded store (package embedded) orgd runs when no
+// MongoDB is configured. One code path serves both:
 // it uses only single-document atomic writes, unique indexes without
 // collation, and renameCollection within one database; every read and
 // write on the request path filters on _id alone, the one filter the
@@ -68,17 +69,34 @@ type Options struct {
 	// Logger receives a line as each migration starts and ends; nil
 	// discards them.
 	Logger *slog.Logger
-	// Embedded is the in-process store behind URI, if that is what it is:
-	// orgd then indexes each collection's _id expression in its SQLite
-	// file as the collection is created.
-	Embedded *Embedded
+	// Embedded is the in-process store behind URI, if that is what it is
+	// (nil for any other server): the adapter then has it index each
+	// collection it creates.
+	Embedded Embedded
+}
+
+// Embedded is what the adapter needs of a store that runs in this process
+// on files of its own (orgd's embedded store, package embedded): to give
+// what the driver creates the index the store's queries need, to clear a
+// half-made table a crash left in a collection's way, and to say whether
+// its files are damaged.
+type Embedded interface {
+	// IndexDatabase indexes every collection of database db.
+	IndexDatabase(ctx context.Context, db string) error
+	// IndexCollection indexes collection coll of database db.
+	IndexCollection(ctx context.Context, db, coll string) error
+	// DropOrphanTable drops the table a create of coll left without its
+	// catalogue entry, if any, and reports whether it did.
+	DropOrphanTable(ctx context.Context, db, coll string) (bool, error)
+	// Damaged returns the damage found in the store's files, if any.
+	Damaged() error
 }
 
 // Store is a connection to one master database and its tenant collections.
 type Store struct {
 	client   *mongo.Client
 	db       *mongo.Database
-	embedded *Embedded
+	embedded Embedded
 	log      *slog.Logger
 	// corrupt holds the first error that said a store file is damaged;
 	// full, the latest that said the disk is full, until a write succeeds.

@@ -8,8 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
-	"go.mongodb.org/mongo-driver/v2/mongo"
-	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/adapters/mongodb"
 	"orgd/adapters/mongodb/mongotest"
@@ -36,10 +34,6 @@ func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) 
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }
 func TestAudit(t *testing.T)           { contract.Audit(t, newStores) }
-
-func mongoIndex(name string) mongo.IndexModel {
-	return mongo.IndexModel{Keys: bson.D{{Key: "x", Value: 1}}, Options: options.Index().SetName(name)}
-}
 
 // TestConditionalWritesAtomic: the single-writer path is chosen from what
 // the server's code does, told by its buildInfo, whatever it calls itself.

@@ -24,7 +24,7 @@ var (
 type Tenants struct {
 	client   *mongo.Client
 	master   string
-	embedded *Embedded
+	embedded Embedded
 }
 
 // TenantDatabaseName is the name of tenant database i (0 to

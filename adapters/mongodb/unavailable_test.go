@@ -2,9 +2,13 @@ package mongodb_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"testing"
 	"time"
+
+	"orgd/adapters/embedded"
+	"orgd/adapters/mongodb/mongotest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -21,7 +25,7 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir, addr := t.TempDir(), freeAddr(t)
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, Addr: addr})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir, Addr: addr})
 	require.NoError(t, err)
 	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "down", ServerSelectionTimeout: 500 * time.Millisecond})
 	require.NoError(t, err)
@@ -37,7 +41,7 @@ func TestStoreDownIsUnavailable(t *testing.T) {
 	require.ErrorIs(t, st.Ping(ctx), domain.ErrUnavailable)
 
 	// The store comes back: the same connection pool recovers by itself.
-	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, Addr: addr})
+	emb, err = embedded.Start(ctx, embedded.Options{Dir: dir, Addr: addr})
 	require.NoError(t, err)
 	defer emb.Close()
 	require.Eventually(t, func() bool { return st.Ping(ctx) == nil }, 30*time.Second, 100*time.Millisecond)
@@ -51,4 +55,17 @@ func freeAddr(t *testing.T) string {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().String()
+}
+
+// TestDamageSeenAtRuntimeFailsReadiness checks that a command failing
+// because a file is damaged makes the store unready from then on.
+func TestDamageSeenAtRuntimeFailsReadiness(t *testing.T) {
+	ctx := context.Background()
+	st := mongotest.NewStore(t)
+	require.NoError(t, st.Ping(ctx))
+	st.ReportFailure(ctx, "find", errors.New("(InternalError) database disk image is malformed (11)"))
+	err := st.Ping(ctx)
+	require.ErrorIs(t, err, domain.ErrUnavailable)
+	st.ReportFailure(ctx, "find", errors.New("(DuplicateKey) E11000"))
+	require.Error(t, st.Ping(ctx), "and stays unready")
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/ulule/limiter/v3/drivers/store/memory"
 	sredis "github.com/ulule/limiter/v3/drivers/store/redis"
 
-	memadapter "orgd/adapters/memory"
 	"orgd/ports"
 )
 
@@ -52,7 +51,7 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error
 	if redisURL == "" {
 		return Stores{
 			Requests: memory.NewStore(),
-			Logins:   memadapter.NewLoginAttempts(),
+			Logins:   NewLocalLoginAttempts(),
 			Close:    func() error { return nil },
 		}, nil
 	}
@@ -77,7 +76,7 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error
 	health := &Health{log: log, ping: func(ctx context.Context) error { return client.Ping(ctx).Err() }}
 	return Stores{
 		Requests: &fallbackStore{shared: requests, local: memory.NewStore(), health: health},
-		Logins:   &fallbackAttempts{shared: NewRedisLoginAttempts(client), local: memadapter.NewLoginAttempts(), health: health},
+		Logins:   &fallbackAttempts{shared: NewRedisLoginAttempts(client), local: NewLocalLoginAttempts(), health: health},
 		Close:    client.Close,
 		Shared:   true,
 		Redis:    health,

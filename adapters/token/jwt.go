@@ -70,7 +70,7 @@ func New(alg string, key []byte, opts ...Option) (*JWT, error) {
 }
 
 // Issue implements ports.TokenIssuer.
-func (j *JWT) Issue(c domain.Claims) (string, error) {
+func (j *JWT) Issue(c domain.TokenClaims) (string, error) {
 	b := jwt.NewBuilder()
 	if c.Super {
 		b = b.Claim(claimRole, roleSuper)
@@ -96,10 +96,10 @@ func (j *JWT) Issue(c domain.Claims) (string, error) {
 }
 
 // Verify implements ports.TokenIssuer.
-func (j *JWT) Verify(s string) (domain.Claims, error) { return j.VerifyAt(s, j.clock.Now()) }
+func (j *JWT) Verify(s string) (domain.TokenClaims, error) { return j.VerifyAt(s, j.clock.Now()) }
 
 // VerifyAt is Verify as if the time were now.
-func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
+func (j *JWT) VerifyAt(s string, now time.Time) (domain.TokenClaims, error) {
 	t, err := jwt.ParseString(s,
 		jwt.WithKey(j.alg, j.key),
 		jwt.WithValidate(true),
@@ -112,31 +112,31 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.Claims, error) {
 		jwt.WithRequiredClaim("sub"),
 	)
 	if err != nil || !plainClaims(s) {
-		return domain.Claims{}, domain.ErrInvalidToken
+		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
-	var c domain.Claims
+	var c domain.TokenClaims
 	sub, _ := t.Subject()
 	c.AdminID = domain.ID(sub)
 	var org, role string
 	if err := t.Get(claimOrg, &org); err != nil {
-		return domain.Claims{}, domain.ErrInvalidToken
+		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
 	c.OrgID = domain.ID(org)
 	if t.Has(claimRole) {
 		if err := t.Get(claimRole, &role); err != nil || role != roleSuper {
-			return domain.Claims{}, domain.ErrInvalidToken
+			return domain.TokenClaims{}, domain.ErrInvalidToken
 		}
 		c.Super = true
 	}
 	var cv float64
 	if err := t.Get(claimCV, &cv); err != nil {
-		return domain.Claims{}, domain.ErrInvalidToken
+		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
 	c.CredentialsVersion = int64(cv)
 	c.IssuedAt, _ = t.IssuedAt()
 	c.ExpiresAt, _ = t.Expiration()
 	if !c.AdminID.Valid() || (c.Super != (c.OrgID == "")) || (!c.Super && !c.OrgID.Valid()) {
-		return domain.Claims{}, domain.ErrInvalidToken
+		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
 	return c, nil
 }

@@ -21,8 +21,8 @@ import (
 
 var key = []byte("0123456789abcdef0123456789abcdef")
 
-func claims(now time.Time) domain.Claims {
-	return domain.Claims{
+func claims(now time.Time) domain.TokenClaims {
+	return domain.TokenClaims{
 		AdminID: domain.NewID(now), OrgID: domain.NewID(now), CredentialsVersion: 3,
 		IssuedAt: now, ExpiresAt: now.Add(30 * time.Minute),
 	}
@@ -107,7 +107,7 @@ func TestSuperAdminClaims(t *testing.T) {
 	j, err := token.New("HS256", key)
 	require.NoError(t, err)
 	now := time.Now().Truncate(time.Second).UTC()
-	s, err := j.Issue(domain.Claims{AdminID: domain.NewID(now), Super: true, IssuedAt: now, ExpiresAt: now.Add(time.Minute)})
+	s, err := j.Issue(domain.TokenClaims{AdminID: domain.NewID(now), Super: true, IssuedAt: now, ExpiresAt: now.Add(time.Minute)})
 	require.NoError(t, err)
 	c, err := j.Verify(s)
 	require.NoError(t, err)

@@ -8,12 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 
-	"orgd/adapters/metrics"
 	"orgd/adapters/password"
 	"orgd/adapters/token"
-	"orgd/config"
 	"orgd/core/usecase"
 )
 
@@ -42,73 +39,51 @@ Flags:
 var errFindings = errors.New("the store has integrity findings")
 
 // checkCmd runs "orgd check".
-func checkCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func checkCmd(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("check", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	asJSON := fs.Bool("json", false, "")
 	repair := fs.Bool("repair", false, "")
-	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
-		fmt.Fprint(stdout, checkUsage)
+	if err := fs.Parse(e.args); errors.Is(err, flag.ErrHelp) {
+		fmt.Fprint(e.stdout, checkUsage)
 		return nil
 	} else if err != nil || fs.NArg() > 0 {
-		fmt.Fprint(stderr, checkUsage)
+		fmt.Fprint(e.stderr, checkUsage)
 		return errors.Join(errors.New("check: unexpected arguments"), err)
 	}
-	cfg, err := config.Load(getenv, ".")
+	// Only a repair writes, and so needs the single-writer lease.
+	a, err := openApp(ctx, e, openOptions{lease: *repair})
 	if err != nil {
 		return err
 	}
-	log, err := newLogger(cfg, stderr)
-	if err != nil {
-		return err
-	}
-	st, err := openStore(ctx, cfg, log, true, metrics.New())
-	if err != nil {
-		return err
-	}
-	defer st.close()
-	if pending, err := st.PendingMigrations(ctx); err != nil {
+	defer a.close()
+	if pending, err := a.st.PendingMigrations(a.ctx); err != nil {
 		return err
 	} else if len(pending) > 0 {
 		return fmt.Errorf("check: the store lacks %d migration(s) this orgd knows, from %d (%s): run orgd migrate first", len(pending), pending[0].Version, pending[0].Name)
 	}
-	if *repair {
-		ctx, lost := context.WithCancelCause(ctx)
-		defer lost(nil)
-		if err := holdWriterLease(ctx, st, cfg, log, lost); err != nil {
-			return err
-		}
-	}
-	svc, err := auditService(ctx, st, log)
+	// The audit signs no tokens and checks no passwords: a throwaway key.
+	tokens, err := token.New("HS256", []byte(rand.Text()+rand.Text()))
 	if err != nil {
 		return err
 	}
-	offline := cfg.Embedded()
+	svc, err := a.newService(usecase.Deps{Hasher: password.New(password.OWASP, 1), Tokens: tokens})
+	if err != nil {
+		return err
+	}
+	offline := a.server != nil // the data directory is locked to this process
 	if *repair {
-		rep, err := svc.Repair(ctx, offline)
+		rep, err := svc.Repair(a.ctx, offline)
 		if err != nil {
 			return err
 		}
-		return report(stdout, *asJSON, rep, rep.Left.Findings)
+		return report(e.stdout, *asJSON, rep, rep.Left.Findings)
 	}
-	rep, err := svc.Audit(ctx, offline)
+	rep, err := svc.Audit(a.ctx, offline)
 	if err != nil {
 		return err
 	}
-	return report(stdout, *asJSON, rep, rep.Findings)
-}
-
-// auditService wires the use cases for an audit: the store alone. It signs
-// no tokens and checks no passwords, so its token key is a throwaway.
-func auditService(ctx context.Context, st *store, log *slog.Logger) (*usecase.Service, error) {
-	tokens, err := token.New("HS256", []byte(rand.Text()+rand.Text()))
-	if err != nil {
-		return nil, err
-	}
-	return usecase.New(ctx, usecase.Deps{
-		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Hasher: password.New(password.OWASP, 1), Tokens: tokens, Logger: log,
-	})
+	return report(e.stdout, *asJSON, rep, rep.Findings)
 }
 
 // report prints rep, and returns errFindings if left holds any.

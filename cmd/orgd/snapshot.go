@@ -15,6 +15,9 @@ import (
 	"strings"
 	"time"
 
+	"orgd/adapters/embedded"
+	"orgd/adapters/embedded/archive"
+
 	"orgd/adapters/mongodb"
 	"orgd/config"
 )
@@ -38,7 +41,8 @@ Flags:
 `
 
 // snapshotCmd runs "orgd snapshot ...".
-func snapshotCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func snapshotCmd(ctx context.Context, e env) error {
+	args, getenv, stdout, stderr := e.args, e.getenv, e.stdout, e.stderr
 	fs := flag.NewFlagSet("snapshot", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	url := fs.String("url", "", "")
@@ -99,13 +103,13 @@ func verifySnapshotFile(file string, stdout io.Writer) error {
 	return nil
 }
 
-func readSnapshotFile(file string) (mongodb.SnapshotInfo, error) {
+func readSnapshotFile(file string) (archive.Info, error) {
 	f, err := os.Open(file) //nolint:gosec // the operator names the file
 	if err != nil {
-		return mongodb.SnapshotInfo{}, err
+		return archive.Info{}, err
 	}
 	defer f.Close() //nolint:errcheck // read only
-	return mongodb.ReadSnapshot(f, func(string, io.Reader) error { return nil })
+	return archive.Read(f, func(string, io.Reader) error { return nil })
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
@@ -235,14 +239,14 @@ func restoreSnapshot(ctx context.Context, cfg config.Config, file string, force 
 		return err
 	}
 	defer f.Close() //nolint:errcheck // read only
-	rep, err := mongodb.RestoreSnapshot(ctx, f, mongodb.RestoreOptions{Dir: cfg.DataDir, Replace: force})
+	rep, err := embedded.Restore(ctx, f, embedded.RestoreOptions{Dir: cfg.DataDir, Replace: force})
 	if err != nil {
 		return fmt.Errorf("snapshot restore: %w", err)
 	}
 	if rep.MovedTo != "" {
 		fmt.Fprintf(stdout, "moved what %s held into %s\n", cfg.DataDir, rep.MovedTo)
 	}
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: cfg.DataDir})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: cfg.DataDir})
 	if err != nil {
 		return fmt.Errorf("snapshot restore: the restored store does not start: %w", err)
 	}

@@ -39,17 +39,15 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		}
 		return "", domain.ErrNotOwner
 	}
-	before, next, err := s.update(ctx, org.ID, "", func(org domain.Organization) (domain.Organization, error) {
-		if org.Name.Key() != key || !org.Visible() {
-			return org, domain.ErrOrgNotFound // renamed meanwhile, or going
-		}
-		return org.Begin(s.newPending(domain.OpDelete)), nil
-	})
-	if err != nil {
-		return "", err
-	}
-	if _, err := s.carry(ctx, next, FPDeleteMarked); !errors.Is(err, domain.ErrOrgNotFound) {
-		return "", err // ErrOrgNotFound: the delete is done
+	before, _, begun, err := s.perform(ctx, org.ID, change{begun: FPDeleteMarked,
+		plan: func(org domain.Organization) (domain.Organization, error) {
+			if org.Name.Key() != key || !org.Visible() {
+				return org, domain.ErrOrgNotFound // renamed meanwhile, or going
+			}
+			return org.Begin(s.newPending(domain.OpDelete)), nil
+		}})
+	if !begun || !errors.Is(err, domain.ErrOrgNotFound) {
+		return "", err // ErrOrgNotFound once begun: the delete is done
 	}
 	return before.Name.String(), nil
 }

@@ -110,6 +110,30 @@ func (s *Service) takeOver(ctx context.Context, org domain.Organization) (domain
 	return s.finish(ctx, next)
 }
 
+// change is how a use case begins an operation on an existing
+// organization: the failpoints after its claims are taken (reserved) and
+// after its intent is recorded (begun), and its plan, which computes the
+// organization's next state (with its intent) from the settled one.
+type change struct {
+	reserved, begun string
+	plan            func(domain.Organization) (domain.Organization, error)
+}
+
+// perform is the one way a use case enters the engine for an existing
+// organization: it begins the operation c plans (update) and carries it
+// to its end (carry). It returns the organization as it was before and as
+// the operation left it (the same, when the plan changes nothing), and
+// whether the operation's intent was written (so an error after that is
+// the operation's, not the plan's).
+func (s *Service) perform(ctx context.Context, id domain.ID, c change) (before, after domain.Organization, begun bool, err error) {
+	before, next, err := s.update(ctx, id, c.reserved, c.plan)
+	if err != nil || next.Pending == nil {
+		return before, before, false, err // it failed, or nothing changes
+	}
+	after, err = s.carry(ctx, next, c.begun)
+	return before, after, true, err
+}
+
 // errUnchanged is returned by an update's plan when there is nothing to
 // write.
 var errUnchanged = errors.New("nothing changes")

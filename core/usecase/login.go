@@ -24,7 +24,7 @@ type LoginInput struct {
 // value for the super admin.
 type LoginResult struct {
 	Token  string
-	Claims domain.Claims
+	Claims domain.TokenClaims
 	Admin  domain.Admin
 	Org    domain.Organization
 }
@@ -213,7 +213,7 @@ func (s *Service) checkPassword(ctx context.Context, email domain.Email, pw doma
 // issue signs a token for admin (of org, unless the super admin).
 func (s *Service) issue(admin domain.Admin, org domain.Organization) (LoginResult, error) {
 	now := s.clock.Now().UTC()
-	claims := domain.Claims{
+	claims := domain.TokenClaims{
 		AdminID:            admin.ID,
 		OrgID:              org.ID,
 		Super:              admin.Role == domain.RoleSuperAdmin,

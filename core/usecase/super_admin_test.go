@@ -15,7 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"orgd/adapters/memory"
+	"orgd/adapters/ratelimit"
 	"orgd/core/domain"
 	"orgd/core/usecase"
 	"orgd/test/fakes"
@@ -119,7 +119,7 @@ func TestLoginCostsTheSameForUnknownEmails(t *testing.T) {
 func TestLoginBackoff(t *testing.T) {
 	ctx := context.Background()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: memory.NewLoginAttempts()})
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: ratelimit.NewLocalLoginAttempts()})
 	h.create(t, "acme", "a@x.com", "12345678")
 	free := domain.DefaultLoginPolicy.Pair.Free
 
@@ -151,7 +151,7 @@ func TestLoginBackoff(t *testing.T) {
 func TestLoginBackoffCountsAttemptsInFlight(t *testing.T) {
 	const n = 100
 	hasher := &gateHasher{gate: make(chan struct{})}
-	h := newHarnessWith(t, usecase.Deps{Hasher: hasher, Attempts: memory.NewLoginAttempts()})
+	h := newHarnessWith(t, usecase.Deps{Hasher: hasher, Attempts: ratelimit.NewLocalLoginAttempts()})
 	h.create(t, "acme", "a@x.com", "12345678") // hashes, verifies nothing
 
 	var wg sync.WaitGroup
@@ -184,7 +184,7 @@ func TestLoginBackoffCountsAttemptsInFlight(t *testing.T) {
 // taking a while: every login succeeds (attempts in flight wait their turn
 // instead of counting as failures), and no failure is left recorded.
 func TestLoginBurstOfCorrectPasswords(t *testing.T) {
-	attempts := memory.NewLoginAttempts()
+	attempts := ratelimit.NewLocalLoginAttempts()
 	h := newHarnessWith(t, usecase.Deps{Hasher: slowHasher{5 * time.Millisecond}, Attempts: attempts})
 	h.create(t, "acme", "a@x.com", "12345678")
 	var ok, failed atomic.Int32
@@ -230,7 +230,7 @@ func (h slowHasher) Verify(ctx context.Context, encoded string, pw domain.Passwo
 func TestAttackerCannotLockOutAdmin(t *testing.T) {
 	ctx := context.Background()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
-	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: memory.NewLoginAttempts()})
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Attempts: ratelimit.NewLocalLoginAttempts()})
 	h.create(t, "acme", "a@x.com", "12345678")
 	const addresses = 20
 	guesses := 0

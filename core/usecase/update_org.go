@@ -44,31 +44,32 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	before, next, err := s.update(ctx, p.OrgID, FPUpdateReserved, func(org domain.Organization) (domain.Organization, error) {
-		if !org.Visible() {
-			return org, domain.ErrOrgNotFound
-		}
-		pending, err := s.planUpdate(ctx, org, ch)
-		if err != nil {
-			return org, err
-		}
-		return org.Begin(pending), nil
-	})
-	if err != nil || next.Pending == nil {
-		return before, err // nothing changes, or it failed
+	before, after, _, err := s.perform(ctx, p.OrgID, change{reserved: FPUpdateReserved, begun: FPUpdatePending,
+		plan: func(org domain.Organization) (domain.Organization, error) {
+			if !org.Visible() {
+				return org, domain.ErrOrgNotFound
+			}
+			pending, err := s.planUpdate(ctx, org, ch)
+			if err != nil {
+				return org, err
+			}
+			return org.Begin(pending), nil
+		}})
+	if err != nil {
+		return before, err
 	}
-	return s.carry(ctx, next, FPUpdatePending)
+	return after, nil
 }
 
-// change is an update's validated input.
-type change struct {
+// updateInput is an update's validated input.
+type updateInput struct {
 	name     *domain.OrgName
 	email    *domain.Email
 	password string // the new password's hash
 }
 
-func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (change, error) {
-	var ch change
+func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (updateInput, error) {
+	var ch updateInput
 	if in.Name == nil && in.Email == nil && in.Password == nil {
 		return ch, domain.ErrNothingToUpdate
 	}
@@ -99,7 +100,7 @@ func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (change, e
 }
 
 // planUpdate is the intent of applying ch to org, or errUnchanged.
-func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch change) (*domain.Pending, error) {
+func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch updateInput) (*domain.Pending, error) {
 	pending := s.newPending(domain.OpUpdate)
 	if ch.name != nil && *ch.name != org.Name {
 		pending.NewName = *ch.name

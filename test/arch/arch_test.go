@@ -72,3 +72,42 @@ func TestCommandsImportNoTestCode(t *testing.T) {
 		}
 	}
 }
+
+// TestAdaptersImportNoOtherAdapter: each adapter wraps one thing; what one
+// needs of another it declares as an interface of its own (the mongodb
+// adapter's Embedded), and cmd/orgd wires them. Test helpers (mongotest)
+// are exempt.
+func TestAdaptersImportNoOtherAdapter(t *testing.T) {
+	for file, imps := range imports(t, "adapters") {
+		rel := strings.TrimPrefix(filepath.ToSlash(file), "../../")
+		own := strings.Join(strings.SplitN(rel, "/", 3)[:2], "/") // adapters/<name>
+		if strings.Contains(rel, "/mongotest/") {
+			continue
+		}
+		for _, imp := range imps {
+			if strings.HasPrefix(imp, "orgd/adapters/") {
+				assert.True(t, strings.HasPrefix(imp, "orgd/"+own+"/") || imp == "orgd/"+own, "%s imports %s", file, imp)
+			}
+		}
+	}
+}
+
+// TestConfigImportsNoAdapter: the configuration is read before anything
+// is wired, and knows no adapter.
+func TestConfigImportsNoAdapter(t *testing.T) {
+	for file, imps := range imports(t, "config") {
+		for _, imp := range imps {
+			assert.False(t, strings.HasPrefix(imp, "orgd/adapters"), "%s imports %s", file, imp)
+		}
+	}
+}
+
+// TestSnapshotArchiveIsPlainGo: checking an archive (orgd snapshot verify)
+// needs neither the store nor the driver.
+func TestSnapshotArchiveIsPlainGo(t *testing.T) {
+	for file, imps := range imports(t, "adapters/embedded/archive") {
+		for _, imp := range imps {
+			assert.True(t, stdlib(imp), "%s imports %s", file, imp)
+		}
+	}
+}

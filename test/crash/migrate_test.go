@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"orgd/adapters/embedded"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -28,7 +30,7 @@ func legacyDataDir(t *testing.T, dir string, sizes map[string]int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 	require.NoError(t, err)
 	defer emb.Close()
 	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: harness.Database, Embedded: emb})

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"orgd/adapters/embedded"
 	"orgd/adapters/mongodb"
 )
 
@@ -20,7 +21,7 @@ var (
 	once     sync.Once
 	uri      string
 	startErr error
-	embedded *mongodb.Embedded
+	server   *embedded.Server
 	tmpDir   string
 )
 
@@ -37,9 +38,9 @@ func URI(t testing.TB) string {
 		if startErr != nil {
 			return
 		}
-		embedded, startErr = mongodb.StartEmbedded(context.Background(), mongodb.EmbeddedOptions{Dir: tmpDir})
+		server, startErr = embedded.Start(context.Background(), embedded.Options{Dir: tmpDir})
 		if startErr == nil {
-			uri = embedded.URI()
+			uri = server.URI()
 		}
 	})
 	if startErr != nil {
@@ -60,8 +61,8 @@ func Embedded() bool { return os.Getenv(EnvURI) == "" }
 // Call it from TestMain.
 func Main(m *testing.M) int {
 	code := m.Run()
-	if embedded != nil {
-		embedded.Close()
+	if server != nil {
+		server.Close()
 		_ = os.RemoveAll(tmpDir)
 	}
 	return code
@@ -85,8 +86,8 @@ func Open(t testing.TB, o mongodb.Options) *mongodb.Store {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	o.URI, o.Database = URI(t), DatabaseName()
-	if embedded != nil {
-		o.Embedded = embedded
+	if server != nil {
+		o.Embedded = server
 	}
 	st, err := mongodb.Open(ctx, o)
 	if err != nil {

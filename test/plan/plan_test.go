@@ -1,17 +1,17 @@
-package mongodb_test
+// Package plan pins the mechanism that keeps per-request cost flat in the
+// number of organizations: every filter a request sends is an index
+// lookup, as the store itself explains it.
+package plan_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strings"
+	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/event"
@@ -79,6 +79,8 @@ func (r *recorder) record(on bool) {
 // search through orgd's _id index, never a scan; on MongoDB, never a
 // collection scan. This pins the mechanism that makes per-request cost
 // flat in the number of organizations.
+func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
+
 func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -138,7 +140,7 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 			// The embedded store pushes down, and so indexes, {_id} alone.
 			require.Len(t, keys, 1, "a filter on _id alone: %s", where)
 		}
-		assertIndexed(t, st, q.db, q.coll, q.filter)
+		mongotest.AssertIndexed(t, st, q.db, q.coll, q.filter)
 	}
 
 	// A tenant's own lookups by _id, as a client of its collection makes
@@ -152,72 +154,6 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, st.Tenants().Collection(tenant.ID, tenant.Name.Collection()).FindOne(ctx, bson.D{}).Decode(&doc))
 	filter, err := bson.Marshal(bson.D{{Key: "_id", Value: doc.ID}})
 	require.NoError(t, err)
-	assertIndexed(t, st, mongodb.TenantDatabase(st.Database().Name(), tenant.ID), tenant.Name.Collection(), filter)
+	mongotest.AssertIndexed(t, st, mongodb.TenantDatabase(st.Database().Name(), tenant.ID), tenant.Name.Collection(), filter)
 	_ = org
-}
-
-// assertIndexed explains a find with filter and asserts the store answers
-// it through an index.
-func assertIndexed(t *testing.T, st *mongodb.Store, db, coll string, filter bson.Raw) {
-	t.Helper()
-	where := fmt.Sprintf("%s.%s %v", db, coll, filter)
-	var out bson.M
-	err := st.Database().Client().Database(db).RunCommand(context.Background(), bson.D{
-		{Key: "explain", Value: bson.D{{Key: "find", Value: coll}, {Key: "filter", Value: filter}}},
-	}).Decode(&out)
-	require.NoError(t, err, where)
-	plan := fmt.Sprint(out["queryPlanner"])
-	if st.SingleWriter() {
-		assert.Equal(t, true, out["filterPushdown"], "the store pushes the filter down to SQLite: %s", where)
-		assert.Regexp(t, `SEARCH \S+ USING INDEX \S+__id_ \(<expr>=\?\)`, plan, "SQLite searches the _id index: %s: %s", where, plan)
-		assert.NotContains(t, plan, "detail=SCAN", "SQLite never scans: %s: %s", where, plan)
-		return
-	}
-	raw, err := bson.MarshalExtJSON(bson.D{{Key: "p", Value: out["queryPlanner"]}}, false, false)
-	require.NoError(t, err)
-	var doc struct{ P map[string]any }
-	require.NoError(t, json.Unmarshal(raw, &doc))
-	qp := doc.P
-	stages := planStages(qp)
-	switch {
-	case qp["winningPlan"] != nil: // MongoDB
-		assert.NotContains(t, stages, "COLLSCAN", "MongoDB never scans: %s: %s", where, plan)
-		assert.True(t, slices.ContainsFunc(stages, func(s string) bool { return strings.Contains(s, "IXSCAN") || strings.Contains(s, "IDHACK") }),
-			"MongoDB looks the _id up in its index: %s: %s", where, plan)
-	case qp["Plan"] != nil: // PostgreSQL under DocumentDB (FerretDB 2)
-		assert.NotContains(t, stages, "Seq Scan", "PostgreSQL never scans: %s: %s", where, plan)
-		assert.Contains(t, stages, "Index Scan _id_", "PostgreSQL searches the _id index: %s: %s", where, plan)
-	default:
-		t.Fatalf("an explain orgd does not know: %s: %v", where, out)
-	}
-}
-
-// planStages lists every stage of an explain's plan tree: MongoDB's
-// stage names, or PostgreSQL's node types with their index.
-func planStages(plan map[string]any) []string {
-	var out []string
-	var walk func(v any)
-	walk = func(v any) {
-		switch n := v.(type) {
-		case map[string]any:
-			if s, ok := n["stage"].(string); ok {
-				out = append(out, s)
-			}
-			if s, ok := n["Node Type"].(string); ok {
-				if idx, ok := n["Index Name"].(string); ok {
-					s += " " + idx
-				}
-				out = append(out, s)
-			}
-			for _, child := range n {
-				walk(child)
-			}
-		case []any:
-			for _, child := range n {
-				walk(child)
-			}
-		}
-	}
-	walk(plan)
-	return out
 }

@@ -1,10 +1,10 @@
-package memory_test
+package ratelimit_test
 
 import (
 	"testing"
 	"time"
 
-	"orgd/adapters/memory"
+	"orgd/adapters/ratelimit"
 	"orgd/ports"
 	"orgd/test/contract"
 )
@@ -12,6 +12,6 @@ import (
 func TestLoginAttempts(t *testing.T) {
 	contract.LoginAttempts(t, func(*testing.T) (ports.LoginAttempts, func(time.Duration)) {
 		// Expiry follows the now each call passes: nothing to move.
-		return memory.NewLoginAttempts(), func(time.Duration) {}
+		return ratelimit.NewLocalLoginAttempts(), func(time.Duration) {}
 	})
 }

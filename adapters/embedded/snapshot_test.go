@@ -1,4 +1,4 @@
-package mongodb_test
+package embedded_test
 
 import (
 	"bytes"
@@ -8,13 +8,14 @@ import (
 	"path/filepath"
 	"testing"
 
+	"orgd/adapters/embedded"
+	"orgd/adapters/embedded/archive"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
-
-	"orgd/adapters/mongodb"
 )
 
 // snapshotOf starts a store in a new directory, writes docs documents to
@@ -22,7 +23,7 @@ import (
 func snapshotOf(t *testing.T, docs int) []byte {
 	t.Helper()
 	ctx := context.Background()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: t.TempDir()})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: t.TempDir()})
 	require.NoError(t, err)
 	defer emb.Close()
 	mc, err := mongo.Connect(options.Client().ApplyURI(emb.URI()))
@@ -41,21 +42,21 @@ func snapshotOf(t *testing.T, docs int) []byte {
 
 func TestSnapshotRefusesAnythingButAWholeArchive(t *testing.T) {
 	snap := snapshotOf(t, 50)
-	info, err := mongodb.ReadSnapshot(bytes.NewReader(snap), discard)
+	info, err := archive.Read(bytes.NewReader(snap), discard)
 	require.NoError(t, err)
 	assert.ElementsMatch(t, []string{"snap.sqlite", "snap_t00.sqlite"}, info.Files)
 	assert.Positive(t, info.Bytes)
 
 	// Cut short anywhere: refused.
 	for _, n := range []int{0, 10, len(snap) / 4, len(snap) / 2, len(snap) - 40, len(snap) - 1} {
-		_, err := mongodb.ReadSnapshot(bytes.NewReader(snap[:n]), discard)
-		assert.ErrorIs(t, err, mongodb.ErrBadSnapshot, "cut at %d of %d", n, len(snap))
+		_, err := archive.Read(bytes.NewReader(snap[:n]), discard)
+		assert.ErrorIs(t, err, archive.ErrBad, "cut at %d of %d", n, len(snap))
 	}
 	// One byte changed anywhere: refused.
 	for _, at := range []int{20, len(snap) / 3, len(snap) / 2, len(snap) - 20} {
 		bad := bytes.Clone(snap)
 		bad[at] ^= 0x55
-		_, err := mongodb.ReadSnapshot(bytes.NewReader(bad), discard)
+		_, err := archive.Read(bytes.NewReader(bad), discard)
 		assert.Error(t, err, "byte %d changed", at)
 	}
 }
@@ -67,10 +68,10 @@ func TestRestoreSnapshot(t *testing.T) {
 	snap := snapshotOf(t, 20)
 
 	dir := filepath.Join(t.TempDir(), "new")
-	rep, err := mongodb.RestoreSnapshot(ctx, bytes.NewReader(snap), mongodb.RestoreOptions{Dir: dir})
+	rep, err := embedded.Restore(ctx, bytes.NewReader(snap), embedded.RestoreOptions{Dir: dir})
 	require.NoError(t, err)
 	assert.Empty(t, rep.MovedTo)
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 	require.NoError(t, err)
 	mc, err := mongo.Connect(options.Client().ApplyURI(emb.URI()))
 	require.NoError(t, err)
@@ -79,22 +80,22 @@ func TestRestoreSnapshot(t *testing.T) {
 	assert.EqualValues(t, 20, n)
 	require.NoError(t, mc.Disconnect(ctx))
 
-	_, err = mongodb.RestoreSnapshot(ctx, bytes.NewReader(snap), mongodb.RestoreOptions{Dir: dir})
-	assert.ErrorIs(t, err, mongodb.ErrDataDirLocked, "a running store's directory is refused")
+	_, err = embedded.Restore(ctx, bytes.NewReader(snap), embedded.RestoreOptions{Dir: dir})
+	assert.ErrorIs(t, err, embedded.ErrDataDirLocked, "a running store's directory is refused")
 	emb.Close()
-	_, err = mongodb.RestoreSnapshot(ctx, bytes.NewReader(snap), mongodb.RestoreOptions{Dir: dir})
-	assert.ErrorIs(t, err, mongodb.ErrDataDirNotEmpty)
+	_, err = embedded.Restore(ctx, bytes.NewReader(snap), embedded.RestoreOptions{Dir: dir})
+	assert.ErrorIs(t, err, embedded.ErrDataDirNotEmpty)
 
 	// A bad archive changes nothing, even with Replace.
 	before, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	_, err = mongodb.RestoreSnapshot(ctx, bytes.NewReader(snap[:len(snap)/2]), mongodb.RestoreOptions{Dir: dir, Replace: true})
-	assert.ErrorIs(t, err, mongodb.ErrBadSnapshot)
+	_, err = embedded.Restore(ctx, bytes.NewReader(snap[:len(snap)/2]), embedded.RestoreOptions{Dir: dir, Replace: true})
+	assert.ErrorIs(t, err, archive.ErrBad)
 	after, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, names(before), names(after))
 
-	rep, err = mongodb.RestoreSnapshot(ctx, bytes.NewReader(snap), mongodb.RestoreOptions{Dir: dir, Replace: true})
+	rep, err = embedded.Restore(ctx, bytes.NewReader(snap), embedded.RestoreOptions{Dir: dir, Replace: true})
 	require.NoError(t, err)
 	assert.FileExists(t, filepath.Join(rep.MovedTo, "snap.sqlite"), "replaced files are moved aside, not deleted")
 	assert.FileExists(t, filepath.Join(dir, "snap.sqlite"))

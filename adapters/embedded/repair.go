@@ -1,4 +1,4 @@
-package mongodb
+package embedded
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -87,7 +86,7 @@ func eachFile(files []string, fn func(i int) error) error {
 	return errors.Join(errs...)
 }
 
-// ErrCorrupt is returned by StartEmbedded when a store file fails its
+// ErrCorrupt is returned by Start when a store file fails its
 // integrity check.
 var ErrCorrupt = errors.New("embedded store file is corrupt")
 
@@ -132,21 +131,6 @@ func checkFile(ctx context.Context, path string) error {
 		return fmt.Errorf("%w: %s (%s); stop orgd and restore DATA_DIR from a backup, or move this file aside to lose what it holds", ErrCorrupt, path, res)
 	}
 	return nil
-}
-
-// setAside renames a store file with no tables (and its journal files) out
-// of the store's way, to <name>.empty-<time>, and returns the new name.
-func setAside(path string) (string, error) {
-	aside := fmt.Sprintf("%s.empty-%s", path, time.Now().UTC().Format("20060102T150405.000"))
-	for _, suffix := range []string{"-wal", "-shm"} {
-		if err := os.Rename(path+suffix, aside+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return "", err
-		}
-	}
-	if err := os.Rename(path, aside); err != nil {
-		return "", err
-	}
-	return filepath.Base(aside), nil
 }
 
 // countTables says how many tables db holds.
@@ -213,23 +197,8 @@ func repairFile(ctx context.Context, path string, rep *RepairReport) error {
 		return err
 	}
 
-	// What SQLite has.
-	type object struct{ kind, name, table string }
-	var objs []object
-	rows, err := db.QueryContext(ctx, "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+	objs, err := sqliteObjects(ctx, db)
 	if err != nil {
-		return err
-	}
-	for rows.Next() {
-		var o object
-		if err := rows.Scan(&o.kind, &o.name, &o.table); err != nil {
-			rows.Close()
-			return err
-		}
-		objs = append(objs, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 
@@ -254,4 +223,25 @@ func repairFile(ctx context.Context, path string, rep *RepairReport) error {
 	n, err := indexTables(ctx, db, known)
 	rep.IDIndexes += n
 	return err
+}
+
+// sqliteObject is a table or an index, as SQLite's schema lists it.
+type sqliteObject struct{ kind, name, table string }
+
+// sqliteObjects lists the tables and indexes db holds.
+func sqliteObjects(ctx context.Context, db *sql.DB) ([]sqliteObject, error) {
+	rows, err := db.QueryContext(ctx, "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index')")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var objs []sqliteObject
+	for rows.Next() {
+		var o sqliteObject
+		if err := rows.Scan(&o.kind, &o.name, &o.table); err != nil {
+			return nil, err
+		}
+		objs = append(objs, o)
+	}
+	return objs, rows.Err()
 }

@@ -1,6 +1,6 @@
 //go:build unix
 
-package mongodb
+package embedded
 
 import (
 	"errors"

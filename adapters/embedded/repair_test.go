@@ -1,11 +1,10 @@
-package mongodb_test
+package embedded_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io"
 	"net/url"
@@ -15,10 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"orgd/adapters/embedded"
+	"orgd/adapters/embedded/archive"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/adapters/mongodb"
 	"orgd/adapters/mongodb/mongotest"
@@ -33,8 +36,8 @@ func TestEmbeddedRepairsInterruptedCollectionChanges(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	open := func() (*mongodb.Embedded, *mongodb.Store) {
-		emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	open := func() (*embedded.Server, *mongodb.Store) {
+		emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 		require.NoError(t, err)
 		st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "repair"})
 		require.NoError(t, err)
@@ -99,8 +102,8 @@ func TestIDIndexesSurviveRestartAndAreAddedToOldDataDirs(t *testing.T) {
 	defer cancel()
 	dir := t.TempDir()
 	org := domain.NewID(time.Now())
-	open := func() (*mongodb.Embedded, *mongodb.Store) {
-		emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	open := func() (*embedded.Server, *mongodb.Store) {
+		emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 		require.NoError(t, err)
 		st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "idx", Embedded: emb})
 		require.NoError(t, err)
@@ -146,10 +149,10 @@ func TestIDIndexesSurviveRestartAndAreAddedToOldDataDirs(t *testing.T) {
 	require.NoError(t, tenant.FindOne(ctx, bson.D{}).Decode(&doc))
 	filter, err := bson.Marshal(bson.D{{Key: "_id", Value: doc.ID}})
 	require.NoError(t, err)
-	assertIndexed(t, st, mongodb.TenantDatabase("idx", org), "org_acme", filter)
+	mongotest.AssertIndexed(t, st, mongodb.TenantDatabase("idx", org), "org_acme", filter)
 	filter, err = bson.Marshal(bson.D{{Key: "_id", Value: "acme"}})
 	require.NoError(t, err)
-	assertIndexed(t, st, "idx", "name_claims", filter)
+	mongotest.AssertIndexed(t, st, "idx", "name_claims", filter)
 
 	// The rewritten index still keeps _id unique.
 	_, err = tenant.InsertOne(ctx, bson.D{{Key: "_id", Value: doc.ID}})
@@ -165,7 +168,7 @@ func TestDamagedFileRefusesStart(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 	require.NoError(t, err)
 	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "dmg", Embedded: emb})
 	require.NoError(t, err)
@@ -186,14 +189,14 @@ func TestDamagedFileRefusesStart(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 
-	_, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
-	require.ErrorIs(t, err, mongodb.ErrCorrupt)
+	_, err = embedded.Start(ctx, embedded.Options{Dir: dir})
+	require.ErrorIs(t, err, embedded.ErrCorrupt)
 	assert.Contains(t, err.Error(), path, "the message names the file")
 	assert.Contains(t, err.Error(), "restore DATA_DIR from a backup")
 
 	// A store too large to check within the start's budget starts, and the
 	// damage found after fails readiness.
-	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir, CheckBudget: -1})
+	emb, err = embedded.Start(ctx, embedded.Options{Dir: dir, CheckBudget: -1})
 	require.NoError(t, err)
 	defer emb.Close()
 	st, err = mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "dmg", Embedded: emb, SkipMigrations: true})
@@ -201,19 +204,6 @@ func TestDamagedFileRefusesStart(t *testing.T) {
 	defer st.Close(ctx)
 	require.Eventually(t, func() bool { return emb.Damaged() != nil }, 10*time.Second, 10*time.Millisecond)
 	require.ErrorIs(t, st.Ping(ctx), domain.ErrUnavailable)
-}
-
-// TestDamageSeenAtRuntimeFailsReadiness checks that a command failing
-// because a file is damaged makes the store unready from then on.
-func TestDamageSeenAtRuntimeFailsReadiness(t *testing.T) {
-	ctx := context.Background()
-	st := mongotest.NewStore(t)
-	require.NoError(t, st.Ping(ctx))
-	st.ReportFailure(ctx, "find", errors.New("(InternalError) database disk image is malformed (11)"))
-	err := st.Ping(ctx)
-	require.ErrorIs(t, err, domain.ErrUnavailable)
-	st.ReportFailure(ctx, "find", errors.New("(DuplicateKey) E11000"))
-	require.Error(t, st.Ping(ctx), "and stays unready")
 }
 
 // TestConcurrentCreatesInOneFile creates many collections at once in one
@@ -254,7 +244,7 @@ func TestEmbeddedStartsWithAnEmptyStoreFile(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	dir := t.TempDir()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
 	require.NoError(t, err)
 	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "empty"})
 	require.NoError(t, err)
@@ -267,7 +257,7 @@ func TestEmbeddedStartsWithAnEmptyStoreFile(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
-	emb, err = mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: dir})
+	emb, err = embedded.Start(ctx, embedded.Options{Dir: dir})
 	require.NoError(t, err, "a file with no tables never stops a start")
 	defer emb.Close()
 	st, err = mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: "empty", Embedded: emb})
@@ -278,6 +268,10 @@ func TestEmbeddedStartsWithAnEmptyStoreFile(t *testing.T) {
 
 	var buf bytes.Buffer
 	require.NoError(t, emb.Snapshot(ctx, &buf), "nor a snapshot")
-	_, err = mongodb.ReadSnapshot(&buf, func(string, io.Reader) error { return nil })
+	_, err = archive.Read(&buf, func(string, io.Reader) error { return nil })
 	require.NoError(t, err)
+}
+
+func mongoIndex(name string) mongo.IndexModel {
+	return mongo.IndexModel{Keys: bson.D{{Key: "x", Value: 1}}, Options: options.Index().SetName(name)}
 }

@@ -1,4 +1,4 @@
-package mongodb
+package embedded
 
 import (
 	"context"
@@ -133,7 +133,7 @@ func (f *sqliteFiles) close() {
 
 // IndexCollection rewrites the _id index of collection coll of database
 // dbName, which must exist.
-func (e *Embedded) IndexCollection(ctx context.Context, dbName, coll string) error {
+func (e *Server) IndexCollection(ctx context.Context, dbName, coll string) error {
 	db, err := e.files.get(dbName)
 	if err != nil {
 		return err
@@ -161,7 +161,7 @@ func (e *Embedded) IndexCollection(ctx context.Context, dbName, coll string) err
 // such table; this does it for one collection while the store runs). The
 // caller must hold the claim on coll's name, so that no other create of
 // coll can be under way.
-func (e *Embedded) DropOrphanTable(ctx context.Context, dbName, coll string) (bool, error) {
+func (e *Server) DropOrphanTable(ctx context.Context, dbName, coll string) (bool, error) {
 	db, err := e.files.get(dbName)
 	if err != nil {
 		return false, err
@@ -184,7 +184,7 @@ func (e *Embedded) DropOrphanTable(ctx context.Context, dbName, coll string) (bo
 // IndexDatabase rewrites the _id index of every collection of database
 // dbName that needs it; a database that does not exist yet has nothing to
 // index.
-func (e *Embedded) IndexDatabase(ctx context.Context, dbName string) error {
+func (e *Server) IndexDatabase(ctx context.Context, dbName string) error {
 	tables, err := e.collectionTables(ctx, dbName)
 	if err != nil || len(tables) == 0 {
 		return err
@@ -199,7 +199,7 @@ func (e *Embedded) IndexDatabase(ctx context.Context, dbName string) error {
 
 // collectionTables lists the tables behind dbName's collections, read from
 // the store's catalogue.
-func (e *Embedded) collectionTables(ctx context.Context, dbName string) (map[string]map[string]bool, error) {
+func (e *Server) collectionTables(ctx context.Context, dbName string) (map[string]map[string]bool, error) {
 	if _, err := os.Stat(filepath.Join(e.files.dir, dbName+".sqlite")); errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}

@@ -1,6 +1,6 @@
 //go:build !unix
 
-package mongodb
+package embedded
 
 // lockDir is a no-op where flock is not available; run one orgd per
 // data directory there.

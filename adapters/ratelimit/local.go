@@ -1,4 +1,4 @@
-package memory
+package ratelimit
 
 import (
 	"context"
@@ -12,8 +12,9 @@ import (
 // maxAttemptKeys bounds the memory one process spends on attempt records.
 const maxAttemptKeys = 100_000
 
-// LoginAttempts implements ports.LoginAttempts in one process's memory.
-type LoginAttempts struct {
+// LocalLoginAttempts implements ports.LoginAttempts in this process's
+// memory: on one node, and while a shared Redis does not answer.
+type LocalLoginAttempts struct {
 	mu   sync.Mutex
 	recs map[string]attemptRecord
 }
@@ -23,13 +24,15 @@ type attemptRecord struct {
 	expires time.Time
 }
 
-var _ ports.LoginAttempts = (*LoginAttempts)(nil)
+var _ ports.LoginAttempts = (*LocalLoginAttempts)(nil)
 
-// NewLoginAttempts returns an empty LoginAttempts.
-func NewLoginAttempts() *LoginAttempts { return &LoginAttempts{recs: map[string]attemptRecord{}} }
+// NewLocalLoginAttempts returns an empty LocalLoginAttempts.
+func NewLocalLoginAttempts() *LocalLoginAttempts {
+	return &LocalLoginAttempts{recs: map[string]attemptRecord{}}
+}
 
 // Begin implements ports.LoginAttempts.
-func (l *LoginAttempts) Begin(_ context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) domain.Admission) (domain.Admission, error) {
+func (l *LocalLoginAttempts) Begin(_ context.Context, keys []string, now time.Time, keep time.Duration, decide func([]domain.AttemptRecord) domain.Admission) (domain.Admission, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	recs := l.read(keys, now)
@@ -50,7 +53,7 @@ func (l *LoginAttempts) Begin(_ context.Context, keys []string, now time.Time, k
 }
 
 // End implements ports.LoginAttempts.
-func (l *LoginAttempts) End(_ context.Context, ends []ports.AttemptEnd, now time.Time, keep time.Duration) error {
+func (l *LocalLoginAttempts) End(_ context.Context, ends []ports.AttemptEnd, now time.Time, keep time.Duration) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, e := range ends {
@@ -68,7 +71,7 @@ func (l *LoginAttempts) End(_ context.Context, ends []ports.AttemptEnd, now time
 }
 
 // read returns the records of keys as they stand at now.
-func (l *LoginAttempts) read(keys []string, now time.Time) []domain.AttemptRecord {
+func (l *LocalLoginAttempts) read(keys []string, now time.Time) []domain.AttemptRecord {
 	recs := make([]domain.AttemptRecord, len(keys))
 	for i, k := range keys {
 		if r, ok := l.recs[k]; ok && now.Before(r.expires) {
@@ -78,7 +81,7 @@ func (l *LoginAttempts) read(keys []string, now time.Time) []domain.AttemptRecor
 	return recs
 }
 
-func (l *LoginAttempts) write(key string, r domain.AttemptRecord, now time.Time, keep time.Duration) {
+func (l *LocalLoginAttempts) write(key string, r domain.AttemptRecord, now time.Time, keep time.Duration) {
 	if _, ok := l.recs[key]; !ok && len(l.recs) >= maxAttemptKeys {
 		l.evict(now)
 	}
@@ -87,7 +90,7 @@ func (l *LoginAttempts) write(key string, r domain.AttemptRecord, now time.Time,
 
 // evict drops expired records, or, if none are, the whole table: losing
 // failure counts is better than growing without bound under a flood.
-func (l *LoginAttempts) evict(now time.Time) {
+func (l *LocalLoginAttempts) evict(now time.Time) {
 	for k, r := range l.recs {
 		if !now.Before(r.expires) {
 			delete(l.recs, k)

@@ -1,4 +1,4 @@
-package mongodb_test
+package embedded_test
 
 import (
 	"bytes"
@@ -7,6 +7,9 @@ import (
 	"io"
 	"testing"
 	"time"
+
+	"orgd/adapters/embedded"
+	"orgd/adapters/embedded/archive"
 
 	"github.com/stretchr/testify/require"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -19,10 +22,10 @@ import (
 // benchStore is an embedded store laid out as orgd lays it out (a master
 // database and 32 tenant databases), holding docs documents of 1 KiB
 // spread over the tenant databases, and tenants empty tenant collections.
-func benchStore(b *testing.B, docs, tenants int) *mongodb.Embedded {
+func benchStore(b *testing.B, docs, tenants int) *embedded.Server {
 	b.Helper()
 	ctx := context.Background()
-	emb, err := mongodb.StartEmbedded(ctx, mongodb.EmbeddedOptions{Dir: b.TempDir()})
+	emb, err := embedded.Start(ctx, embedded.Options{Dir: b.TempDir()})
 	require.NoError(b, err)
 	b.Cleanup(emb.Close)
 	mc, err := mongo.Connect(options.Client().ApplyURI(emb.URI()))
@@ -79,7 +82,7 @@ func BenchmarkSnapshot(b *testing.B) {
 			emb := benchStore(b, docs, 0)
 			var buf bytes.Buffer
 			require.NoError(b, emb.Snapshot(context.Background(), &buf))
-			info, err := mongodb.ReadSnapshot(bytes.NewReader(buf.Bytes()), func(string, io.Reader) error { return nil })
+			info, err := archive.Read(bytes.NewReader(buf.Bytes()), func(string, io.Reader) error { return nil })
 			require.NoError(b, err)
 			b.SetBytes(info.Bytes)
 			b.ResetTimer()

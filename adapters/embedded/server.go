@@ -1,10 +1,18 @@
-package mongodb
+// Package embedded runs the store orgd starts in its own process when no
+// MONGODB_URI is set: FerretDB with its SQLite backend, keeping its files
+// in DATA_DIR, which it locks so that only one process ever uses them. It
+// also gives those files what the store does not: an _id index its
+// queries can use, repair of what a crash leaves, integrity checks, and
+// point-in-time snapshots (whose archive format is package archive). The
+// mongodb adapter reaches the store through the driver like any server,
+// and asks this package, through the small interface it declares
+// (mongodb.Embedded), to index what it creates.
+package embedded
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -16,10 +24,10 @@ import (
 	"github.com/FerretDB/FerretDB/ferretdb"
 )
 
-// Embedded is an in-process MongoDB-wire server (FerretDB with its SQLite
+// Server is an in-process MongoDB-wire server (FerretDB with its SQLite
 // backend) keeping its files in one directory, which it locks so that only
 // one process ever uses them.
-type Embedded struct {
+type Server struct {
 	uri    string
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -51,15 +59,15 @@ func (d *damageReport) set(err error) {
 
 // Damaged returns the damage the integrity check found in the store's
 // files after the start, if any.
-func (e *Embedded) Damaged() error {
+func (e *Server) Damaged() error {
 	if err := e.damage.err.Load(); err != nil {
 		return *err
 	}
 	return nil
 }
 
-// EmbeddedOptions configure StartEmbedded.
-type EmbeddedOptions struct {
+// Options configure Start.
+type Options struct {
 	// Dir holds the SQLite files; it is created if missing.
 	Dir string
 	// Addr is the TCP address to listen on; empty means a free loopback port.
@@ -71,12 +79,12 @@ type EmbeddedOptions struct {
 	CheckBudget time.Duration
 }
 
-// ErrDataDirLocked is returned by StartEmbedded when another process holds
+// ErrDataDirLocked is returned by Start when another process holds
 // the data directory.
 var ErrDataDirLocked = errors.New("data directory is in use by another orgd process")
 
-// StartEmbedded starts the store and returns once it accepts connections.
-func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+// Start starts the store and returns once it accepts connections.
+func Start(ctx context.Context, o Options) (*Server, error) {
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
 		return nil, fmt.Errorf("embedded store: %w", err)
@@ -115,7 +123,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded store: %w", err)
 	}
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Embedded{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}, dir: dir, damage: damage}
+	e := &Server{cancel: cancel, done: make(chan struct{}), unlock: unlock, files: &sqliteFiles{dir: dir}, dir: dir, damage: damage}
 	go func() {
 		defer close(e.done)
 		_ = f.Run(runCtx)
@@ -168,69 +176,19 @@ func prepareDir(ctx context.Context, dir string, budget time.Duration, logger *s
 }
 
 // Dir is the store's data directory, absolute.
-func (e *Embedded) Dir() string { return e.dir }
+func (e *Server) Dir() string { return e.dir }
 
 // URI is the connection string of the running store.
-func (e *Embedded) URI() string { return e.uri }
+func (e *Server) URI() string { return e.uri }
 
 // Close stops the store, marks the data directory cleanly shut down and
 // releases it.
-func (e *Embedded) Close() {
+func (e *Server) Close() {
 	e.files.close()
 	e.cancel()
 	<-e.done
 	_ = markCleanShutdown(e.dir)
 	e.unlock()
-}
-
-// cleanShutdownFile marks a data directory whose store stopped cleanly: no
-// collection change was cut short, and every table got its _id index when
-// it was made, so the next start skips the repair pass (which opens every
-// SQLite file). It is removed as the store starts, so a store that dies is
-// repaired at its next start.
-const cleanShutdownFile = "clean_shutdown"
-
-// cleanShutdownMark is the mark's content: the layout of the files (their
-// _id indexes) a clean shutdown vouches for. A mark from another layout
-// does not skip the repair pass, which brings the files to this one.
-const cleanShutdownMark = "orgd embedded store layout 2\n"
-
-// takeCleanShutdown reports whether dir was shut down cleanly by a
-// version of orgd with today's layout, and removes the mark durably before
-// the store can change anything.
-func takeCleanShutdown(dir string) (bool, error) {
-	path := filepath.Join(dir, cleanShutdownFile)
-	mark, err := os.ReadFile(path) //nolint:gosec // dir is the operator's DATA_DIR
-	if errors.Is(err, fs.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := os.Remove(path); err != nil {
-		return false, err
-	}
-	return string(mark) == cleanShutdownMark, syncDir(dir)
-}
-
-func markCleanShutdown(dir string) error {
-	f, err := os.OpenFile(filepath.Join(dir, cleanShutdownFile), os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600) //nolint:gosec // dir is the operator's DATA_DIR
-	if err != nil {
-		return err
-	}
-	_, err = f.WriteString(cleanShutdownMark)
-	if err := errors.Join(err, f.Sync(), f.Close()); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir) //nolint:gosec // dir is the operator's DATA_DIR
-	if err != nil {
-		return err
-	}
-	return errors.Join(d.Sync(), d.Close())
 }
 
 func waitListening(ctx context.Context, uri string) error {

@@ -1,0 +1,134 @@
+package mongodb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
+
+	"orgd/core/domain"
+	"orgd/ports"
+)
+
+var _ ports.AdminRepository = (*Admins)(nil)
+
+// Admins implements ports.AdminRepository on the admins collection.
+type Admins struct{ c *mongo.Collection }
+
+type adminDoc struct {
+	ID                 bson.ObjectID  `bson:"_id"`
+	Email              string         `bson:"email"`
+	PasswordHash       string         `bson:"password_hash"`
+	Role               string         `bson:"role"`
+	OrgID              *bson.ObjectID `bson:"org_id,omitempty"`
+	CreatedAt          time.Time      `bson:"created_at"`
+	CredentialsVersion int64          `bson:"credentials_version"`
+}
+
+func (d adminDoc) toDomain() domain.Admin {
+	a := domain.Admin{
+		ID: domain.ID(d.ID.Hex()), Email: domain.Email(d.Email), PasswordHash: d.PasswordHash,
+		Role: domain.Role(d.Role), CreatedAt: d.CreatedAt.UTC(), CredentialsVersion: d.CredentialsVersion,
+	}
+	if d.OrgID != nil {
+		a.OrgID = domain.ID(d.OrgID.Hex())
+	}
+	if a.Role == "" {
+		a.Role = domain.RoleOrgAdmin // admins stored before roles existed
+	}
+	return a
+}
+
+// Insert implements ports.AdminRepository.
+func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
+	id, ok := oid(a.ID)
+	if !ok {
+		return fmt.Errorf("admin %q: malformed id", a.ID)
+	}
+	d := adminDoc{
+		ID: id, Email: string(a.Email), PasswordHash: a.PasswordHash, Role: string(a.Role),
+		CreatedAt: a.CreatedAt, CredentialsVersion: a.CredentialsVersion,
+	}
+	if a.OrgID != "" {
+		org, ok := oid(a.OrgID)
+		if !ok {
+			return fmt.Errorf("admin %q: malformed organization id", a.ID)
+		}
+		d.OrgID = &org
+	}
+	_, err := r.c.InsertOne(ctx, d)
+	if isDuplicate(err) {
+		return fmt.Errorf("insert admin: %w", domain.ErrEmailExists)
+	}
+	return translate(err)
+}
+
+// ByID implements ports.AdminRepository.
+func (r *Admins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
+	o, ok := oid(id)
+	if !ok {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
+	var d adminDoc
+	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		return domain.Admin{}, domain.ErrAdminNotFound
+	}
+	if err != nil {
+		return domain.Admin{}, fmt.Errorf("find admin: %w", translate(err))
+	}
+	return d.toDomain(), nil
+}
+
+// All returns every admin (for tests and tools).
+func (r *Admins) All(ctx context.Context) ([]domain.Admin, error) {
+	cur, err := r.c.Find(ctx, bson.D{})
+	if err != nil {
+		return nil, fmt.Errorf("list admins: %w", translate(err))
+	}
+	var docs []adminDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("list admins: %w", translate(err))
+	}
+	out := make([]domain.Admin, len(docs))
+	for i, d := range docs {
+		out[i] = d.toDomain()
+	}
+	return out, nil
+}
+
+// Update implements ports.AdminRepository.
+func (r *Admins) Update(ctx context.Context, a domain.Admin) error {
+	id, ok := oid(a.ID)
+	if !ok {
+		return domain.ErrAdminNotFound
+	}
+	res, err := r.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
+		{Key: "email", Value: string(a.Email)},
+		{Key: "password_hash", Value: a.PasswordHash},
+		{Key: "credentials_version", Value: a.CredentialsVersion},
+	}}})
+	if isDuplicate(err) {
+		return fmt.Errorf("update admin: %w", domain.ErrEmailExists)
+	}
+	if err != nil {
+		return fmt.Errorf("update admin: %w", translate(err))
+	}
+	if res.MatchedCount == 0 {
+		return domain.ErrAdminNotFound
+	}
+	return nil
+}
+
+// Delete implements ports.AdminRepository.
+func (r *Admins) Delete(ctx context.Context, id domain.ID) error {
+	o, ok := oid(id)
+	if !ok {
+		return nil
+	}
+	_, err := r.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: o}})
+	return translate(err)
+}
