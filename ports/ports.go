@@ -67,14 +67,51 @@ type AdminRepository interface {
 	Insert(ctx context.Context, admin domain.Admin) error
 	// ByID returns the admin or domain.ErrAdminNotFound.
 	ByID(ctx context.Context, id domain.ID) (domain.Admin, error)
-	// Update overwrites the admin's email, password hash and credentials
-	// version. It returns domain.ErrEmailExists if another admin has the
-	// email and domain.ErrAdminNotFound if the admin is gone.
+	// Update overwrites what may change of the admin: its email, password
+	// hash and credentials version, role in its organization, email
+	// claim's operation and roster page. It returns domain.ErrEmailExists
+	// if another admin has the email and domain.ErrAdminNotFound if the
+	// admin is gone.
 	Update(ctx context.Context, admin domain.Admin) error
 	// Delete removes the admin; deleting a missing admin is not an error.
 	Delete(ctx context.Context, id domain.ID) error
 	// All lists every admin (for the integrity audit).
 	All(ctx context.Context) ([]domain.Admin, error)
+}
+
+// Rosters stores each organization's member list in pages of at most
+// domain.RosterPageSize, each read and written whole by organization and
+// page number: listing a page costs one point read whatever the number of
+// members.
+type Rosters interface {
+	// Page returns page i of org's roster, empty if there is none.
+	Page(ctx context.Context, org domain.ID, i int) ([]domain.Member, error)
+	// Put writes page i of org's roster.
+	Put(ctx context.Context, org domain.ID, i int, members []domain.Member) error
+	// Drop removes page i of org's roster; a missing page is no error.
+	Drop(ctx context.Context, org domain.ID, i int) error
+	// All lists every page of every organization's roster, for the
+	// integrity audit.
+	All(ctx context.Context) ([]RosterPage, error)
+}
+
+// RosterPage is one page of an organization's roster.
+type RosterPage struct {
+	OrgID   domain.ID
+	Page    int
+	Members []domain.Member
+}
+
+// Invitations stores invitations by ID.
+type Invitations interface {
+	// Insert stores a new invitation.
+	Insert(ctx context.Context, inv domain.Invitation) error
+	// ByID returns the invitation, or domain.ErrInvitationInvalid.
+	ByID(ctx context.Context, id domain.ID) (domain.Invitation, error)
+	// Delete removes the invitation; a missing one is no error.
+	Delete(ctx context.Context, id domain.ID) error
+	// All lists every invitation, for the integrity audit.
+	All(ctx context.Context) ([]domain.Invitation, error)
 }
 
 // TenantStore manages the per-organization collections. Each call is a

@@ -36,7 +36,7 @@ func BenchmarkDecodeAndValidateCreate(b *testing.B) {
 }
 
 func BenchmarkEncodeOrg(b *testing.B) {
-	o := domain.Organization{Name: domain.StoredOrgName("acme_corp"), AdminEmail: "admin@acme.com", CreatedAt: time.Now()}
+	o := domain.Organization{Name: domain.StoredOrgName("acme_corp"), Owners: []domain.Owner{{Email: "admin@acme.com"}}, CreatedAt: time.Now()}
 	enc := json.NewEncoder(io.Discard)
 	b.ReportAllocs()
 	for b.Loop() {

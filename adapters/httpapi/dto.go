@@ -58,7 +58,7 @@ func newOrgResponse(o domain.Organization) orgResponse {
 	return orgResponse{
 		OrganizationName: o.Name.String(),
 		CollectionName:   o.Name.Collection(),
-		AdminEmail:       string(o.AdminEmail),
+		AdminEmail:       string(o.AdminEmail()),
 		CreatedAt:        o.CreatedAt.UTC().Format(TimeFormat),
 	}
 }
@@ -70,6 +70,7 @@ type loginResponse struct {
 	AdminEmail       string  `json:"admin_email"`
 	OrganizationName *string `json:"organization_name"` // null for the super admin
 	OrganizationID   *string `json:"organization_id"`   // null for the super admin
+	Role             *string `json:"role"`              // in the organization; null for the super admin
 }
 
 // listResponse is GET /org/list's answer.
@@ -242,4 +243,29 @@ func required(p *string, field string) (string, error) {
 		return "", invalid(field + " is required")
 	}
 	return *p, nil
+}
+
+// bodyOrQuery reads the one field name of a DELETE request (into T's
+// field get names) from its body or, since some clients, proxies and
+// gateways drop a DELETE's body, from its query string (both, if they
+// agree).
+func bodyOrQuery[T any](c *echo.Context, name string, get func(*T) **string) (string, error) {
+	inQuery, err := queryParam(c, name)
+	if err != nil {
+		return "", err
+	}
+	var req T
+	if inQuery == nil || hasBody(c.Request()) {
+		if err := decodeJSON(c, &req); err != nil {
+			return "", err
+		}
+	}
+	field := get(&req)
+	switch {
+	case *field == nil:
+		*field = inQuery
+	case inQuery != nil && *inQuery != **field:
+		return "", invalid(name + " is given in the query and the body, differently")
+	}
+	return required(*field, name)
 }

@@ -105,6 +105,13 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.PUT("/org/update", h.updateOrg)
 	e.DELETE("/org/delete", h.deleteOrg)
 	e.GET("/org/list", h.listOrgs)
+	e.GET("/org/members", h.listMembers)
+	e.PUT("/org/members", h.setRole)
+	e.DELETE("/org/members", h.removeMember)
+	e.POST("/org/invitations", h.invite)
+	e.GET("/org/invitations", h.listInvitations)
+	e.DELETE("/org/invitations", h.revoke)
+	e.POST("/org/invitations/accept", h.accept)
 	e.POST("/admin/login", h.login)
 	e.GET("/admin/snapshot", h.snapshot)
 	e.GET("/healthz", h.healthz)
@@ -160,7 +167,7 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name.String(), "admin_email", string(org.AdminEmail))
+	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name.String(), "admin_email", string(org.AdminEmail()))
 	return c.JSON(http.StatusCreated, newOrgResponse(org))
 }
 
@@ -215,8 +222,8 @@ func (h *handlers) login(c *echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
 	out := loginResponse{AccessToken: res.Token, TokenType: "bearer", AdminEmail: string(res.Admin.Email)}
 	if !res.Claims.Super {
-		name, id := res.Org.Name.String(), string(res.Org.ID)
-		out.OrganizationName, out.OrganizationID = &name, &id
+		name, id, role := res.Org.Name.String(), string(res.Org.ID), string(res.Admin.OrgRole)
+		out.OrganizationName, out.OrganizationID, out.Role = &name, &id, &role
 	}
 	h.event(c, "login", &domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID, Super: res.Claims.Super})
 	return c.JSON(http.StatusOK, out)
@@ -247,25 +254,7 @@ func (h *handlers) deleteOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	// Some clients, proxies and gateways drop a DELETE's body: the name may
-	// come in the query string instead (both, if they agree).
-	inQuery, err := queryParam(c, "organization_name")
-	if err != nil {
-		return err
-	}
-	var req deleteOrgRequest
-	if inQuery == nil || hasBody(c.Request()) {
-		if err := decodeJSON(c, &req); err != nil {
-			return err
-		}
-	}
-	switch {
-	case req.OrganizationName == nil:
-		req.OrganizationName = inQuery
-	case inQuery != nil && *inQuery != *req.OrganizationName:
-		return invalid("organization_name is given in the query and the body, differently")
-	}
-	name, err := required(req.OrganizationName, "organization_name")
+	name, err := bodyOrQuery(c, "organization_name", func(r *deleteOrgRequest) **string { return &r.OrganizationName })
 	if err != nil {
 		return err
 	}

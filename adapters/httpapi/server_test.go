@@ -39,6 +39,7 @@ func TestStoreDownAnswers503(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.Orgs(), Names: downClaims{st.Names()}, Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(),
 		Hasher: fakes.Hasher{}, Tokens: tok,
 	})
 	require.NoError(t, err)
@@ -112,6 +113,7 @@ func newServer(t *testing.T, hasher ports.PasswordHasher) (http.Handler, *bytes.
 	require.NoError(t, err)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(),
 		Hasher: hasher, Tokens: tok,
 	})
 	require.NoError(t, err)

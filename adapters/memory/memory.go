@@ -24,6 +24,8 @@ type Store struct {
 	names   *Claims
 	emails  *Claims
 	admins  map[domain.ID]domain.Admin
+	rosters map[rosterKey][]domain.Member
+	invites map[domain.ID]domain.Invitation
 	tenants map[string][]map[string]any
 }
 
@@ -34,6 +36,8 @@ func New() *Store {
 		names:   &Claims{claims: map[string]domain.Claim{}, kind: domain.KindName},
 		emails:  &Claims{claims: map[string]domain.Claim{}, kind: domain.KindEmail},
 		admins:  map[domain.ID]domain.Admin{},
+		rosters: map[rosterKey][]domain.Member{},
+		invites: map[domain.ID]domain.Invitation{},
 		tenants: map[string][]map[string]any{},
 	}
 }
@@ -107,6 +111,7 @@ func clone(o domain.Organization) domain.Organization {
 		p := *o.Pending
 		o.Pending = &p
 	}
+	o.Owners, o.Roster, o.Invitations = slices.Clone(o.Owners), slices.Clone(o.Roster), slices.Clone(o.Invitations)
 	return o
 }
 
@@ -273,6 +278,7 @@ func (r *Admins) Update(_ context.Context, a domain.Admin) error {
 		}
 	}
 	cur.Email, cur.PasswordHash, cur.CredentialsVersion = a.Email, a.PasswordHash, a.CredentialsVersion
+	cur.OrgRole, cur.EmailOp, cur.Page = a.OrgRole, a.EmailOp, a.Page
 	r.admins[a.ID] = cur
 	return nil
 }

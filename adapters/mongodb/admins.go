@@ -26,12 +26,16 @@ type adminDoc struct {
 	OrgID              *bson.ObjectID `bson:"org_id,omitempty"`
 	CreatedAt          time.Time      `bson:"created_at"`
 	CredentialsVersion int64          `bson:"credentials_version"`
+	OrgRole            string         `bson:"org_role,omitempty"`
+	EmailOp            *bson.ObjectID `bson:"email_op,omitempty"`
+	Page               int            `bson:"page"`
 }
 
 func (d adminDoc) toDomain() domain.Admin {
 	a := domain.Admin{
 		ID: domain.ID(d.ID.Hex()), Email: domain.Email(d.Email), PasswordHash: d.PasswordHash,
 		Role: domain.Role(d.Role), CreatedAt: d.CreatedAt.UTC(), CredentialsVersion: d.CredentialsVersion,
+		OrgRole: domain.OrgRole(d.OrgRole), EmailOp: fromOptOID(d.EmailOp), Page: d.Page,
 	}
 	if d.OrgID != nil {
 		a.OrgID = domain.ID(d.OrgID.Hex())
@@ -48,9 +52,14 @@ func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
 	if !ok {
 		return fmt.Errorf("admin %q: malformed id", a.ID)
 	}
+	emailOp, err := optOID(a.EmailOp)
+	if err != nil {
+		return fmt.Errorf("admin %q: %w", a.ID, err)
+	}
 	d := adminDoc{
 		ID: id, Email: string(a.Email), PasswordHash: a.PasswordHash, Role: string(a.Role),
 		CreatedAt: a.CreatedAt, CredentialsVersion: a.CredentialsVersion,
+		OrgRole: string(a.OrgRole), EmailOp: emailOp, Page: a.Page,
 	}
 	if a.OrgID != "" {
 		org, ok := oid(a.OrgID)
@@ -59,7 +68,7 @@ func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
 		}
 		d.OrgID = &org
 	}
-	_, err := r.c.InsertOne(ctx, d)
+	_, err = r.c.InsertOne(ctx, d)
 	if isDuplicate(err) {
 		return fmt.Errorf("insert admin: %w", domain.ErrEmailExists)
 	}
@@ -106,10 +115,17 @@ func (r *Admins) Update(ctx context.Context, a domain.Admin) error {
 	if !ok {
 		return domain.ErrAdminNotFound
 	}
+	emailOp, err := optOID(a.EmailOp)
+	if err != nil {
+		return fmt.Errorf("admin %q: %w", a.ID, err)
+	}
 	res, err := r.c.UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{{Key: "$set", Value: bson.D{
 		{Key: "email", Value: string(a.Email)},
 		{Key: "password_hash", Value: a.PasswordHash},
 		{Key: "credentials_version", Value: a.CredentialsVersion},
+		{Key: "org_role", Value: string(a.OrgRole)},
+		{Key: "email_op", Value: emailOp},
+		{Key: "page", Value: a.Page},
 	}}})
 	if isDuplicate(err) {
 		return fmt.Errorf("update admin: %w", domain.ErrEmailExists)

@@ -28,8 +28,9 @@ func BenchmarkListOrgs(b *testing.B) {
 			name, err := domain.NewOrgName(fmt.Sprintf("org%05d", i))
 			require.NoError(b, err)
 			require.NoError(b, st.Orgs().Insert(ctx, domain.Organization{
-				ID: domain.NewID(now), Name: name, AdminID: domain.NewID(now), AdminEmail: domain.Email(fmt.Sprintf("a%d@x.test", i)),
-				CreatedAt: now, State: domain.StateActive, Version: 1,
+				ID: domain.NewID(now), Name: name, CreatedAt: now, State: domain.StateActive, Version: 1,
+				Owners:  []domain.Owner{{AdminID: domain.NewID(now), Email: domain.Email(fmt.Sprintf("a%d@x.test", i)), Since: now}},
+				Members: 1, Roster: []int{1},
 			}))
 		}
 		for _, page := range []struct {

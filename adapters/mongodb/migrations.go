@@ -44,6 +44,7 @@ var Migrations = []Migration{
 	}},
 	{4, "email claims for every admin; pending-operation markers", backfillClaimsAndMarkers},
 	{5, "tenant collections move to their tenant databases", moveTenantCollections},
+	{6, "members and roles: every admin becomes its organization's first owner; rosters and invitations", addMembers},
 }
 
 // index is one index of a master collection.
@@ -77,7 +78,7 @@ var (
 // every start by ensureSchema, since a restore by other tools (mongorestore
 // --drop) or a hand can remove it after its migration ran.
 var (
-	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending}
+	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites}
 	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
 )
 

@@ -128,9 +128,27 @@ func TestMigrationMovesLegacyLayout(t *testing.T) {
 		n, err := st.Tenants().Count(ctx, org.ID, org.Name.Collection())
 		require.NoError(t, err, name)
 		assert.Equal(t, int64(sizes[name]), n, "%s keeps every document", name)
-		claim, err := st.Emails().Claim(ctx, string(org.AdminEmail))
+		claim, err := st.Emails().Claim(ctx, string(org.AdminEmail()))
 		require.NoError(t, err, name)
-		assert.Equal(t, org.AdminID, claim.AdminID, "%s's admin holds its email", name)
+		owner := org.Owners[0].AdminID
+		assert.Equal(t, owner, claim.AdminID, "%s's admin holds its email", name)
+		// Migration 6: the one admin is the first owner, and nothing else changed.
+		admin, err := st.Admins().ByID(ctx, owner)
+		require.NoError(t, err, name)
+		assert.Equal(t, domain.RoleOwner, admin.OrgRole, "%s's admin is its owner", name)
+		assert.True(t, claim.Same(admin.Member().EmailClaim(org.ID)), "%s's admin holds its email claim as a member", name)
+		assert.Equal(t, "plain$password1", admin.PasswordHash, "%s's admin keeps its password", name)
+		migrated, err := st.Orgs().ByID(ctx, org.ID)
+		require.NoError(t, err, name)
+		assert.Equal(t, 1, migrated.Members, name)
+		assert.Equal(t, []int{1}, migrated.Roster, name)
+		assert.Equal(t, org.AdminEmail(), migrated.AdminEmail(), name)
+		assert.Equal(t, int64(1), migrated.Version, "%s's version is untouched", name)
+		roster, err := st.Rosters().Page(ctx, org.ID, 0)
+		require.NoError(t, err, name)
+		if assert.Len(t, roster, 1, name) {
+			assert.True(t, roster[0].Equal(admin.Member()), "%s's roster lists its admin", name)
+		}
 		var doc bson.M
 		require.NoError(t, st.Database().Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: org.Name.Key()}}).Decode(&doc))
 		assert.Equal(t, mongodb.TenantDatabase("", org.ID), doc["tenant_db"], "%s records its tenant database", name)

@@ -43,6 +43,8 @@ const (
 	collEmails  = "email_claims"
 	collAdmins  = "admins"
 	collPending = "pending_ops"
+	collRosters = "rosters"
+	collInvites = "invitations"
 )
 
 // TenantDatabases is how many tenant databases share the tenant
@@ -301,6 +303,12 @@ func (s *Store) Emails() *Claims { return s.emails }
 
 // Admins returns the admin repository.
 func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)} }
+
+// Rosters returns the roster pages.
+func (s *Store) Rosters() *Rosters { return &Rosters{c: s.db.Collection(collRosters)} }
+
+// Invitations returns the invitations.
+func (s *Store) Invitations() *Invitations { return &Invitations{c: s.db.Collection(collInvites)} }
 
 // Tenants returns the tenant collections.
 func (s *Store) Tenants() *Tenants {

@@ -37,12 +37,16 @@ type pendingDoc struct {
 	Op                 string         `bson:"op"`
 	ID                 *bson.ObjectID `bson:"id,omitempty"`
 	LeaseUntil         time.Time      `bson:"lease_until"`
+	Member             *memberDoc     `bson:"member,omitempty"`
+	Page               int            `bson:"page,omitempty"`
 	PasswordHash       string         `bson:"password_hash,omitempty"`
 	CredentialsVersion int64          `bson:"credentials_version,omitempty"`
 	NewName            string         `bson:"new_name,omitempty"`
 	NewNameKey         string         `bson:"new_name_key,omitempty"`
 	NewCollection      string         `bson:"new_collection,omitempty"`
 	NewEmail           string         `bson:"new_email,omitempty"`
+	NewRole            string         `bson:"new_role,omitempty"`
+	Invitation         *bson.ObjectID `bson:"invitation,omitempty"`
 }
 
 type orgDoc struct {
@@ -50,49 +54,103 @@ type orgDoc struct {
 	Name       string        `bson:"name"`
 	NameKey    string        `bson:"name_key"`
 	Collection string        `bson:"collection"`
-	AdminID    bson.ObjectID `bson:"admin_id"`
-	AdminEmail string        `bson:"admin_email"`
-	CreatedAt  time.Time     `bson:"created_at"`
-	State      string        `bson:"state"`
-	Pending    *pendingDoc   `bson:"pending,omitempty"`
-	Version    int64         `bson:"version"`
+	// AdminEmail is the longest-standing owner's email, kept for
+	// operators reading the store.
+	AdminEmail string      `bson:"admin_email"`
+	CreatedAt  time.Time   `bson:"created_at"`
+	State      string      `bson:"state"`
+	Pending    *pendingDoc `bson:"pending,omitempty"`
+	Version    int64       `bson:"version"`
 	// NameKey and Collection derive from Name; they are stored for
 	// operators and for the store's own uniqueness index on name_key.
 	// TenantDB names the database holding Collection (for operators; it
 	// derives from ID).
 	TenantDB string `bson:"tenant_db"`
-	// NameOp and EmailOp name the operations whose claims the
-	// organization holds (absent for claims from before operation ids).
-	NameOp  *bson.ObjectID `bson:"name_op,omitempty"`
-	EmailOp *bson.ObjectID `bson:"email_op,omitempty"`
+	// NameOp names the operation whose claim on the name the organization
+	// holds (absent for claims from before operation ids).
+	NameOp      *bson.ObjectID  `bson:"name_op,omitempty"`
+	Owners      []ownerDoc      `bson:"owners"`
+	Members     int             `bson:"members"`
+	Roster      []int           `bson:"roster"`
+	Invitations []bson.ObjectID `bson:"invitations,omitempty"`
+}
+
+type ownerDoc struct {
+	AdminID bson.ObjectID `bson:"admin_id"`
+	Email   string        `bson:"email"`
+	Since   time.Time     `bson:"since"`
+}
+
+// memberDoc is a member, as a roster page and a pending operation hold it.
+type memberDoc struct {
+	AdminID  bson.ObjectID  `bson:"admin_id"`
+	Email    string         `bson:"email"`
+	Role     string         `bson:"role"`
+	JoinedAt time.Time      `bson:"joined_at"`
+	EmailOp  *bson.ObjectID `bson:"email_op,omitempty"`
+}
+
+// ids converts domain IDs to ObjectIDs, keeping the first malformed one's
+// error.
+type ids struct{ err error }
+
+func (c *ids) oid(id domain.ID) bson.ObjectID {
+	o, ok := oid(id)
+	if !ok && c.err == nil {
+		c.err = fmt.Errorf("malformed id %q", id)
+	}
+	return o
+}
+
+func (c *ids) opt(id domain.ID) *bson.ObjectID {
+	o, err := optOID(id)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return o
+}
+
+func (c *ids) member(m domain.Member) memberDoc {
+	return memberDoc{AdminID: c.oid(m.AdminID), Email: string(m.Email), Role: string(m.Role), JoinedAt: m.JoinedAt, EmailOp: c.opt(m.EmailOp)}
+}
+
+func (d memberDoc) toDomain() domain.Member {
+	return domain.Member{
+		AdminID: domain.ID(d.AdminID.Hex()), Email: domain.Email(d.Email), Role: domain.OrgRole(d.Role),
+		JoinedAt: d.JoinedAt.UTC(), EmailOp: fromOptOID(d.EmailOp),
+	}
 }
 
 func toOrgDoc(o domain.Organization) (orgDoc, error) {
-	id, ok1 := oid(o.ID)
-	admin, ok2 := oid(o.AdminID)
-	nameOp, err1 := optOID(o.NameOp)
-	emailOp, err2 := optOID(o.EmailOp)
-	if !ok1 || !ok2 || err1 != nil || err2 != nil {
-		return orgDoc{}, fmt.Errorf("organization %q: malformed id", o.ID)
-	}
+	var c ids
 	d := orgDoc{
-		ID: id, Name: o.Name.String(), NameKey: o.Name.Key(), Collection: o.Name.Collection(),
-		AdminID: admin, AdminEmail: string(o.AdminEmail), CreatedAt: o.CreatedAt,
+		ID: c.oid(o.ID), Name: o.Name.String(), NameKey: o.Name.Key(), Collection: o.Name.Collection(),
+		AdminEmail: string(o.AdminEmail()), CreatedAt: o.CreatedAt,
 		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
-		NameOp: nameOp, EmailOp: emailOp,
+		NameOp: c.opt(o.NameOp), Members: o.Members, Roster: o.Roster,
+	}
+	for _, w := range o.Owners {
+		d.Owners = append(d.Owners, ownerDoc{AdminID: c.oid(w.AdminID), Email: string(w.Email), Since: w.Since})
+	}
+	for _, id := range o.Invitations {
+		d.Invitations = append(d.Invitations, c.oid(id))
 	}
 	if p := o.Pending; p != nil {
-		opID, err := optOID(p.ID)
-		if err != nil {
-			return orgDoc{}, fmt.Errorf("organization %q: %w", o.ID, err)
-		}
 		d.Pending = &pendingDoc{
-			Op: string(p.Op), ID: opID, LeaseUntil: p.LeaseUntil, PasswordHash: p.PasswordHash,
-			CredentialsVersion: p.CredentialsVersion, NewEmail: string(p.NewEmail),
+			Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, Page: p.Page, PasswordHash: p.PasswordHash,
+			CredentialsVersion: p.CredentialsVersion, NewEmail: string(p.NewEmail), NewRole: string(p.NewRole),
+			Invitation: c.opt(p.Invitation),
+		}
+		if p.Member.AdminID != "" {
+			m := c.member(p.Member)
+			d.Pending.Member = &m
 		}
 		if !p.NewName.IsZero() {
 			d.Pending.NewName, d.Pending.NewNameKey, d.Pending.NewCollection = p.NewName.String(), p.NewName.Key(), p.NewName.Collection()
 		}
+	}
+	if c.err != nil {
+		return orgDoc{}, fmt.Errorf("organization %q: %w", o.ID, c.err)
 	}
 	return d, nil
 }
@@ -100,14 +158,23 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 func (d orgDoc) toDomain() domain.Organization {
 	o := domain.Organization{
 		ID: domain.ID(d.ID.Hex()), Name: domain.StoredOrgName(d.Name),
-		AdminID: domain.ID(d.AdminID.Hex()), AdminEmail: domain.Email(d.AdminEmail),
 		CreatedAt: d.CreatedAt.UTC(), State: domain.State(d.State), Version: d.Version,
-		NameOp: fromOptOID(d.NameOp), EmailOp: fromOptOID(d.EmailOp),
+		NameOp: fromOptOID(d.NameOp), Members: d.Members, Roster: d.Roster,
+	}
+	for _, w := range d.Owners {
+		o.Owners = append(o.Owners, domain.Owner{AdminID: domain.ID(w.AdminID.Hex()), Email: domain.Email(w.Email), Since: w.Since.UTC()})
+	}
+	for _, id := range d.Invitations {
+		o.Invitations = append(o.Invitations, domain.ID(id.Hex()))
 	}
 	if p := d.Pending; p != nil {
 		o.Pending = &domain.Pending{
-			Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), PasswordHash: p.PasswordHash,
+			Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), Page: p.Page, PasswordHash: p.PasswordHash,
 			CredentialsVersion: p.CredentialsVersion, NewName: domain.StoredOrgName(p.NewName), NewEmail: domain.Email(p.NewEmail),
+			NewRole: domain.OrgRole(p.NewRole), Invitation: fromOptOID(p.Invitation),
+		}
+		if p.Member != nil {
+			o.Pending.Member = p.Member.toDomain()
 		}
 	}
 	return o

@@ -168,7 +168,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 	a.metrics.HashPool(hasher.Stats)
 	svc, err := a.newService(usecase.Deps{
 		Hasher: hasher, Tokens: tokens, Attempts: counters.Logins,
-		Creation: domain.OrgCreation(a.cfg.OrgCreation), TokenTTL: a.cfg.TokenTTL(),
+		Creation: domain.OrgCreation(a.cfg.OrgCreation), TokenTTL: a.cfg.TokenTTL(), InvitationTTL: a.cfg.InvitationTTL,
 	})
 	return svc, counters, err
 }
@@ -177,6 +177,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 // dependencies.
 func (a *app) newService(d usecase.Deps) (*usecase.Service, error) {
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = a.st.Orgs(), a.st.Names(), a.st.Emails(), a.st.Admins(), a.st.Tenants()
+	d.Rosters, d.Invitations = a.st.Rosters(), a.st.Invitations()
 	d.Logger, d.Lease = a.log, a.cfg.OperationLease
 	if a.server != nil {
 		d.Snapshots = a.server

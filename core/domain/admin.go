@@ -5,24 +5,37 @@ import "time"
 // Role is what an admin may do.
 type Role string
 
-// The roles. An organization admin manages its one organization; the
-// platform's super admin has none, and may list and delete any.
+// The kinds of account. A member of an organization (with its OrgRole
+// there) belongs to one; the platform's super admin to none, and may list
+// and delete any.
 const (
 	RoleOrgAdmin   Role = "org_admin"
 	RoleSuperAdmin Role = "super_admin"
 )
 
-// Admin is an account: an organization's admin, or the super admin.
+// Admin is an account: a member of an organization, or the super admin.
 type Admin struct {
 	ID           ID
 	Email        Email
 	PasswordHash string
 	Role         Role
 	OrgID        ID // empty for the super admin
-	CreatedAt    time.Time
+	// CreatedAt is when it was made: when the member joined.
+	CreatedAt time.Time
 	// CredentialsVersion increases on every password change; tokens carry
 	// the version they were issued under and die when it moves on.
 	CredentialsVersion int64
+	// OrgRole is its role in its organization (empty for the super admin).
+	OrgRole OrgRole
+	// EmailOp is the operation that took the claim it holds on its email.
+	EmailOp ID
+	// Page is the roster page of its organization that lists it.
+	Page int
+}
+
+// Member is a, as its organization's roster lists it.
+func (a Admin) Member() Member {
+	return Member{AdminID: a.ID, Email: a.Email, Role: a.OrgRole, JoinedAt: a.CreatedAt, EmailOp: a.EmailOp}
 }
 
 // TokenClaims is what an access token asserts.
@@ -40,6 +53,8 @@ type Principal struct {
 	AdminID ID
 	OrgID   ID // empty for the super admin
 	Super   bool
+	// OrgRole is its role in its organization, as of this request.
+	OrgRole OrgRole
 }
 
 // OrgCreation says who may create organizations.

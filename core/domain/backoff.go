@@ -140,6 +140,19 @@ func (p LoginPolicy) Admit(pair, account AttemptRecord, now time.Time) Admission
 	return Admission{}
 }
 
+// Admit is the answer, at now, to an attempt on a single key backed off
+// by b (an invitation token from one address, say), with LoginPolicy.Admit's
+// rule for attempts in flight.
+func (b LoginBackoff) Admit(rec AttemptRecord, now time.Time) Admission {
+	if w := b.Wait(rec, now); w > 0 {
+		return Admission{Wait: w}
+	}
+	if b.Wait(rec.ifAllFail(now), now) > 0 {
+		return Admission{Busy: true}
+	}
+	return Admission{}
+}
+
 // InFlightFor bounds how long an attempt counts as in flight: past it,
 // one whose process died no longer holds a place.
 const InFlightFor = time.Minute

@@ -18,9 +18,12 @@ type Op string
 
 // The lifecycle operations.
 const (
-	OpCreate Op = "create"
-	OpUpdate Op = "update"
-	OpDelete Op = "delete"
+	OpCreate  Op = "create"
+	OpUpdate  Op = "update"  // rename, or a member's own email or password
+	OpJoin    Op = "join"    // an invitation accepted
+	OpSetRole Op = "setrole" // a member's role changed
+	OpRemove  Op = "remove"  // a member removed, or leaving
+	OpDelete  Op = "delete"
 )
 
 // Pending is the intent of a lifecycle operation, written to the
@@ -28,7 +31,8 @@ const (
 // carries everything needed to finish the operation, so that whoever holds
 // the lease (the request that started it, or recovery after that request's
 // process died) can carry every remaining step out again; each step is
-// idempotent.
+// idempotent. Every operation on an organization, its membership included,
+// goes through its one Pending, one at a time.
 type Pending struct {
 	Op Op
 	// ID identifies this one operation. The claims it takes are recorded
@@ -41,15 +45,25 @@ type Pending struct {
 	// the operation over and finish it.
 	LeaseUntil time.Time
 
-	// PasswordHash is the admin's new (create, update) password hash.
+	// Member is the member the operation concerns: the one a create or a
+	// join adds (as it will be), the one an update, a role change or a
+	// removal concerns (as it was when the operation began).
+	Member Member
+	// Page is the roster page that lists Member (or will).
+	Page int
+	// PasswordHash is Member's new (create, join, update) password hash.
 	PasswordHash string
-	// CredentialsVersion is the admin's credentials version once the
-	// password change is applied (update).
+	// CredentialsVersion is Member's credentials version once the password
+	// change is applied (update).
 	CredentialsVersion int64
 	// NewName is the rename target (update); zero for none.
 	NewName OrgName
-	// NewEmail is the admin's new email (update).
+	// NewEmail is Member's new email (update).
 	NewEmail Email
+	// NewRole is Member's new role (role change).
+	NewRole OrgRole
+	// Invitation is the invitation a join accepts.
+	Invitation ID
 }
 
 // Renames reports whether the operation moves the organization to another
@@ -63,35 +77,78 @@ func (p *Pending) Changes() bool {
 	return !p.NewName.IsZero() || p.NewEmail != "" || p.PasswordHash != ""
 }
 
-// Organization is a tenant: its metadata in the master database. One
-// admin manages it; its documents live in the collection Name.Collection().
+// Organization is a tenant: its metadata in the master database. Its
+// members run it (its roster lists them, a page at a time); its documents
+// live in the collection Name.Collection().
 type Organization struct {
 	ID ID
 	// Name is its name; its key (uniqueness) and its collection's name
 	// derive from it.
-	Name       OrgName
-	AdminID    ID
-	AdminEmail Email
-	CreatedAt  time.Time
-	State      State
-	Pending    *Pending
+	Name      OrgName
+	CreatedAt time.Time
+	State     State
+	Pending   *Pending
 	// Version increases with every write; writes are compare-and-set on it.
 	Version int64
-	// NameOp and EmailOp are the operations that took the claims o holds
-	// on its name key and on its admin's email (their Claim.Op): the
-	// create, or the update that last changed each.
-	NameOp, EmailOp ID
+	// NameOp is the operation that took the claim o holds on its name key
+	// (its Claim.Op): the create, or the rename that set the name.
+	NameOp ID
+	// Owners are its owners, longest-standing first.
+	Owners []Owner
+	// Members is how many members it has; Roster, how many each roster
+	// page lists (a page emptied by removals is kept while a later one
+	// is not empty).
+	Members int
+	Roster  []int
+	// Invitations are its invitations not yet accepted, revoked or
+	// expired and swept.
+	Invitations []ID
+}
+
+// AdminEmail is the email of the owner who has been owner longest, the
+// organization's contact (admin_email in the API): its creator, until
+// they leave.
+func (o Organization) AdminEmail() Email {
+	if len(o.Owners) == 0 {
+		return ""
+	}
+	return o.Owners[0].Email
+}
+
+// OwnerIndex returns the place of admin among o's owners, or -1.
+func (o Organization) OwnerIndex(admin ID) int {
+	for i, w := range o.Owners {
+		if w.AdminID == admin {
+			return i
+		}
+	}
+	return -1
+}
+
+// LastOwner reports whether admin is o's only owner.
+func (o Organization) LastOwner(admin ID) bool {
+	return len(o.Owners) == 1 && o.Owners[0].AdminID == admin
+}
+
+// NextPage is the roster page a member joining o goes on: the last one
+// while it has room, else a new one.
+func (o Organization) NextPage() int {
+	if n := len(o.Roster); n > 0 && o.Roster[n-1] < RosterPageSize {
+		return n - 1
+	}
+	return len(o.Roster)
 }
 
 // Visible reports whether clients may see the organization: it is active
-// (possibly with an update under way, which they see as not yet applied).
+// (possibly with an operation under way, which they see as not yet
+// applied).
 func (o Organization) Visible() bool { return o.State == StateActive }
 
-// Holds reports whether o holds claim c (on its name, or its admin's
-// email), or its pending operation took c: the same key, holder and
-// operation.
+// Holds reports whether o holds claim c on its name, or its pending
+// operation took c: the same key, holder and operation. (A member's claim
+// on its email is held by the member: see Member.EmailClaim.)
 func (o Organization) Holds(c Claim) bool {
-	if c.Same(o.NameClaim()) || c.Same(o.EmailClaim()) {
+	if c.Same(o.NameClaim()) {
 		return true
 	}
 	for _, ic := range o.IntentClaims() {
@@ -102,29 +159,35 @@ func (o Organization) Holds(c Claim) bool {
 	return false
 }
 
-// Owns reports whether o holds claim c as its own, settled: c is the claim
-// on its name or its admin's email, and o is neither being created nor
-// being deleted. A claim o holds otherwise is its pending operation's to
-// decide.
+// Owns reports whether o holds claim c on its name as its own, settled:
+// o is neither being created nor being deleted. A claim o holds otherwise
+// is its pending operation's to decide.
 func (o Organization) Owns(c Claim) bool {
-	if !c.Same(o.NameClaim()) && !c.Same(o.EmailClaim()) {
-		return false
-	}
-	return o.Pending == nil || o.Pending.Op == OpUpdate
+	return c.Same(o.NameClaim()) && o.Settled()
+}
+
+// Settled reports whether o is neither being created nor being deleted:
+// what it and its members hold is theirs, whatever else is under way.
+func (o Organization) Settled() bool {
+	return o.Pending == nil || (o.Pending.Op != OpCreate && o.Pending.Op != OpDelete)
 }
 
 // IntentClaims are the claims o's pending operation takes before its
 // intent is written, and gives back if it never is: a create's name and
-// email, an update's new name key (if it changes) and new email. A delete
-// takes none.
+// its creator's email, an update's new name key (if it changes) and new
+// email, a join's new member's email. The others take none.
 func (o Organization) IntentClaims() []Claim {
 	p := o.Pending
-	switch {
-	case p == nil:
+	if p == nil {
 		return nil
-	case p.Op == OpCreate:
-		return []Claim{o.NameClaim(), o.EmailClaim()}
-	case p.Op != OpUpdate:
+	}
+	switch p.Op {
+	case OpCreate:
+		return []Claim{o.NameClaim(), p.Member.EmailClaim(o.ID)}
+	case OpJoin:
+		return []Claim{p.Member.EmailClaim(o.ID)}
+	case OpUpdate:
+	default:
 		return nil
 	}
 	var out []Claim
@@ -132,7 +195,7 @@ func (o Organization) IntentClaims() []Claim {
 		out = append(out, Claim{Kind: KindName, Key: p.NewName.Key(), OrgID: o.ID, Op: p.ID})
 	}
 	if p.NewEmail != "" {
-		out = append(out, Claim{Kind: KindEmail, Key: string(p.NewEmail), OrgID: o.ID, AdminID: o.AdminID, Op: p.ID})
+		out = append(out, Claim{Kind: KindEmail, Key: string(p.NewEmail), OrgID: o.ID, AdminID: p.Member.AdminID, Op: p.ID})
 	}
 	return out
 }
@@ -141,8 +204,8 @@ func (o Organization) IntentClaims() []Claim {
 // transition leaves it; the version is the store's business (every write
 // is compare-and-set on it).
 
-// Begin records p, the intent of an update or a delete, on o; a delete
-// also hides o from clients from now on.
+// Begin records p, the intent of an operation on an existing organization;
+// a delete also hides o from clients from now on.
 func (o Organization) Begin(p *Pending) Organization {
 	o.Pending = p
 	if p.Op == OpDelete {
@@ -165,8 +228,8 @@ func (o Organization) Activate() Organization {
 	return o
 }
 
-// Apply ends an update: o takes its new name and email, and holds the
-// claims the update took on them.
+// Apply ends an update: o takes its new name, and holds the claim the
+// update took on it; its owners list the member's new email.
 func (o Organization) Apply() Organization {
 	if p := o.Pending; p != nil {
 		if p.Renames(o) {
@@ -175,12 +238,87 @@ func (o Organization) Apply() Organization {
 		if !p.NewName.IsZero() {
 			o.Name = p.NewName
 		}
-		if p.NewEmail != "" {
-			o.AdminEmail, o.EmailOp = p.NewEmail, p.ID
+		if i := o.OwnerIndex(p.Member.AdminID); i >= 0 && p.NewEmail != "" {
+			o.Owners = append([]Owner(nil), o.Owners...)
+			o.Owners[i].Email = p.NewEmail
 		}
 	}
 	o.Pending = nil
 	return o
+}
+
+// Joined ends a join: the new member counts, on its roster page, among
+// the owners if it is one, and its invitation is used up.
+func (o Organization) Joined(now time.Time) Organization {
+	p := o.Pending
+	o.Members++
+	o.Roster = append([]int(nil), o.Roster...)
+	for len(o.Roster) <= p.Page {
+		o.Roster = append(o.Roster, 0)
+	}
+	o.Roster[p.Page]++
+	if p.Member.Role == RoleOwner {
+		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: p.Member.AdminID, Email: p.Member.Email, Since: now})
+	}
+	o.Invitations = without(o.Invitations, p.Invitation)
+	o.Pending = nil
+	return o
+}
+
+// RoleSet ends a role change: the member is among the owners if, and only
+// if, its new role is owner (a new owner from now on).
+func (o Organization) RoleSet(now time.Time) Organization {
+	p := o.Pending
+	i := o.OwnerIndex(p.Member.AdminID)
+	switch {
+	case p.NewRole == RoleOwner && i < 0:
+		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: p.Member.AdminID, Email: p.Member.Email, Since: now})
+	case p.NewRole != RoleOwner && i >= 0:
+		o.Owners = append(append([]Owner(nil), o.Owners[:i]...), o.Owners[i+1:]...)
+	}
+	o.Pending = nil
+	return o
+}
+
+// Removed ends a removal: the member no longer counts, on its page or
+// among the owners; trailing empty roster pages go.
+func (o Organization) Removed() Organization {
+	p := o.Pending
+	o.Members--
+	o.Roster = append([]int(nil), o.Roster...)
+	if p.Page < len(o.Roster) && o.Roster[p.Page] > 0 {
+		o.Roster[p.Page]--
+	}
+	for len(o.Roster) > 0 && o.Roster[len(o.Roster)-1] == 0 {
+		o.Roster = o.Roster[:len(o.Roster)-1]
+	}
+	if i := o.OwnerIndex(p.Member.AdminID); i >= 0 {
+		o.Owners = append(append([]Owner(nil), o.Owners[:i]...), o.Owners[i+1:]...)
+	}
+	o.Pending = nil
+	return o
+}
+
+// Invite lists invitation id among o's invitations.
+func (o Organization) Invite(id ID) Organization {
+	o.Invitations = append(append([]ID(nil), o.Invitations...), id)
+	return o
+}
+
+// Uninvite drops invitation id from o's invitations.
+func (o Organization) Uninvite(id ID) Organization {
+	o.Invitations = without(o.Invitations, id)
+	return o
+}
+
+func without(ids []ID, id ID) []ID {
+	out := make([]ID, 0, len(ids))
+	for _, x := range ids {
+		if x != id {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Forgo drops from o's pending update the parts whose claims another
@@ -198,7 +336,7 @@ func (o Organization) Forgo(name, email bool) Organization {
 	return o
 }
 
-// Abort drops o's pending update, none of which was applied.
+// Abort drops o's pending operation, none of which was applied.
 func (o Organization) Abort() Organization {
 	o.Pending = nil
 	return o
@@ -207,11 +345,6 @@ func (o Organization) Abort() Organization {
 // NameClaim is the claim o holds on its current name key.
 func (o Organization) NameClaim() Claim {
 	return Claim{Kind: KindName, Key: o.Name.Key(), OrgID: o.ID, Op: o.NameOp}
-}
-
-// EmailClaim is the claim o's admin holds on its current email.
-func (o Organization) EmailClaim() Claim {
-	return Claim{Kind: KindEmail, Key: string(o.AdminEmail), OrgID: o.ID, AdminID: o.AdminID, Op: o.EmailOp}
 }
 
 // Marker lists an organization among those with an operation pending

@@ -21,9 +21,11 @@ type FindingKind string
 const (
 	// FindingNameClaim: an organization does not hold the claim on its name.
 	FindingNameClaim FindingKind = "name_claim"
-	// FindingEmailClaim: nor the claim on its admin's email.
+	// FindingEmailClaim: a member does not hold the claim on its email.
 	FindingEmailClaim FindingKind = "email_claim"
-	// FindingAdmin: its admin is missing, or names another organization or email.
+	// FindingAdmin: a member's account is missing or disagrees with the
+	// roster, an account is on no roster, or the roster disagrees with
+	// the organization's counts and owners.
 	FindingAdmin FindingKind = "admin"
 	// FindingCollection: its tenant collection is missing.
 	FindingCollection FindingKind = "collection"
@@ -37,12 +39,19 @@ const (
 	FindingStaleMarker FindingKind = "stale_marker"
 	// FindingStrayAdmin: an admin whose organization is gone.
 	FindingStrayAdmin FindingKind = "stray_admin"
+	// FindingStrayRoster: a roster page of an organization that is gone.
+	FindingStrayRoster FindingKind = "stray_roster"
+	// FindingStrayInvitation: an invitation its organization does not
+	// list (it is gone, or the invitation was revoked or used), older
+	// than a lease.
+	FindingStrayInvitation FindingKind = "stray_invitation"
 )
 
 // FindingKinds lists every kind, in the order reports give them.
 var FindingKinds = []FindingKind{
 	FindingNameClaim, FindingEmailClaim, FindingAdmin, FindingCollection, FindingOrphan,
 	FindingDeadClaim, FindingStaleIntent, FindingStaleMarker, FindingStrayAdmin,
+	FindingStrayRoster, FindingStrayInvitation,
 }
 
 // Finding is one thing the audit found wrong.
@@ -61,15 +70,19 @@ type Finding struct {
 	Repair string `json:"repair,omitempty"`
 
 	// What a repair needs: the claim the organization should hold (want)
-	// and the one there is (held); the marker; the admin.
+	// and the one there is (held); the marker; the admin; the roster page;
+	// the invitation.
 	want, held domain.Claim
 	marker     domain.Marker
 	admin      domain.Admin
+	page       int
+	invitation domain.ID
 }
 
 // AuditReport is what one audit read and found.
 type AuditReport struct {
 	Organizations int       `json:"organizations"`
+	Members       int       `json:"members"`
 	Claims        int       `json:"claims"`
 	Collections   int       `json:"collections"`
 	Findings      []Finding `json:"findings"`
@@ -99,14 +112,14 @@ func (s *Service) Audit(ctx context.Context, offline bool) (AuditReport, error) 
 		return AuditReport{}, err
 	}
 	a := auditor{s: s, st: st, offline: offline}
-	checks := []func(context.Context) error{a.organizations, a.orphans, a.claims, a.markers, a.admins}
+	checks := []func(context.Context) error{a.organizations, a.orphans, a.claims, a.markers, a.admins, a.rosters, a.invitations}
 	for _, check := range checks {
 		if err := check(ctx); err != nil {
 			return AuditReport{}, err
 		}
 	}
 	return AuditReport{
-		Organizations: len(st.orgs), Claims: len(st.claims), Collections: len(st.colls), Findings: a.found,
+		Organizations: len(st.orgs), Members: len(st.admins), Claims: len(st.claims), Collections: len(st.colls), Findings: a.found,
 	}, nil
 }
 
@@ -118,6 +131,8 @@ type storeState struct {
 	orgs, seen map[domain.ID]domain.Organization
 	claims     []domain.Claim
 	admins     map[domain.ID]domain.Admin
+	rosters    map[domain.ID]map[int][]domain.Member
+	invites    []domain.Invitation
 	markers    []domain.Marker
 	colls      []domain.TenantCollection
 }
@@ -139,6 +154,13 @@ func (s *Service) readStore(ctx context.Context) (storeState, error) {
 	if err != nil {
 		return st, fmt.Errorf("audit: list admins: %w", err)
 	}
+	pages, err := s.rosters.All(ctx)
+	if err != nil {
+		return st, fmt.Errorf("audit: list rosters: %w", err)
+	}
+	if st.invites, err = s.invites.All(ctx); err != nil {
+		return st, fmt.Errorf("audit: list invitations: %w", err)
+	}
 	if st.markers, err = s.orgs.Markers(ctx); err != nil {
 		return st, fmt.Errorf("audit: list markers: %w", err)
 	}
@@ -153,6 +175,13 @@ func (s *Service) readStore(ctx context.Context) (storeState, error) {
 	st.admins = make(map[domain.ID]domain.Admin, len(admins))
 	for _, a := range admins {
 		st.admins[a.ID] = a
+	}
+	st.rosters = make(map[domain.ID]map[int][]domain.Member)
+	for _, p := range pages {
+		if st.rosters[p.OrgID] == nil {
+			st.rosters[p.OrgID] = map[int][]domain.Member{}
+		}
+		st.rosters[p.OrgID][p.Page] = p.Members
 	}
 	return st, nil
 }

@@ -22,20 +22,10 @@ type auditor struct {
 
 func (a *auditor) add(f Finding) { a.found = append(a.found, f) }
 
-// organizations checks each settled organization: its two claims, its
-// admin, its collection; and reports operations past their lease.
+// organizations checks each settled organization (check), and reports
+// operations past their lease.
 func (a *auditor) organizations(ctx context.Context) error {
-	claims := make(map[domain.ClaimKind]map[string]domain.Claim)
-	for _, c := range a.st.claims {
-		if claims[c.Kind] == nil {
-			claims[c.Kind] = map[string]domain.Claim{}
-		}
-		claims[c.Kind][c.Key] = c
-	}
-	colls := make(map[domain.TenantCollection]bool, len(a.st.colls))
-	for _, c := range a.st.colls {
-		colls[c] = true
-	}
+	snap := newSnapshotView(a.s, a.st)
 	for _, org := range a.st.orgs {
 		if org.Pending != nil {
 			if a.offline || a.s.expired(org) {
@@ -44,32 +34,22 @@ func (a *auditor) organizations(ctx context.Context) error {
 			}
 			continue // in flight: its operation decides the rest
 		}
-		if err := a.organization(ctx, org, claims, colls); err != nil {
+		if err := a.organization(ctx, org, snap); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// organization checks one settled organization against the first read,
-// and confirms anything amiss by reading it again by key.
-func (a *auditor) organization(ctx context.Context, org domain.Organization, claims map[domain.ClaimKind]map[string]domain.Claim, colls map[domain.TenantCollection]bool) error {
-	var suspect []FindingKind
-	for kind, want := range map[FindingKind]domain.Claim{FindingNameClaim: org.NameClaim(), FindingEmailClaim: org.EmailClaim()} {
-		if c, ok := claims[want.Kind][want.Key]; !ok || !c.Same(want) {
-			suspect = append(suspect, kind)
-		}
+// organization checks one settled organization against the audit's read
+// of the store; anything amiss is checked again against the store read by
+// key, and reported only if the organization has not moved on meanwhile
+// (an operation, not damage).
+func (a *auditor) organization(ctx context.Context, org domain.Organization, snap orgView) error {
+	found, err := a.check(ctx, org, snap)
+	if err != nil || len(found) == 0 {
+		return err
 	}
-	if ad, ok := a.st.admins[org.AdminID]; !ok || ad.OrgID != org.ID || ad.Email != org.AdminEmail {
-		suspect = append(suspect, FindingAdmin)
-	}
-	if !colls[domain.TenantCollection{Place: a.s.tenants.Place(org.ID), Name: org.Name.Collection()}] {
-		suspect = append(suspect, FindingCollection)
-	}
-	if len(suspect) == 0 {
-		return nil
-	}
-	slices.Sort(suspect)
 	now, err := a.s.orgs.ByID(ctx, org.ID)
 	if errors.Is(err, domain.ErrOrgNotFound) {
 		return nil
@@ -78,63 +58,110 @@ func (a *auditor) organization(ctx context.Context, org domain.Organization, cla
 		return err
 	}
 	if now.Version != org.Version {
-		return nil // it moved on meanwhile: not damage, an operation
+		return nil
 	}
-	for _, kind := range suspect {
-		f, err := a.confirm(ctx, org, kind)
-		if err != nil {
-			return err
-		}
-		if f != nil {
-			a.add(*f)
-		}
+	if found, err = a.check(ctx, now, storeView{a.s}); err != nil {
+		return err
 	}
+	a.found = append(a.found, found...)
 	return nil
 }
 
-// confirm reads again, by key, what the first read found amiss with
-// org's kind of promise, and returns the finding if it still holds.
-func (a *auditor) confirm(ctx context.Context, org domain.Organization, kind FindingKind) (*Finding, error) {
-	f := &Finding{Kind: kind, OrgID: org.ID, Key: org.Name.Key()}
-	switch kind {
-	case FindingNameClaim, FindingEmailClaim:
-		want := org.NameClaim()
-		if kind == FindingEmailClaim {
-			want = org.EmailClaim()
-		}
-		f.Key, f.want = want.Key, want
-		held, err := a.s.registry(want.Kind).reg.Claim(ctx, want.Key)
-		switch {
-		case errors.Is(err, domain.ErrNoClaim):
-			f.Detail = "nobody holds the claim on it"
-		case err != nil:
-			return nil, err
-		case held.Same(want):
-			return nil, nil
-		case held.SameHolder(want):
-			f.Detail, f.held = "its claim names another operation of the organization", held
-		default:
-			f.Detail = fmt.Sprintf("the claim on it is held by organization %s", held.OrgID)
-		}
-	case FindingAdmin:
-		ad, err := a.s.admins.ByID(ctx, org.AdminID)
-		switch {
-		case errors.Is(err, domain.ErrAdminNotFound):
-			f.Detail = fmt.Sprintf("its admin %s is missing", org.AdminID)
-		case err != nil:
-			return nil, err
-		case ad.OrgID == org.ID && ad.Email == org.AdminEmail:
-			return nil, nil
-		default:
-			f.Detail = fmt.Sprintf("its admin %s names organization %s and email %s", ad.ID, ad.OrgID, ad.Email)
-		}
-	case FindingCollection:
-		ok, err := a.s.tenants.Exists(ctx, org.ID, org.Name.Collection())
-		if err != nil || ok {
+// check checks what one settled organization promises, as v reads it:
+// it holds the claim on its name, its collection exists, its roster lists
+// as many members as it counts, each with its account and holding the
+// claim on its email, and its owners are the roster's owners, at least
+// one.
+func (a *auditor) check(ctx context.Context, org domain.Organization, v orgView) ([]Finding, error) {
+	var out []Finding
+	add := func(f Finding) {
+		f.OrgID = org.ID
+		out = append(out, f)
+	}
+	if f, err := claimFinding(ctx, v, FindingNameClaim, org.NameClaim()); err != nil || f != nil {
+		if err != nil {
 			return nil, err
 		}
-		f.Key, f.Place = org.Name.Collection(), a.s.tenants.Place(org.ID)
-		f.Detail = "its collection is missing"
+		add(*f)
+	}
+	if ok, err := v.collection(ctx, org); err != nil {
+		return nil, err
+	} else if !ok {
+		add(Finding{Kind: FindingCollection, Key: org.Name.Collection(), Place: a.s.tenants.Place(org.ID), Detail: "its collection is missing"})
+	}
+	total, owners := 0, 0
+	for i, n := range org.Roster {
+		members, err := v.page(ctx, org.ID, i)
+		if err != nil {
+			return nil, err
+		}
+		if len(members) != n {
+			add(Finding{Kind: FindingAdmin, Key: org.Name.Key(), Detail: fmt.Sprintf("roster page %d lists %d members; the organization counts %d", i, len(members), n)})
+		}
+		total += len(members)
+		for _, m := range members {
+			if m.Role == domain.RoleOwner {
+				owners++
+			}
+			fs, err := a.checkMember(ctx, org, i, m, v)
+			if err != nil {
+				return nil, err
+			}
+			for _, f := range fs {
+				add(f)
+			}
+		}
+	}
+	if total != org.Members {
+		add(Finding{Kind: FindingAdmin, Key: org.Name.Key(), Detail: fmt.Sprintf("its roster lists %d members; it counts %d", total, org.Members)})
+	}
+	if owners != len(org.Owners) || owners == 0 {
+		add(Finding{Kind: FindingAdmin, Key: org.Name.Key(), Detail: fmt.Sprintf("its roster lists %d owners; it records %d", owners, len(org.Owners))})
+	}
+	return out, nil
+}
+
+// checkMember checks member m, listed on roster page i of org: its account
+// agrees, it holds the claim on its email, and an owner is among org's.
+func (a *auditor) checkMember(ctx context.Context, org domain.Organization, i int, m domain.Member, v orgView) ([]Finding, error) {
+	var out []Finding
+	ad, ok, err := v.admin(ctx, m.AdminID)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		out = append(out, Finding{Kind: FindingAdmin, Key: string(m.Email), Detail: fmt.Sprintf("the account of member %s is missing", m.AdminID)})
+	case ad.OrgID != org.ID || !ad.Member().Equal(m) || ad.Page != i:
+		out = append(out, Finding{Kind: FindingAdmin, Key: string(m.Email), Detail: fmt.Sprintf("the account of member %s disagrees with the roster", m.AdminID)})
+	}
+	if (m.Role == domain.RoleOwner) != (org.OwnerIndex(m.AdminID) >= 0) {
+		out = append(out, Finding{Kind: FindingAdmin, Key: string(m.Email), Detail: fmt.Sprintf("member %s is %s; the organization's owners say otherwise", m.AdminID, m.Role)})
+	}
+	f, err := claimFinding(ctx, v, FindingEmailClaim, m.EmailClaim(org.ID))
+	if err != nil {
+		return nil, err
+	}
+	if f != nil {
+		out = append(out, *f)
+	}
+	return out, nil
+}
+
+// claimFinding checks that the claim want is held, as v reads it.
+func claimFinding(ctx context.Context, v orgView, kind FindingKind, want domain.Claim) (*Finding, error) {
+	f := &Finding{Kind: kind, Key: want.Key, want: want}
+	held, ok, err := v.claim(ctx, want)
+	switch {
+	case err != nil:
+		return nil, err
+	case !ok:
+		f.Detail = "nobody holds the claim on it"
+	case held.Same(want):
+		return nil, nil
+	case held.SameHolder(want):
+		f.Detail, f.held = "its claim names another operation of the organization", held
+	default:
+		f.Detail = fmt.Sprintf("the claim on it is held by organization %s", held.OrgID)
 	}
 	return f, nil
 }
@@ -175,6 +202,11 @@ func (a *auditor) claims(ctx context.Context) error {
 		if o, ok := a.st.orgs[c.OrgID]; ok && o.Holds(c) {
 			continue
 		}
+		if _, ok := a.st.orgs[c.OrgID]; ok {
+			if ad, ok := a.st.admins[c.AdminID]; ok && ad.OrgID == c.OrgID && ad.Member().EmailClaim(c.OrgID).Same(c) {
+				continue // a member's email
+			}
+		}
 		if !a.offline && !a.s.pastLease(c.At) {
 			continue // young: its operation may be about to record it
 		}
@@ -191,7 +223,8 @@ func (a *auditor) claims(ctx context.Context) error {
 }
 
 // held reads again whether anyone holds claim c: its organization (or an
-// operation of it that recovery will settle), or for a claim without one,
+// operation of it that recovery will settle) or one of its members, or
+// for a claim without one,
 // the super admin holding the email.
 func (a *auditor) held(ctx context.Context, c domain.Claim) (bool, error) {
 	if c.OrgID == "" {
@@ -205,7 +238,10 @@ func (a *auditor) held(ctx context.Context, c domain.Claim) (bool, error) {
 	if errors.Is(err, domain.ErrOrgNotFound) {
 		return false, nil
 	}
-	return err == nil && (org.Holds(c) || org.Pending != nil), err
+	if err != nil || org.Holds(c) || org.Pending != nil {
+		return err == nil, err
+	}
+	return a.s.memberHolds(ctx, org, c)
 }
 
 // markers reports pending markers without an operation, older than a
@@ -230,16 +266,20 @@ func (a *auditor) markers(ctx context.Context) error {
 	return nil
 }
 
-// admins reports organization admins whose organization is gone.
+// admins reports organization admins whose organization is gone, and
+// those of a settled organization that its roster does not list.
 func (a *auditor) admins(ctx context.Context) error {
 	for _, ad := range a.st.admins {
 		if ad.Role == domain.RoleSuperAdmin {
 			continue
 		}
-		if _, ok := a.st.seen[ad.OrgID]; ok {
+		if org, ok := a.st.orgs[ad.OrgID]; ok {
+			if err := a.listed(ctx, org, ad); err != nil {
+				return err
+			}
 			continue
 		}
-		if _, ok := a.st.orgs[ad.OrgID]; ok {
+		if _, ok := a.st.seen[ad.OrgID]; ok {
 			continue
 		}
 		if !a.offline && !a.s.pastLease(ad.CreatedAt) {
@@ -253,6 +293,85 @@ func (a *auditor) admins(ctx context.Context) error {
 		}
 		a.add(Finding{Kind: FindingStrayAdmin, OrgID: ad.OrgID, Key: string(ad.Email), admin: ad,
 			Detail: fmt.Sprintf("admin %s of an organization that is gone", ad.ID)})
+	}
+	return nil
+}
+
+// listed reports admin ad of org if org is settled and its roster does
+// not list ad (read again by key before it is reported).
+func (a *auditor) listed(ctx context.Context, org domain.Organization, ad domain.Admin) error {
+	onPage := func(members []domain.Member) bool {
+		return slices.ContainsFunc(members, func(m domain.Member) bool { return m.AdminID == ad.ID })
+	}
+	if org.Pending != nil || onPage(a.st.rosters[org.ID][ad.Page]) {
+		return nil
+	}
+	now, err := a.s.orgs.ByID(ctx, org.ID)
+	if errors.Is(err, domain.ErrOrgNotFound) || (err == nil && (now.Version != org.Version || now.Pending != nil)) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	page, err := a.s.rosters.Page(ctx, org.ID, ad.Page)
+	if err != nil || onPage(page) {
+		return err
+	}
+	cur, err := a.s.admins.ByID(ctx, ad.ID)
+	if errors.Is(err, domain.ErrAdminNotFound) || (err == nil && (cur.OrgID != org.ID || cur.Page != ad.Page)) {
+		return nil // gone or moved meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	a.add(Finding{Kind: FindingAdmin, OrgID: org.ID, Key: string(ad.Email), admin: ad,
+		Detail: fmt.Sprintf("account %s is on no roster page of its organization", ad.ID)})
+	return nil
+}
+
+// rosters reports roster pages of organizations that are gone.
+func (a *auditor) rosters(ctx context.Context) error {
+	for id, pages := range a.st.rosters {
+		if _, ok := a.st.seen[id]; ok {
+			continue
+		}
+		if _, ok := a.st.orgs[id]; ok {
+			continue
+		}
+		if _, err := a.s.orgs.ByID(ctx, id); !errors.Is(err, domain.ErrOrgNotFound) {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		for i, members := range pages {
+			a.add(Finding{Kind: FindingStrayRoster, OrgID: id, page: i,
+				Detail: fmt.Sprintf("roster page %d (%d members) of an organization that is gone", i, len(members))})
+		}
+	}
+	return nil
+}
+
+// invitations reports invitations their organization does not list,
+// older than a lease (an invitation is stored before it is listed).
+func (a *auditor) invitations(ctx context.Context) error {
+	for _, inv := range a.st.invites {
+		if org, ok := a.st.orgs[inv.OrgID]; ok && (org.Pending != nil || slices.Contains(org.Invitations, inv.ID)) {
+			continue
+		}
+		if !a.offline && !a.s.pastLease(inv.CreatedAt) {
+			continue
+		}
+		org, err := a.s.orgs.ByID(ctx, inv.OrgID)
+		switch {
+		case errors.Is(err, domain.ErrOrgNotFound):
+		case err != nil:
+			return err
+		case org.Pending != nil || slices.Contains(org.Invitations, inv.ID):
+			continue
+		}
+		a.add(Finding{Kind: FindingStrayInvitation, OrgID: inv.OrgID, Key: string(inv.Email), invitation: inv.ID,
+			Detail: fmt.Sprintf("invitation %s its organization does not list", inv.ID)})
 	}
 	return nil
 }

@@ -144,7 +144,8 @@ const (
 
 // claimState reads where claim c stands: whether its organization (settled
 // first if an expired operation would decide the question) owns it, or
-// holds it by an operation in flight, or for a claim with no organization,
+// holds it by an operation in flight, or one of its members holds it (an
+// email), or for a claim with no organization,
 // the super admin holding the email; if nobody holds it, whether it is
 // older than a lease or than this process's exclusive hold of the store
 // (see RecoverPending).
@@ -171,12 +172,34 @@ func (s *Service) claimState(ctx context.Context, c domain.Claim) (claimStatus, 
 			return claimHeld, nil
 		case org.Holds(c):
 			return claimInFlight, nil
+		case c.Kind == domain.KindEmail:
+			// A member's email: held by its account, settled as the
+			// organization is (a create or a delete decides it).
+			held, err := s.memberHolds(ctx, org, c)
+			switch {
+			case err != nil:
+				return claimHeld, err
+			case held && org.Settled():
+				return claimHeld, nil
+			case held:
+				return claimInFlight, nil
+			}
 		}
 	}
 	if s.pastLease(c.At) {
 		return claimAbandoned, nil
 	}
 	return claimInFlight, nil
+}
+
+// memberHolds reports whether a member of org holds email claim c: its
+// account is org's and holds c as its own.
+func (s *Service) memberHolds(ctx context.Context, org domain.Organization, c domain.Claim) (bool, error) {
+	admin, err := s.admins.ByID(ctx, c.AdminID)
+	if errors.Is(err, domain.ErrAdminNotFound) {
+		return false, nil
+	}
+	return err == nil && admin.OrgID == org.ID && admin.Member().EmailClaim(org.ID).Same(c), err
 }
 
 // pastLease reports whether something made at t (a claim, a marker) is
@@ -203,7 +226,7 @@ func (s *Service) exclusiveSince() time.Time {
 // just taken over, still holds every claim it took. A claim given up
 // meanwhile (by an operator's repair, say) is taken again, as its own.
 // One that another holder has taken since is lost, and the operation does
-// without it: a create is undone; an update forgoes that part (a rename
+// without it: a create or a join is undone; an update forgoes that part (a rename
 // moves its collection back first) and carries out the rest. It returns
 // the organization as it now is.
 func (s *Service) reclaim(ctx context.Context, org domain.Organization) (domain.Organization, error) {
@@ -225,8 +248,11 @@ func (s *Service) reclaim(ctx context.Context, org domain.Organization) (domain.
 	}
 	s.log.WarnContext(ctx, "lifecycle: an operation lost a claim it had taken; it goes on without it",
 		"org_id", org.ID, "op", org.Pending.Op, "claims", len(lost))
-	if org.Pending.Op == domain.OpCreate {
+	switch org.Pending.Op {
+	case domain.OpCreate:
 		return org, s.abortCreate(ctx, org, s.registry(lost[0].Kind).taken)
+	case domain.OpJoin:
+		return org, s.abortJoin(ctx, org, domain.ErrEmailExists)
 	}
 	return s.forgo(ctx, org, lost)
 }
@@ -247,13 +273,16 @@ func (s *Service) forgo(ctx context.Context, org domain.Organization, lost []dom
 		}
 	}
 	if email {
-		admin, err := s.admins.ByID(ctx, org.AdminID)
+		admin, err := s.admins.ByID(ctx, p.Member.AdminID)
 		if err != nil {
 			return org, err
 		}
 		if admin.Email == p.NewEmail {
-			admin.Email = org.AdminEmail
+			admin.Email, admin.EmailOp = p.Member.Email, p.Member.EmailOp
 			if err := s.admins.Update(ctx, admin); err != nil {
+				return org, err
+			}
+			if err := s.putRosterEntry(ctx, org.ID, p.Page, admin.Member()); err != nil {
 				return org, err
 			}
 		}

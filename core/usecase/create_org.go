@@ -27,13 +27,15 @@ type CreateOrgInput struct {
 	By *domain.Principal
 }
 
-// CreateOrg creates an organization, its admin and its tenant collection.
+// CreateOrg creates an organization, its first owner and its tenant
+// collection.
 // It returns domain.ErrOrgExists if the name is taken in any letter case
 // and domain.ErrEmailExists if the email is; then nothing is left behind.
 //
 // Steps: claim the name key and the email; insert the organization (state
-// creating, the admin's password hash in its intent); insert the admin;
-// create the collection; mark the organization active. A crash anywhere is
+// creating, the owner's password hash in its intent); insert the owner's
+// account and list it on the roster; create the collection; mark the
+// organization active. A crash anywhere is
 // finished by recovery from the intent.
 func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
 	if err := s.authorizeCreate(in.By); err != nil {
@@ -77,7 +79,7 @@ func (s *Service) authorizeCreate(by *domain.Principal) error {
 }
 
 // newOrg validates in and returns the organization to create, with its
-// intent (the admin's password hash).
+// intent: its creator, its first owner (and their password hash).
 func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
 	name, err := domain.NewOrgName(in.Name)
 	if err != nil {
@@ -106,45 +108,28 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 		return domain.Organization{}, fmt.Errorf("hash password: %w", err)
 	}
 	now := s.now()
-	org := domain.Organization{
-		ID:         domain.NewID(now),
-		Name:       name,
-		AdminID:    domain.NewID(now),
-		AdminEmail: email,
-		CreatedAt:  now,
-		State:      domain.StateCreating,
-		Pending:    s.newPending(domain.OpCreate),
-		Version:    1,
-	}
-	org.Pending.PasswordHash = hash
-	org.NameOp, org.EmailOp = org.Pending.ID, org.Pending.ID
-	return org, nil
+	pending := s.newPending(domain.OpCreate)
+	creator := domain.Member{AdminID: domain.NewID(now), Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: pending.ID}
+	pending.Member, pending.PasswordHash = creator, hash
+	return domain.Organization{
+		ID:        domain.NewID(now),
+		Name:      name,
+		CreatedAt: now,
+		State:     domain.StateCreating,
+		Pending:   pending,
+		Version:   1,
+		NameOp:    pending.ID,
+		Owners:    []domain.Owner{{AdminID: creator.AdminID, Email: email, Since: now}},
+		Members:   1,
+		Roster:    []int{1},
+	}, nil
 }
 
 // finishCreate carries out the create steps after the organization's
 // insert; each is idempotent.
 func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	admin := domain.Admin{
-		ID:           org.AdminID,
-		Email:        org.AdminEmail,
-		PasswordHash: org.Pending.PasswordHash,
-		Role:         domain.RoleOrgAdmin,
-		OrgID:        org.ID,
-		CreatedAt:    org.CreatedAt,
-	}
-	if err := s.admins.Insert(ctx, admin); errors.Is(err, domain.ErrEmailExists) {
-		// Inserted by an earlier attempt of this operation, or the email is
-		// another admin's.
-		prev, err := s.admins.ByID(ctx, admin.ID)
-		if errors.Is(err, domain.ErrAdminNotFound) {
-			return domain.Organization{}, s.abortCreate(ctx, org, domain.ErrEmailExists)
-		}
-		if err != nil {
-			return domain.Organization{}, err
-		}
-		if prev.OrgID != org.ID {
-			return domain.Organization{}, fmt.Errorf("admin %s belongs to organization %s, not %s", prev.ID, prev.OrgID, org.ID)
-		}
+	if err := s.addMember(ctx, org); errors.Is(err, errEmailHeld) {
+		return domain.Organization{}, s.abortCreate(ctx, org, domain.ErrEmailExists)
 	} else if err != nil {
 		return domain.Organization{}, err
 	}
@@ -172,6 +157,12 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 		if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
 			return err
 		}
+	}
+	if err := s.rosters.Drop(ctx, org.ID, 0); err != nil {
+		return err
+	}
+	if err := s.admins.Delete(ctx, org.Pending.Member.AdminID); err != nil {
+		return err
 	}
 	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {
 		return err

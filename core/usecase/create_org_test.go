@@ -61,14 +61,14 @@ func TestCreateOrg(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tc.in.Name, org.Name.String(), "the name is kept as given")
 			assert.Equal(t, "org_"+strings.ToLower(tc.in.Name), org.Name.Collection())
-			assert.Equal(t, domain.Email(strings.ToLower(tc.in.Email)), org.AdminEmail)
+			assert.Equal(t, domain.Email(strings.ToLower(tc.in.Email)), org.AdminEmail())
 			assert.Equal(t, h.clock.Now(), org.CreatedAt)
 			assert.True(t, org.ID.Valid())
 			assert.Nil(t, org.Pending)
 			ok, err := h.store.Tenants().Exists(context.Background(), org.ID, org.Name.Collection())
 			require.NoError(t, err)
 			assert.True(t, ok, "the collection is created with the organization")
-			admin, err := h.store.Admins().ByID(context.Background(), org.AdminID)
+			admin, err := h.store.Admins().ByID(context.Background(), org.Owners[0].AdminID)
 			require.NoError(t, err)
 			assert.NotContains(t, admin.PasswordHash, "x"+tc.in.Password+"x")
 		})
@@ -120,6 +120,7 @@ func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: lostInsert{h.store.Orgs()}, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
+		Rosters: h.store.Rosters(), Invitations: h.store.Invitations(),
 		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler), BusyWait: 50 * time.Millisecond,
 	})
 	require.NoError(t, err)
@@ -138,7 +139,7 @@ func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err)
 	org, err := h.svc.GetOrg(ctx, "acme")
 	require.NoError(t, err, "recovery finished the create")
-	assert.Equal(t, domain.Email("a@x.com"), org.AdminEmail)
+	assert.Equal(t, domain.Email("a@x.com"), org.AdminEmail())
 	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "ACME", Email: "other@x.com", Password: "12345678"})
 	require.ErrorIs(t, err, domain.ErrOrgExists, "now the name is taken")
 }

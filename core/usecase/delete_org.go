@@ -16,8 +16,9 @@ const (
 )
 
 // DeleteOrg deletes the organization named name, which must be the
-// caller's (the super admin may delete any): its collection, its admin and
-// its metadata, then its name and email. It returns the name as stored;
+// caller's and the caller one of its owners (the super admin may delete
+// any): its collection, its invitations, every member and their emails,
+// its metadata, then its name. It returns the name as stored;
 // domain.ErrOrgNotFound if there is no such organization,
 // domain.ErrNotOwner if it is not the caller's.
 //
@@ -44,6 +45,15 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 			if org.Name.Key() != key || !org.Visible() {
 				return org, domain.ErrOrgNotFound // renamed meanwhile, or going
 			}
+			if !p.Super {
+				caller, err := s.caller(ctx, org, p)
+				if err != nil {
+					return org, err
+				}
+				if !domain.Allowed(caller.OrgRole, domain.ActDelete) {
+					return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActDelete)
+				}
+			}
 			return org.Begin(s.newPending(domain.OpDelete)), nil
 		}})
 	if !begun || !errors.Is(err, domain.ErrOrgNotFound) {
@@ -53,7 +63,9 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 }
 
 // finishDelete carries out the delete steps after the organization was
-// marked deleting; each is idempotent.
+// marked deleting; each is idempotent. Members go a roster page at a time,
+// the lease renewed between pages, so an organization of any size is
+// deleted within leases of its own.
 func (s *Service) finishDelete(ctx context.Context, org domain.Organization) error {
 	if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
 		return err
@@ -61,11 +73,23 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	if err := s.step(ctx, FPDeleteDropped); err != nil {
 		return err
 	}
-	if err := s.admins.Delete(ctx, org.AdminID); err != nil {
-		return err
+	for _, id := range org.Invitations {
+		if err := s.invites.Delete(ctx, id); err != nil {
+			return err
+		}
 	}
-	if err := s.step(ctx, FPDeleteAdmin); err != nil {
-		return err
+	cancel := context.CancelFunc(func() {})
+	defer func() { cancel() }()
+	for i := len(org.Roster) - 1; i >= 0; i-- {
+		var err error
+		if org, err = s.renewLease(ctx, org); err != nil {
+			return err
+		}
+		cancel()
+		ctx, cancel = s.opContext(ctx, org.Pending)
+		if err := s.removePage(ctx, org, i); err != nil {
+			return err
+		}
 	}
 	err := s.orgs.Delete(ctx, org.ID, org.Version)
 	if errors.Is(err, domain.ErrStale) {
@@ -79,5 +103,43 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	if err := s.step(ctx, FPDeleteOrg); err != nil {
 		return err
 	}
-	return s.releaseAll(ctx, []domain.Claim{org.NameClaim(), org.EmailClaim()})
+	return s.releaseAll(ctx, []domain.Claim{org.NameClaim()})
+}
+
+// removePage removes the members roster page i of org (being deleted)
+// lists, their accounts first and then their claims on their emails, and
+// then the page.
+func (s *Service) removePage(ctx context.Context, org domain.Organization, i int) error {
+	members, err := s.rosters.Page(ctx, org.ID, i)
+	if err != nil {
+		return err
+	}
+	for _, m := range members {
+		if err := s.admins.Delete(ctx, m.AdminID); err != nil {
+			return err
+		}
+		if err := s.releaseAll(ctx, []domain.Claim{m.EmailClaim(org.ID)}); err != nil {
+			return err
+		}
+	}
+	if err := s.step(ctx, FPDeleteAdmin); err != nil {
+		return err
+	}
+	return s.rosters.Drop(ctx, org.ID, i)
+}
+
+// renewLease extends the lease of org's pending operation, which the
+// caller owns, when less than half of it is left, and returns org as
+// written. A long operation (a delete of many members) so keeps its lease
+// without holding it longer than one step needs; its steps after a
+// renewal run under opContext of the new lease.
+func (s *Service) renewLease(ctx context.Context, org domain.Organization) (domain.Organization, error) {
+	if org.Pending.LeaseUntil.Sub(s.clock.Now()) > s.lease/2 {
+		return org, nil
+	}
+	next, err := s.replace(ctx, org, org.Renew(s.now().Add(s.lease)))
+	if errors.Is(err, domain.ErrStale) {
+		return org, domain.ErrOrgBusy // taken over: the new owner finishes it
+	}
+	return next, err
 }

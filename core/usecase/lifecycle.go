@@ -228,6 +228,12 @@ func (s *Service) finish(ctx context.Context, org domain.Organization) (domain.O
 		return s.finishCreate(ctx, org)
 	case domain.OpUpdate:
 		return s.finishUpdate(ctx, org)
+	case domain.OpJoin:
+		return s.finishJoin(ctx, org)
+	case domain.OpSetRole:
+		return s.finishSetRole(ctx, org)
+	case domain.OpRemove:
+		return s.finishRemove(ctx, org)
 	case domain.OpDelete:
 		if err := s.finishDelete(ctx, org); err != nil {
 			return domain.Organization{}, err

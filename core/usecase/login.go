@@ -103,18 +103,26 @@ func (s *Service) recheck(ctx context.Context, admin domain.Admin, email domain.
 	return now, nil
 }
 
-// admit checks the attempt against the login policy and counts it in
+// admit checks a login attempt against the login policy and counts it in
+// flight (admitWith).
+func (s *Service) admit(ctx context.Context, account, pair string) error {
+	return s.admitWith(ctx, []string{account, pair}, func(r []domain.AttemptRecord, now time.Time) domain.Admission {
+		return s.policy.Admit(r[1], r[0], now)
+	}, "Too many failed logins for this account. Please try again later.")
+}
+
+// admitWith checks an attempt on keys against decide and counts it in
 // flight, in one atomic step, so concurrent attempts cannot all pass one
 // check. An attempt the back-off refuses gets domain.CodeRateLimited with
-// its RetryAfter. One that must wait for attempts in flight to end (a
-// burst of logins from one address) waits, up to busyWait, then is
-// refused as busy, never as failed.
-func (s *Service) admit(ctx context.Context, account, pair string) error {
+// failed as its detail and its RetryAfter. One that must wait for
+// attempts in flight to end (a burst of logins from one address) waits,
+// up to loginBusyWait, then is refused as busy, never as failed.
+func (s *Service) admitWith(ctx context.Context, keys []string, decide func([]domain.AttemptRecord, time.Time) domain.Admission, failed string) error {
 	deadline := time.Now().Add(loginBusyWait)
 	for {
 		now := s.clock.Now()
-		adm, err := s.attempts.Begin(ctx, []string{account, pair}, now, s.policy.Keep(), func(r []domain.AttemptRecord) domain.Admission {
-			return s.policy.Admit(r[1], r[0], now)
+		adm, err := s.attempts.Begin(ctx, keys, now, s.policy.Keep(), func(r []domain.AttemptRecord) domain.Admission {
+			return decide(r, now)
 		})
 		switch {
 		case err != nil:
@@ -122,15 +130,11 @@ func (s *Service) admit(ctx context.Context, account, pair string) error {
 		case adm.Admitted():
 			return nil
 		case adm.Wait > 0:
-			return &domain.Error{
-				Code:       domain.CodeRateLimited,
-				Message:    "Too many failed logins for this account. Please try again later.",
-				RetryAfter: adm.Wait,
-			}
+			return &domain.Error{Code: domain.CodeRateLimited, Message: failed, RetryAfter: adm.Wait}
 		case time.Now().After(deadline):
 			return &domain.Error{
 				Code:       domain.CodeRateLimited,
-				Message:    "Too many logins for this account in progress from this address. Please retry shortly.",
+				Message:    "Too many attempts in progress for this account from this address. Please retry shortly.",
 				RetryAfter: time.Second,
 			}
 		}
@@ -247,5 +251,5 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 	if admin.OrgID != c.OrgID || super != c.Super || admin.CredentialsVersion != c.CredentialsVersion {
 		return domain.Principal{}, domain.ErrInvalidToken
 	}
-	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super}, nil
+	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super, OrgRole: admin.OrgRole}, nil
 }

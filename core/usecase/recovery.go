@@ -144,7 +144,7 @@ func (s *Service) clearMarkers(ctx context.Context) error {
 }
 
 // releaseAbandoned frees the claims no operation will ever use. It reads
-// every organization and every claim once and diffs them in memory; only
+// every organization, account and claim once and diffs them in memory; only
 // the claims that diff leaves in doubt (few: those of crashed or running
 // operations) are looked at one by one.
 func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) error {
@@ -156,6 +156,14 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 	for _, o := range orgs {
 		byID[o.ID] = o
 	}
+	admins, err := s.admins.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list admins: %w", err)
+	}
+	members := make(map[domain.ID]domain.Admin, len(admins))
+	for _, a := range admins {
+		members[a.ID] = a
+	}
 	var errs []error
 	for _, k := range []claimKind{s.names, s.emails} {
 		claims, err := k.reg.All(ctx)
@@ -166,6 +174,11 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 		for _, c := range claims {
 			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && o.Holds(c) {
 				continue
+			}
+			if a, ok := members[c.AdminID]; ok && c.OrgID != "" && a.OrgID == c.OrgID && a.Member().EmailClaim(c.OrgID).Same(c) {
+				if o, ok := byID[c.OrgID]; ok && o.Pending == nil {
+					continue // a member's, settled
+				}
 			}
 			state, err := s.claimState(ctx, c)
 			if err == nil && state == claimAbandoned {

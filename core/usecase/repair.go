@@ -70,7 +70,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 // collections first (dead claims, stray admins, orphans given back), then
 // what takes them.
 var repairOrder = []FindingKind{
-	FindingStaleMarker, FindingDeadClaim, FindingStrayAdmin, FindingOrphan,
+	FindingStaleMarker, FindingDeadClaim, FindingStrayAdmin, FindingStrayRoster, FindingStrayInvitation, FindingOrphan,
 	FindingNameClaim, FindingEmailClaim, FindingCollection,
 }
 
@@ -118,6 +118,10 @@ func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.Tenant
 		return "released", s.registry(f.held.Kind).reg.Release(ctx, f.held)
 	case FindingStaleMarker:
 		return "removed", s.orgs.Unmark(ctx, f.marker)
+	case FindingStrayRoster:
+		return "dropped", s.rosters.Drop(ctx, f.OrgID, f.page)
+	case FindingStrayInvitation:
+		return "deleted", s.invites.Delete(ctx, f.invitation)
 	case FindingStrayAdmin:
 		if err := s.admins.Delete(ctx, f.admin.ID); err != nil {
 			return "", err

@@ -26,15 +26,17 @@ const (
 )
 
 // Deps are the Service's collaborators. Orgs, Names, Emails, Admins,
-// Tenants, Hasher and Tokens are required.
+// Rosters, Invitations, Tenants, Hasher and Tokens are required.
 type Deps struct {
-	Orgs    ports.OrgRepository
-	Names   ports.ClaimRegistry // organization name keys
-	Emails  ports.ClaimRegistry // admin emails
-	Admins  ports.AdminRepository
-	Tenants ports.TenantStore
-	Hasher  ports.PasswordHasher
-	Tokens  ports.TokenIssuer
+	Orgs        ports.OrgRepository
+	Names       ports.ClaimRegistry // organization name keys
+	Emails      ports.ClaimRegistry // admin emails
+	Admins      ports.AdminRepository
+	Rosters     ports.Rosters
+	Invitations ports.Invitations
+	Tenants     ports.TenantStore
+	Hasher      ports.PasswordHasher
+	Tokens      ports.TokenIssuer
 
 	// Inventory lists the tenant collections for the integrity audit;
 	// default: Tenants, if it implements ports.TenantInventory too.
@@ -56,6 +58,8 @@ type Deps struct {
 	// BusyWait bounds how long a request waits for another request's
 	// operation on the same organization before answering busy.
 	BusyWait time.Duration
+	// InvitationTTL is how long an invitation may be accepted.
+	InvitationTTL time.Duration
 }
 
 // Service runs the use cases.
@@ -64,6 +68,8 @@ type Service struct {
 	names     claimKind
 	emails    claimKind
 	admins    ports.AdminRepository
+	rosters   ports.Rosters
+	invites   ports.Invitations
 	tenants   ports.TenantStore
 	inventory ports.TenantInventory
 	hasher    ports.PasswordHasher
@@ -78,6 +84,7 @@ type Service struct {
 	lease     time.Duration
 	tokenTTL  time.Duration
 	busyWait  time.Duration
+	inviteTTL time.Duration
 
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.
@@ -90,8 +97,9 @@ type Service struct {
 
 // New checks d and returns a Service.
 func New(ctx context.Context, d Deps) (*Service, error) {
-	if d.Orgs == nil || d.Names == nil || d.Emails == nil || d.Admins == nil || d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
-		return nil, errors.New("usecase: Orgs, Names, Emails, Admins, Tenants, Hasher and Tokens are required")
+	if d.Orgs == nil || d.Names == nil || d.Emails == nil || d.Admins == nil || d.Rosters == nil || d.Invitations == nil ||
+		d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
+		return nil, errors.New("usecase: Orgs, Names, Emails, Admins, Rosters, Invitations, Tenants, Hasher and Tokens are required")
 	}
 	s := &Service{
 		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
@@ -99,6 +107,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
+		rosters: d.Rosters, invites: d.Invitations, inviteTTL: d.InvitationTTL,
 	}
 	s.inventory = d.Inventory
 	if inv, ok := d.Tenants.(ports.TenantInventory); ok && s.inventory == nil {
@@ -134,6 +143,9 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	}
 	if s.busyWait <= 0 {
 		s.busyWait = DefaultBusyWait
+	}
+	if s.inviteTTL <= 0 {
+		s.inviteTTL = DefaultInvitationTTL
 	}
 	h, err := s.hasher.Hash(ctx, domain.Password("orgd-dummy-password-for-timing"))
 	if err != nil {

@@ -17,8 +17,9 @@ const (
 	FPUpdateCommitted  = "update.committed"
 )
 
-// UpdateOrgInput changes the caller's organization: a nil field is left as
-// it is, and at least one must be set.
+// UpdateOrgInput changes the caller's organization (its name: admins and
+// owners) and the caller's own credentials (any member): a nil field is
+// left as it is, and at least one must be set.
 type UpdateOrgInput struct {
 	Name     *string // new organization name: renames it and its collection
 	Email    *string // the admin's new email
@@ -40,16 +41,23 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 	if p.Super {
 		return domain.Organization{}, domain.ErrNoOrganization
 	}
+	if in.Name != nil && !domain.Allowed(p.OrgRole, domain.ActRename) {
+		return domain.Organization{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRename)
+	}
 	ch, err := s.parseUpdate(ctx, in)
 	if err != nil {
 		return domain.Organization{}, err
 	}
 	before, after, _, err := s.perform(ctx, p.OrgID, change{reserved: FPUpdateReserved, begun: FPUpdatePending,
 		plan: func(org domain.Organization) (domain.Organization, error) {
-			if !org.Visible() {
-				return org, domain.ErrOrgNotFound
+			caller, err := s.caller(ctx, org, p)
+			if err != nil {
+				return org, err
 			}
-			pending, err := s.planUpdate(ctx, org, ch)
+			if ch.name != nil && !domain.Allowed(caller.OrgRole, domain.ActRename) {
+				return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActRename)
+			}
+			pending, err := s.planUpdate(org, caller, ch)
 			if err != nil {
 				return org, err
 			}
@@ -99,22 +107,20 @@ func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (updateInp
 	return ch, nil
 }
 
-// planUpdate is the intent of applying ch to org, or errUnchanged.
-func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch updateInput) (*domain.Pending, error) {
+// planUpdate is the intent of applying ch (a rename, the caller's own
+// email and password) to org, or errUnchanged.
+func (s *Service) planUpdate(org domain.Organization, caller domain.Admin, ch updateInput) (*domain.Pending, error) {
 	pending := s.newPending(domain.OpUpdate)
+	pending.Member, pending.Page = caller.Member(), caller.Page
 	if ch.name != nil && *ch.name != org.Name {
 		pending.NewName = *ch.name
 	}
-	if ch.email != nil && *ch.email != org.AdminEmail {
+	if ch.email != nil && *ch.email != caller.Email {
 		pending.NewEmail = *ch.email
 	}
 	if ch.password != "" {
-		admin, err := s.admins.ByID(ctx, org.AdminID)
-		if err != nil {
-			return nil, err
-		}
 		pending.PasswordHash = ch.password
-		pending.CredentialsVersion = admin.CredentialsVersion + 1
+		pending.CredentialsVersion = caller.CredentialsVersion + 1
 	}
 	if !pending.Changes() {
 		return nil, errUnchanged
@@ -127,18 +133,7 @@ func (s *Service) planUpdate(ctx context.Context, org domain.Organization, ch up
 func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (domain.Organization, error) {
 	p := org.Pending
 	if p.NewEmail != "" || p.PasswordHash != "" {
-		admin, err := s.admins.ByID(ctx, org.AdminID)
-		if err != nil {
-			return domain.Organization{}, err
-		}
-		if p.NewEmail != "" {
-			admin.Email = p.NewEmail
-		}
-		if p.PasswordHash != "" {
-			admin.PasswordHash = p.PasswordHash
-			admin.CredentialsVersion = p.CredentialsVersion
-		}
-		if err := s.admins.Update(ctx, admin); errors.Is(err, domain.ErrEmailExists) {
+		if err := s.updateCredentials(ctx, org); errors.Is(err, domain.ErrEmailExists) {
 			return domain.Organization{}, s.abortUpdate(ctx, org, err)
 		} else if err != nil {
 			return domain.Organization{}, err
@@ -170,13 +165,37 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 		old = append(old, org.NameClaim())
 	}
 	if p.NewEmail != "" {
-		old = append(old, org.EmailClaim())
+		old = append(old, p.Member.EmailClaim(org.ID))
 	}
 	if releaseErr := s.releaseAll(ctx, old); releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
 		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", releaseErr)
 	}
 	return out, nil
+}
+
+// updateCredentials writes the member's new email (with the claim the
+// update took on it) and password to its account, and its new email to
+// its roster entry.
+func (s *Service) updateCredentials(ctx context.Context, org domain.Organization) error {
+	p := org.Pending
+	admin, err := s.admins.ByID(ctx, p.Member.AdminID)
+	if err != nil {
+		return err
+	}
+	if p.NewEmail != "" {
+		admin.Email, admin.EmailOp = p.NewEmail, p.ID
+	}
+	if p.PasswordHash != "" {
+		admin.PasswordHash, admin.CredentialsVersion = p.PasswordHash, p.CredentialsVersion
+	}
+	if err := s.admins.Update(ctx, admin); err != nil {
+		return err
+	}
+	if p.NewEmail == "" {
+		return nil
+	}
+	return s.putRosterEntry(ctx, org.ID, p.Page, admin.Member())
 }
 
 // abortUpdate drops an update that cannot complete (its email is taken)

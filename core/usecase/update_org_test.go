@@ -58,7 +58,7 @@ func TestUpdateOrg(t *testing.T) {
 				after, err := h.svc.GetOrg(ctx, "acme")
 				require.NoError(t, err)
 				assert.Equal(t, before.Name, after.Name, "a refused update changes nothing")
-				assert.Equal(t, before.AdminEmail, after.AdminEmail)
+				assert.Equal(t, before.AdminEmail(), after.AdminEmail())
 				h.login(t, "a@x.com", "12345678")
 				claims, _ := h.store.Names().All(ctx)
 				assert.Len(t, claims, 2, "no name claim is left behind")
@@ -71,7 +71,7 @@ func TestUpdateOrg(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.wantName, got.Name.String())
-			assert.Equal(t, tc.wantEmail, got.AdminEmail)
+			assert.Equal(t, tc.wantEmail, got.AdminEmail())
 			assert.Equal(t, tc.wantColl, got.Name.Collection())
 			assert.Equal(t, before.CreatedAt, got.CreatedAt)
 			n, err := h.store.Tenants().Count(ctx, before.ID, tc.wantColl)
@@ -119,6 +119,7 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: orgs, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
+		Rosters: h.store.Rosters(), Invitations: h.store.Invitations(),
 		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler), BusyWait: 50 * time.Millisecond,
 	})
 	require.NoError(t, err)

@@ -40,6 +40,7 @@ func newRig(t *testing.T, newStores NewStores) *rig {
 func (r *rig) service(t *testing.T, fp ports.Failpoints, clock ports.Clock) *usecase.Service {
 	s, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: r.st.Orgs, Names: r.st.Names, Emails: r.st.Emails, Admins: r.st.Admins, Tenants: r.st.Tenants,
+		Rosters: r.st.Rosters, Invitations: r.st.Invitations,
 		Hasher: fakes.Hasher{}, Tokens: r.tokens, Clock: clock, Failpoints: fp,
 		BusyWait: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -54,7 +55,7 @@ func (r *rig) create(t *testing.T, s *usecase.Service, name string, docs int) do
 	if docs > 0 {
 		require.NoError(t, r.st.Tenants.Seed(ctx(t), org.ID, org.Name.Collection(), docs))
 	}
-	return domain.Principal{AdminID: org.AdminID, OrgID: org.ID}
+	return domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, OrgRole: domain.RoleOwner}
 }
 
 // whole states what one organization must look like.
@@ -85,7 +86,7 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 			continue
 		}
 		assert.Equal(t, w.name, org.Name.String())
-		assert.Equal(t, domain.Email(w.email), org.AdminEmail)
+		assert.Equal(t, domain.Email(w.email), org.AdminEmail())
 		claim, err := r.st.Names.Claim(ctx(t), n.Key())
 		if assert.NoError(t, err) {
 			assert.True(t, claim.Same(org.NameClaim()), "the name's claim is the organization's: %+v, organization %+v", claim, org)
@@ -94,14 +95,18 @@ func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, st
 		if assert.NoError(t, err, "collection %s must exist", org.Name.Collection()) {
 			assert.Equal(t, w.docs, count, "every document of %s is in %s", w.name, org.Name.Collection())
 		}
-		claim, err = r.st.Emails.Claim(ctx(t), w.email)
-		if assert.NoError(t, err) {
-			assert.True(t, claim.Same(org.EmailClaim()), "the email's claim is the admin's: %+v, organization %+v", claim, org)
-		}
-		admin, err := r.st.Admins.ByID(ctx(t), org.AdminID)
+		admin, err := r.st.Admins.ByID(ctx(t), org.Owners[0].AdminID)
 		if assert.NoError(t, err) {
 			assert.Equal(t, org.ID, admin.OrgID)
 			assert.Equal(t, domain.Email(w.email), admin.Email)
+		}
+		claim, err = r.st.Emails.Claim(ctx(t), w.email)
+		if assert.NoError(t, err) {
+			assert.True(t, claim.Same(admin.Member().EmailClaim(org.ID)), "the email's claim is the admin's: %+v, admin %+v", claim, admin)
+		}
+		roster, err := r.st.Rosters.Page(ctx(t), org.ID, 0)
+		if assert.NoError(t, err) && assert.Len(t, roster, 1, "the roster lists its one member") {
+			assert.True(t, roster[0].Equal(admin.Member()), "the roster lists the account as it is: %+v, %+v", roster[0], admin)
 		}
 		res, err := s.Login(ctx(t), usecase.LoginInput{Email: w.email, Password: w.password})
 		if assert.NoError(t, err, "admin of %s can log in", w.name) {

@@ -34,11 +34,13 @@ type AdminFixture interface {
 
 // Stores is one empty master database seen through every port.
 type Stores struct {
-	Orgs    ports.OrgRepository
-	Names   ports.ClaimRegistry
-	Emails  ports.ClaimRegistry
-	Admins  AdminFixture
-	Tenants TenantFixture
+	Orgs        ports.OrgRepository
+	Names       ports.ClaimRegistry
+	Emails      ports.ClaimRegistry
+	Admins      AdminFixture
+	Rosters     ports.Rosters
+	Invitations ports.Invitations
+	Tenants     TenantFixture
 }
 
 // NewStores returns empty Stores for one test; the adapter cleans them up.
@@ -59,7 +61,8 @@ func sampleOrg(name string) domain.Organization {
 	}
 	return domain.Organization{
 		ID: domain.NewID(t0), Name: n,
-		AdminID: domain.NewID(t0), AdminEmail: domain.Email("admin@" + n.Key() + ".test"),
 		CreatedAt: t0, State: domain.StateActive, Version: 1,
+		Owners:  []domain.Owner{{AdminID: domain.NewID(t0), Email: domain.Email("admin@" + n.Key() + ".test"), Since: t0}},
+		Members: 1, Roster: []int{1},
 	}
 }

@@ -28,6 +28,8 @@ type stores struct {
 	orgs          ports.OrgRepository
 	names, emails ports.ClaimRegistry
 	admins        ports.AdminRepository
+	rosters       ports.Rosters
+	invites       ports.Invitations
 	tenants       ports.TenantStore
 }
 
@@ -44,13 +46,13 @@ type adapter struct {
 var adapters = []adapter{
 	{"memory", 150 * time.Millisecond, 300, func(*testing.T) stores {
 		s := memory.New()
-		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Tenants()}
+		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Tenants()}
 	}},
 	// The mongodb adapter on the embedded store, or on the server
 	// ORGD_TEST_MONGODB_URI names.
 	{"mongodb", 900 * time.Millisecond, 40, func(t *testing.T) stores {
 		s := mongotest.NewStore(t)
-		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Tenants()}
+		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Tenants()}
 	}},
 }
 
@@ -106,6 +108,7 @@ func runHistory(t *testing.T, a adapter, seed int64) (fired, ops int64) {
 	fp := model.NewRandomFailpoints(seed, 0.04)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.orgs, Names: st.names, Emails: st.emails, Admins: st.admins, Tenants: st.tenants,
+		Rosters: st.rosters, Invitations: st.invites,
 		Hasher: fakes.Hasher{}, Tokens: tok, Failpoints: fp, Logger: slog.New(slog.DiscardHandler),
 		Lease: a.lease, BusyWait: 2 * a.lease,
 	})

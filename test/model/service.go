@@ -47,7 +47,7 @@ func classify(err error) Result {
 func orgOutput(o domain.Organization, err error) Output {
 	out := Output{Result: classify(err)}
 	if err == nil {
-		out.OrgID, out.Name, out.Email = string(o.ID), o.Name.String(), string(o.AdminEmail)
+		out.OrgID, out.Name, out.Email = string(o.ID), o.Name.String(), string(o.AdminEmail())
 	}
 	return out
 }
@@ -55,7 +55,7 @@ func orgOutput(o domain.Organization, err error) Output {
 // Create implements API.
 func (a ServiceAPI) Create(ctx context.Context, name, email, password string) (Output, Session) {
 	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
-	return orgOutput(org, err), Session{OrgID: string(org.ID), Auth: domain.Principal{AdminID: org.AdminID, OrgID: org.ID}}
+	return orgOutput(org, err), Session{OrgID: string(org.ID), Auth: domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, OrgRole: domain.RoleOwner}}
 }
 
 // Get implements API.
@@ -73,7 +73,7 @@ func (a ServiceAPI) Login(ctx context.Context, email, password string) (Output, 
 		return out, Session{}
 	}
 	out.OrgID, out.Name = string(res.Org.ID), res.Org.Name.String()
-	return out, Session{OrgID: out.OrgID, Auth: domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID}}
+	return out, Session{OrgID: out.OrgID, Auth: domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID, OrgRole: res.Admin.OrgRole}}
 }
 
 func opt(s string) *string {

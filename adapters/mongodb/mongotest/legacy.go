@@ -17,35 +17,43 @@ import (
 const LegacyLayoutVersion = 3
 
 // SeedLegacy writes an active organization named name, as orgd stored it
-// at LegacyLayoutVersion: its document (without tenant_db), its name
-// claim, its admin (with no email claim) and its collection org_<key> in
-// the master database holding docs documents. Its admin is
-// admin@<key>.test with password hash hash. Call ForgetMigrations after
-// seeding to make the store look that old.
+// at LegacyLayoutVersion: its document (one admin named on it, without
+// tenant_db), its name claim, its admin (with no email claim, role in it
+// or roster) and its collection org_<key> in the master database holding
+// docs documents. Its admin is admin@<key>.test with password hash hash;
+// the organization returned names it as its one owner, as migrations
+// make it. Call ForgetMigrations after seeding to make the store look
+// that old.
 func SeedLegacy(ctx context.Context, st *mongodb.Store, name string, docs int, hash string) (domain.Organization, error) {
 	n, err := domain.NewOrgName(name)
 	if err != nil {
 		return domain.Organization{}, err
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
+	admin := domain.Admin{ID: domain.NewID(now), Email: domain.Email("admin@" + n.Key() + ".test"), PasswordHash: hash, Role: domain.RoleOrgAdmin, CreatedAt: now}
 	org := domain.Organization{
-		ID: domain.NewID(now), Name: n,
-		AdminID: domain.NewID(now), AdminEmail: domain.Email("admin@" + n.Key() + ".test"),
-		CreatedAt: now, State: domain.StateActive, Version: 1,
+		ID: domain.NewID(now), Name: n, CreatedAt: now, State: domain.StateActive, Version: 1,
+		Owners: []domain.Owner{{AdminID: admin.ID, Email: admin.Email, Since: now}},
 	}
+	admin.OrgID = org.ID
+	orgID, _ := bson.ObjectIDFromHex(string(org.ID))
+	adminID, _ := bson.ObjectIDFromHex(string(admin.ID))
 	db := st.Database()
-	if err := st.Orgs().Insert(ctx, org); err != nil {
-		return org, err
-	}
-	if _, err := db.Collection("organizations").UpdateOne(ctx, bson.D{{Key: "name_key", Value: org.Name.Key()}},
-		bson.D{{Key: "$unset", Value: bson.D{{Key: "tenant_db", Value: ""}}}}); err != nil {
+	if _, err := db.Collection("organizations").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: orgID}, {Key: "name", Value: n.String()}, {Key: "name_key", Value: n.Key()},
+		{Key: "collection", Value: n.Collection()}, {Key: "admin_id", Value: adminID}, {Key: "admin_email", Value: string(admin.Email)},
+		{Key: "created_at", Value: now}, {Key: "state", Value: string(domain.StateActive)}, {Key: "version", Value: int64(1)},
+	}); err != nil {
 		return org, err
 	}
 	if err := st.Names().Reserve(ctx, domain.Claim{Key: org.Name.Key(), OrgID: org.ID, At: now}); err != nil {
 		return org, err
 	}
-	admin := domain.Admin{ID: org.AdminID, Email: org.AdminEmail, PasswordHash: hash, Role: domain.RoleOrgAdmin, OrgID: org.ID, CreatedAt: now}
-	if err := st.Admins().Insert(ctx, admin); err != nil {
+	if _, err := db.Collection("admins").InsertOne(ctx, bson.D{
+		{Key: "_id", Value: adminID}, {Key: "email", Value: string(admin.Email)}, {Key: "password_hash", Value: hash},
+		{Key: "role", Value: string(domain.RoleOrgAdmin)}, {Key: "org_id", Value: orgID}, {Key: "created_at", Value: now},
+		{Key: "credentials_version", Value: int64(0)},
+	}); err != nil {
 		return org, err
 	}
 	if err := db.CreateCollection(ctx, org.Name.Collection()); err != nil {
@@ -61,7 +69,7 @@ func ForgetMigrations(ctx context.Context, st *mongodb.Store) error {
 	if _, err := db.Collection("schema_migrations").DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: LegacyLayoutVersion}}}}); err != nil {
 		return fmt.Errorf("forget migrations: %w", err)
 	}
-	for _, c := range []string{"email_claims", "pending_ops"} {
+	for _, c := range []string{"email_claims", "pending_ops", "rosters", "invitations"} {
 		if err := db.Collection(c).Drop(ctx); err != nil {
 			return fmt.Errorf("drop %s: %w", c, err)
 		}

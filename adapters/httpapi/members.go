@@ -1,0 +1,246 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v5"
+
+	"orgd/core/domain"
+	"orgd/core/usecase"
+)
+
+// This file is an organization's members and invitations over HTTP.
+
+// memberRequest is PUT /org/members's body.
+type memberRequest struct {
+	Email *string `json:"email"`
+	Role  *string `json:"role"`
+}
+
+// emailRequest is DELETE /org/members's body.
+type emailRequest struct {
+	Email *string `json:"email"`
+}
+
+// idRequest is DELETE /org/invitations's body.
+type idRequest struct {
+	ID *string `json:"id"`
+}
+
+// acceptRequest is POST /org/invitations/accept's body.
+type acceptRequest struct {
+	Token    *string `json:"token"`
+	Password *string `json:"password"`
+}
+
+// memberResponse describes a member.
+type memberResponse struct {
+	Email    string `json:"email"`
+	Role     string `json:"role"`
+	JoinedAt string `json:"joined_at"`
+}
+
+func newMemberResponse(m domain.Member) memberResponse {
+	return memberResponse{Email: string(m.Email), Role: string(m.Role), JoinedAt: m.JoinedAt.UTC().Format(TimeFormat)}
+}
+
+// membershipResponse is POST /org/invitations/accept's answer.
+type membershipResponse struct {
+	memberResponse
+	OrganizationName string `json:"organization_name"`
+}
+
+// memberListResponse is GET /org/members's answer.
+type memberListResponse struct {
+	Items    []memberResponse `json:"items"`
+	Page     int              `json:"page"`
+	PageSize int              `json:"page_size"`
+	Total    int64            `json:"total"`
+}
+
+// invitationResponse describes an invitation; Token only in the answer
+// to its creation.
+type invitationResponse struct {
+	ID        string `json:"id"`
+	Email     string `json:"email"`
+	Role      string `json:"role"`
+	CreatedAt string `json:"created_at"`
+	ExpiresAt string `json:"expires_at"`
+	Token     string `json:"token,omitempty"`
+}
+
+func newInvitationResponse(inv domain.Invitation) invitationResponse {
+	return invitationResponse{
+		ID: string(inv.ID), Email: string(inv.Email), Role: string(inv.Role),
+		CreatedAt: inv.CreatedAt.UTC().Format(TimeFormat), ExpiresAt: inv.ExpiresAt.UTC().Format(TimeFormat),
+	}
+}
+
+// invitationListResponse is GET /org/invitations's answer.
+type invitationListResponse struct {
+	Items []invitationResponse `json:"items"`
+}
+
+func (h *handlers) listMembers(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	page, err := intParam(c, "page", 1)
+	if err != nil {
+		return err
+	}
+	size, err := intParam(c, "page_size", 20)
+	if err != nil {
+		return err
+	}
+	org, err := queryParam(c, "organization_name")
+	if err != nil {
+		return err
+	}
+	var name string
+	if org != nil {
+		name = *org
+	}
+	res, err := h.svc.ListMembers(c.Request().Context(), p, name, page, size)
+	if err != nil {
+		return err
+	}
+	out := memberListResponse{Items: make([]memberResponse, len(res.Items)), Page: res.Page, PageSize: res.PageSize, Total: res.Total}
+	for i, m := range res.Items {
+		out.Items[i] = newMemberResponse(m)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) setRole(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	var req memberRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	email, err := required(req.Email, "email")
+	if err != nil {
+		return err
+	}
+	role, err := required(req.Role, "role")
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.SetRole(c.Request().Context(), p, email, role)
+	if err != nil {
+		return err
+	}
+	h.event(c, "member.role", &p, "org_id", string(p.OrgID), "target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
+	return c.JSON(http.StatusOK, newMemberResponse(m))
+}
+
+func (h *handlers) removeMember(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	email, err := bodyOrQuery(c, "email", func(r *emailRequest) **string { return &r.Email })
+	if err != nil {
+		return err
+	}
+	m, err := h.svc.RemoveMember(c.Request().Context(), p, email)
+	if err != nil {
+		return err
+	}
+	action := "member.remove"
+	if m.AdminID == p.AdminID {
+		action = "member.leave"
+	}
+	h.event(c, action, &p, "org_id", string(p.OrgID), "target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
+	return c.JSON(http.StatusOK, newMemberResponse(m))
+}
+
+func (h *handlers) invite(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	var req memberRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	email, err := required(req.Email, "email")
+	if err != nil {
+		return err
+	}
+	role, err := required(req.Role, "role")
+	if err != nil {
+		return err
+	}
+	inv, err := h.svc.Invite(c.Request().Context(), p, email, role)
+	if err != nil {
+		return err
+	}
+	h.event(c, "invitation.create", &p, "org_id", string(p.OrgID), "invitation_id", string(inv.ID), "target_email", string(inv.Email), "role", string(inv.Role))
+	c.Response().Header().Set("Cache-Control", "no-store")
+	out := newInvitationResponse(inv.Invitation)
+	out.Token = inv.Token
+	return c.JSON(http.StatusCreated, out)
+}
+
+func (h *handlers) listInvitations(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	invs, err := h.svc.ListInvitations(c.Request().Context(), p)
+	if err != nil {
+		return err
+	}
+	out := invitationListResponse{Items: make([]invitationResponse, len(invs))}
+	for i, inv := range invs {
+		out.Items[i] = newInvitationResponse(inv)
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+func (h *handlers) revoke(c *echo.Context) error {
+	p, err := h.authenticate(c)
+	if err != nil {
+		return err
+	}
+	id, err := bodyOrQuery(c, "id", func(r *idRequest) **string { return &r.ID })
+	if err != nil {
+		return err
+	}
+	inv, err := h.svc.Revoke(c.Request().Context(), p, id)
+	if err != nil {
+		return err
+	}
+	h.event(c, "invitation.revoke", &p, "org_id", string(p.OrgID), "invitation_id", string(inv.ID), "target_email", string(inv.Email), "role", string(inv.Role))
+	return c.JSON(http.StatusOK, newInvitationResponse(inv))
+}
+
+func (h *handlers) accept(c *echo.Context) error {
+	var req acceptRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	in := usecase.AcceptInput{Client: c.RealIP()}
+	var err error
+	if in.Token, err = required(req.Token, "token"); err != nil {
+		return err
+	}
+	if in.Password, err = required(req.Password, "password"); err != nil {
+		return err
+	}
+	m, org, err := h.svc.Accept(c.Request().Context(), in)
+	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeRateLimited {
+			h.event(c, "invitation.accept_failed", nil, "reason", string(code))
+		}
+		return err
+	}
+	h.event(c, "member.join", &domain.Principal{AdminID: m.AdminID, OrgID: org.ID}, "org_id", string(org.ID),
+		"target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
+	return c.JSON(http.StatusCreated, membershipResponse{memberResponse: newMemberResponse(m), OrganizationName: org.Name.String()})
+}
