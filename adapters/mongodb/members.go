@@ -19,6 +19,46 @@ var (
 	_ ports.Invitations = (*Invitations)(nil)
 )
 
+// memberDoc is a member, as a roster page and a pending operation hold it.
+type memberDoc struct {
+	AdminID  bson.ObjectID  `bson:"admin_id"`
+	Email    string         `bson:"email"`
+	Role     string         `bson:"role"`
+	JoinedAt time.Time      `bson:"joined_at"`
+	EmailOp  *bson.ObjectID `bson:"email_op,omitempty"`
+}
+
+// ids converts domain IDs to ObjectIDs, keeping the first malformed one's
+// error.
+type ids struct{ err error }
+
+func (c *ids) oid(id domain.ID) bson.ObjectID {
+	o, ok := oid(id)
+	if !ok && c.err == nil {
+		c.err = fmt.Errorf("malformed id %q", id)
+	}
+	return o
+}
+
+func (c *ids) opt(id domain.ID) *bson.ObjectID {
+	o, err := optOID(id)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return o
+}
+
+func (c *ids) member(m domain.Member) memberDoc {
+	return memberDoc{AdminID: c.oid(m.AdminID), Email: string(m.Email), Role: string(m.Role), JoinedAt: m.JoinedAt, EmailOp: c.opt(m.EmailOp)}
+}
+
+func (d memberDoc) toDomain() domain.Member {
+	return domain.Member{
+		AdminID: domain.ID(d.AdminID.Hex()), Email: domain.Email(d.Email), Role: domain.OrgRole(d.Role),
+		JoinedAt: d.JoinedAt.UTC(), EmailOp: fromOptOID(d.EmailOp),
+	}
+}
+
 // Rosters implements ports.Rosters on the rosters collection: one
 // document per page, keyed "<organization id>:<page>", so every read and
 // write of a page is a point operation on _id.
@@ -178,4 +218,80 @@ func findAll(ctx context.Context, c *mongo.Collection, out any) error {
 		return translate(err)
 	}
 	return translate(cur.All(ctx, out))
+}
+
+// SeedMembers adds n members (role member, emails m<i>@<org id>.seed, with
+// password hash hash) to organization org, settled: their accounts, email
+// claims and roster pages, and the organization's count. For tests,
+// benchmarks and tools: it writes directly, not through the lifecycle, so
+// nothing else may write the organization meanwhile.
+func SeedMembers(ctx context.Context, db *mongo.Database, org domain.ID, n int, hash string) error {
+	id, ok := oid(org)
+	if !ok {
+		return fmt.Errorf("malformed id %q", org)
+	}
+	var o orgDoc
+	if err := db.Collection(collOrgs).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&o); err != nil {
+		return translate(err)
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	rosters := &Rosters{c: db.Collection(collRosters)}
+	i := max(len(o.Roster)-1, 0)
+	page, err := rosters.Page(ctx, org, i)
+	if err != nil {
+		return err
+	}
+	var admins, claims []any
+	flush := func() error {
+		if err := rosters.Put(ctx, org, i, page); err != nil {
+			return err
+		}
+		for len(o.Roster) <= i {
+			o.Roster = append(o.Roster, 0)
+		}
+		o.Roster[i] = len(page)
+		return nil
+	}
+	for k := range n {
+		if len(page) == domain.RosterPageSize {
+			if err := flush(); err != nil {
+				return err
+			}
+			i, page = i+1, nil
+		}
+		m := domain.Member{AdminID: domain.NewID(now), Email: domain.Email(fmt.Sprintf("m%d@%s.seed", k, org)), Role: domain.RoleMember, JoinedAt: now}
+		adminID, _ := oid(m.AdminID)
+		admins = append(admins, adminDoc{
+			ID: adminID, Email: string(m.Email), PasswordHash: hash, Role: string(domain.RoleOrgAdmin), OrgID: &id,
+			CreatedAt: now, OrgRole: string(m.Role), Page: i,
+		})
+		claims = append(claims, claimDoc{Key: string(m.Email), OrgID: &id, AdminID: &adminID, At: now})
+		page = append(page, m)
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	if err := insertBatches(ctx, db.Collection(collAdmins), admins); err != nil {
+		return err
+	}
+	if err := insertBatches(ctx, db.Collection(collEmails), claims); err != nil {
+		return err
+	}
+	_, err = db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "members", Value: o.Members + n}, {Key: "roster", Value: o.Roster}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+	})
+	return translate(err)
+}
+
+// insertBatches inserts docs into c a thousand at a time.
+func insertBatches(ctx context.Context, c *mongo.Collection, docs []any) error {
+	for len(docs) > 0 {
+		batch := docs[:min(1000, len(docs))]
+		if _, err := c.InsertMany(ctx, batch); err != nil {
+			return translate(err)
+		}
+		docs = docs[len(batch):]
+	}
+	return nil
 }

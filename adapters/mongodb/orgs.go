@@ -81,46 +81,6 @@ type ownerDoc struct {
 	Since   time.Time     `bson:"since"`
 }
 
-// memberDoc is a member, as a roster page and a pending operation hold it.
-type memberDoc struct {
-	AdminID  bson.ObjectID  `bson:"admin_id"`
-	Email    string         `bson:"email"`
-	Role     string         `bson:"role"`
-	JoinedAt time.Time      `bson:"joined_at"`
-	EmailOp  *bson.ObjectID `bson:"email_op,omitempty"`
-}
-
-// ids converts domain IDs to ObjectIDs, keeping the first malformed one's
-// error.
-type ids struct{ err error }
-
-func (c *ids) oid(id domain.ID) bson.ObjectID {
-	o, ok := oid(id)
-	if !ok && c.err == nil {
-		c.err = fmt.Errorf("malformed id %q", id)
-	}
-	return o
-}
-
-func (c *ids) opt(id domain.ID) *bson.ObjectID {
-	o, err := optOID(id)
-	if err != nil && c.err == nil {
-		c.err = err
-	}
-	return o
-}
-
-func (c *ids) member(m domain.Member) memberDoc {
-	return memberDoc{AdminID: c.oid(m.AdminID), Email: string(m.Email), Role: string(m.Role), JoinedAt: m.JoinedAt, EmailOp: c.opt(m.EmailOp)}
-}
-
-func (d memberDoc) toDomain() domain.Member {
-	return domain.Member{
-		AdminID: domain.ID(d.AdminID.Hex()), Email: domain.Email(d.Email), Role: domain.OrgRole(d.Role),
-		JoinedAt: d.JoinedAt.UTC(), EmailOp: fromOptOID(d.EmailOp),
-	}
-}
-
 func toOrgDoc(o domain.Organization) (orgDoc, error) {
 	var c ids
 	d := orgDoc{

@@ -31,7 +31,10 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	st := memory.New()
 	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
-	d.Rosters, d.Invitations = st.Rosters(), st.Invitations()
+	if d.Rosters == nil {
+		d.Rosters = st.Rosters()
+	}
+	d.Invitations = st.Invitations()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}

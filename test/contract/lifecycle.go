@@ -186,6 +186,7 @@ func Lifecycle(t *testing.T, newStores NewStores) {
 	t.Run("delete-crash", func(t *testing.T) { deleteCrash(t, newStores) })
 	t.Run("races", func(t *testing.T) { races(t, newStores) })
 	t.Run("lost-claim", func(t *testing.T) { lostClaim(t, newStores) })
+	t.Run("members", func(t *testing.T) { Members(t, newStores) })
 }
 
 // lostClaim takes a rename's claim on its new name away behind orgd's

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,27 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, err)
 	name, email, pw := "Acme2", "boss@acme.test", "password2"
 	_, err = svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: &name, Email: &email, Password: &pw})
+	require.NoError(t, err)
+	// Membership: every request path of members and invitations.
+	for _, email := range []string{"m@acme.test", "n@acme.test"} {
+		inv, err := svc.Invite(ctx, p, email, "admin")
+		require.NoError(t, err)
+		_, _, err = svc.Accept(ctx, usecase.AcceptInput{Token: inv.Token, Password: "password1", Client: "c"})
+		require.NoError(t, err)
+	}
+	_, _, err = svc.Accept(ctx, usecase.AcceptInput{Token: "6b11a687ea467052ce539711." + strings.Repeat("A", 43), Password: "password1", Client: "c"})
+	require.ErrorIs(t, err, domain.ErrInvitationInvalid)
+	_, err = svc.ListMembers(ctx, p, "", 1, 20)
+	require.NoError(t, err)
+	revoked, err := svc.Invite(ctx, p, "r@acme.test", "member")
+	require.NoError(t, err)
+	_, err = svc.ListInvitations(ctx, p)
+	require.NoError(t, err)
+	_, err = svc.Revoke(ctx, p, string(revoked.ID))
+	require.NoError(t, err)
+	_, err = svc.SetRole(ctx, p, "m@acme.test", "member")
+	require.NoError(t, err)
+	_, err = svc.RemoveMember(ctx, p, "m@acme.test")
 	require.NoError(t, err)
 	_, err = svc.DeleteOrg(ctx, p, "acme2")
 	require.NoError(t, err)
