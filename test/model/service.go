@@ -55,6 +55,9 @@ func orgOutput(o domain.Organization, err error) Output {
 // Create implements API.
 func (a ServiceAPI) Create(ctx context.Context, name, email, password string) (Output, Session) {
 	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
+	if err != nil {
+		return orgOutput(org, err), Session{}
+	}
 	return orgOutput(org, err), Session{OrgID: string(org.ID), Auth: domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, OrgRole: domain.RoleOwner}}
 }
 
