@@ -63,9 +63,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		// ran out, and check the credentials against what it left. A
 		// create or delete in flight needs no wait: its organization is
 		// not visible either way.
-		if org, err = s.settle(ctx, org.ID); err == nil {
-			admin, err = s.recheck(ctx, admin, email, domain.Password(in.Password))
-		}
+		org, err = s.settle(ctx, org.ID)
+	}
+	if err == nil {
+		// The account is read again after its organization: a change of
+		// its email or password lands on the account before the
+		// organization records it, so the two agree as of the
+		// organization's read, and the login takes effect there.
+		admin, err = s.recheck(ctx, admin, email, domain.Password(in.Password))
 	}
 	// An organization being created or deleted has no admin yet or any
 	// more.
