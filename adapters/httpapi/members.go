@@ -86,11 +86,7 @@ func (h *handlers) listMembers(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := intParam(c, "page", 1)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 20)
+	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}
@@ -118,15 +114,7 @@ func (h *handlers) setRole(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req memberRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	email, err := required(req.Email, "email")
-	if err != nil {
-		return err
-	}
-	role, err := required(req.Role, "role")
+	email, role, err := emailAndRole(c)
 	if err != nil {
 		return err
 	}
@@ -164,15 +152,7 @@ func (h *handlers) invite(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var req memberRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	email, err := required(req.Email, "email")
-	if err != nil {
-		return err
-	}
-	role, err := required(req.Role, "role")
+	email, role, err := emailAndRole(c)
 	if err != nil {
 		return err
 	}
@@ -243,4 +223,17 @@ func (h *handlers) accept(c *echo.Context) error {
 	h.event(c, "member.join", &domain.Principal{AdminID: m.AdminID, OrgID: org.ID}, "org_id", string(org.ID),
 		"target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
 	return c.JSON(http.StatusCreated, membershipResponse{memberResponse: newMemberResponse(m), OrganizationName: org.Name.String()})
+}
+
+// emailAndRole reads a body {email, role}, both required.
+func emailAndRole(c *echo.Context) (email, role string, err error) {
+	var req memberRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return "", "", err
+	}
+	if email, err = required(req.Email, "email"); err != nil {
+		return "", "", err
+	}
+	role, err = required(req.Role, "role")
+	return email, role, err
 }

@@ -271,11 +271,7 @@ func (h *handlers) listOrgs(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := intParam(c, "page", 1)
-	if err != nil {
-		return err
-	}
-	size, err := intParam(c, "page_size", 20)
+	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}
@@ -288,6 +284,15 @@ func (h *handlers) listOrgs(c *echo.Context) error {
 		out.Items[i] = newOrgResponse(o)
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// pageParams reads a listing's page (default 1) and page_size (default 20).
+func pageParams(c *echo.Context) (page, size int, err error) {
+	if page, err = intParam(c, "page", 1); err != nil {
+		return 0, 0, err
+	}
+	size, err = intParam(c, "page_size", 20)
+	return page, size, err
 }
 
 func intParam(c *echo.Context, name string, def int) (int, error) {
