@@ -176,8 +176,9 @@ func step(st state, in opInput, out Output) (bool, state) {
 		return stepUpdate(st, in, out)
 	case OpDelete:
 		i, ok := st.byKey(strings.ToLower(in.Name))
+		_, caller := st.byID(in.As)
 		switch {
-		case !ok:
+		case !ok, !caller: // a token whose account is gone is refused first
 			return out.Result == NotFound || out.Result == Unknown, st
 		case st[i].ID != in.As:
 			return out.Result == Forbidden || out.Result == Unknown, st
