@@ -55,6 +55,10 @@ type Principal struct {
 	Super   bool
 	// OrgRole is its role in its organization, as of this request.
 	OrgRole OrgRole
+	// CredentialsVersion is the account's as its token carried it: an
+	// operation that reads the account again refuses the request if a
+	// password change has come between.
+	CredentialsVersion int64
 }
 
 // OrgCreation says who may create organizations.

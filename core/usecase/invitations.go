@@ -77,8 +77,14 @@ func (s *Service) Invite(ctx context.Context, p domain.Principal, email, role st
 	// Listed on the organization only once stored: an invitation the
 	// organization does not list can never be accepted.
 	_, _, err = s.update(ctx, p.OrgID, "", func(org domain.Organization) (domain.Organization, error) {
-		if !org.Visible() {
-			return org, domain.ErrOrgNotFound
+		// The inviter's role, read again: it may have been demoted or
+		// removed since its request was authenticated.
+		me, err := s.caller(ctx, org, p)
+		if err != nil {
+			return org, err
+		}
+		if !domain.Allowed(me.OrgRole, domain.ActInvite, r) {
+			return org, domain.ErrNotAllowed(me.OrgRole, domain.ActInvite)
 		}
 		if len(org.Invitations) >= MaxInvitations {
 			return org, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("an organization has at most %d pending invitations; revoke some first", MaxInvitations))

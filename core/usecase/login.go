@@ -236,25 +236,3 @@ func (s *Service) issue(admin domain.Admin, org domain.Organization) (LoginResul
 	}
 	return LoginResult{Token: tok, Claims: claims, Admin: admin, Org: org}, nil
 }
-
-// Authenticate checks an access token and that what it names still holds:
-// the admin exists, still manages the organization, and has not changed
-// password since the token was issued.
-func (s *Service) Authenticate(ctx context.Context, token string) (domain.Principal, error) {
-	c, err := s.tokens.Verify(token)
-	if err != nil {
-		return domain.Principal{}, err
-	}
-	admin, err := s.admins.ByID(ctx, c.AdminID)
-	if errors.Is(err, domain.ErrAdminNotFound) {
-		return domain.Principal{}, domain.ErrInvalidToken
-	}
-	if err != nil {
-		return domain.Principal{}, err
-	}
-	super := admin.Role == domain.RoleSuperAdmin
-	if admin.OrgID != c.OrgID || super != c.Super || admin.CredentialsVersion != c.CredentialsVersion {
-		return domain.Principal{}, domain.ErrInvalidToken
-	}
-	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super, OrgRole: admin.OrgRole}, nil
-}

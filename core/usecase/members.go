@@ -165,11 +165,11 @@ func (s *Service) current(ctx context.Context, org domain.Organization, id domai
 
 // caller reads the member p of org again, as the plan of an operation it
 // asked must: its role may have changed since its request was
-// authenticated (rights follow changes at once), or it may be gone (its
-// token with it).
+// authenticated (rights follow changes at once), or it may be gone, or
+// have changed its password (its token dead either way).
 func (s *Service) caller(ctx context.Context, org domain.Organization, p domain.Principal) (domain.Admin, error) {
 	admin, err := s.current(ctx, org, p.AdminID)
-	if errors.Is(err, domain.ErrMemberNotFound) {
+	if errors.Is(err, domain.ErrMemberNotFound) || (err == nil && admin.CredentialsVersion != p.CredentialsVersion) {
 		return admin, domain.ErrInvalidToken
 	}
 	return admin, err

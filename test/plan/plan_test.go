@@ -125,6 +125,11 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	name, email, pw := "Acme2", "boss@acme.test", "password2"
 	_, err = svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: &name, Email: &email, Password: &pw})
 	require.NoError(t, err)
+	// The password change revoked the token: log in again.
+	res, err = svc.Login(ctx, usecase.LoginInput{Email: email, Password: pw})
+	require.NoError(t, err)
+	p, err = svc.Authenticate(ctx, res.Token)
+	require.NoError(t, err)
 	// Membership: every request path of members and invitations.
 	for _, email := range []string{"m@acme.test", "n@acme.test"} {
 		inv, err := svc.Invite(ctx, p, email, "admin")

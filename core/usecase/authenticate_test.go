@@ -1,0 +1,59 @@
+package usecase_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"orgd/core/domain"
+	"orgd/core/usecase"
+	"orgd/test/fakes"
+)
+
+// A request authenticated just before its account's password changed
+// does not act after the change: the operation reads the caller again.
+func TestTokenDiesWithinARequestOnPasswordChange(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.create(t, "acme", "a@x.test", "password1")
+	before, _ := h.login(t, "a@x.test", "password1")
+	now, _ := h.login(t, "a@x.test", "password1")
+	_, err := h.svc.UpdateOrg(ctx, now, usecase.UpdateOrgInput{Password: ptr("password2")})
+	require.NoError(t, err)
+
+	_, err = h.svc.UpdateOrg(ctx, before, usecase.UpdateOrgInput{Name: ptr("bravo")})
+	require.ErrorIs(t, err, domain.ErrInvalidToken)
+	org, err := h.svc.GetOrg(ctx, "acme")
+	require.NoError(t, err, "the rename must not have happened")
+	assert.Equal(t, "acme", org.Name.String())
+}
+
+// A password change written to the account but not yet recorded by its
+// organization (its process died between the two) is finished before a
+// token is refused for it, so no one sees the refusal while the
+// organization still shows the old credentials.
+func TestAuthenticateSettlesAChangeInFlight(t *testing.T) {
+	ctx := context.Background()
+	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	h := newHarnessWith(t, usecase.Deps{Clock: clock, Failpoints: fakes.CrashAt(usecase.FPUpdateAdmin), BusyWait: time.Second})
+	h.create(t, "acme", "a@x.test", "password1")
+	p, token := h.login(t, "a@x.test", "password1")
+	_, err := h.svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Email: ptr("b@x.test"), Password: ptr("password2")})
+	require.ErrorIs(t, err, fakes.ErrCrash)
+	org, err := h.svc.GetOrg(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, domain.Email("a@x.test"), org.AdminEmail(), "not recorded yet")
+	clock.Advance(usecase.DefaultLease + time.Second) // its owner is gone
+
+	_, err = h.svc.Authenticate(ctx, token)
+	require.ErrorIs(t, err, domain.ErrInvalidToken)
+	// Read from the store itself: a read through the service would finish
+	// the change too.
+	org, err = h.store.Orgs().ByID(ctx, org.ID)
+	require.NoError(t, err)
+	assert.Nil(t, org.Pending, "refused only once the change is whole")
+	assert.Equal(t, domain.Email("b@x.test"), org.AdminEmail())
+}
