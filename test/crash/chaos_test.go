@@ -56,10 +56,10 @@ func TestChaos(t *testing.T) {
 	api := model.HTTPAPI{URL: func() string { return cur.Load().URL }, Client: &http.Client{Timeout: 20 * time.Second}}
 
 	var ops, unknown int
+	counts := map[string]int{}
 	for h := range kills {
 		seed := first + h
 		plan := model.DefaultPlan
-		plan.NoPasswordChanges = true
 		plan.Rounds = 6
 		// Each history has names and emails of its own, so the store's
 		// earlier organizations are not in its model.
@@ -89,6 +89,7 @@ func TestChaos(t *testing.T) {
 			}
 		}
 		ops += len(hist.Ops)
+		hist.Tally(counts)
 		if err := model.Check(hist, time.Minute); err != nil {
 			t.Fatalf("%v\nreplay it: ORGD_SEED=%d go test ./test/crash -run 'TestChaos$' -v", err, seed)
 		}
@@ -98,6 +99,7 @@ func TestChaos(t *testing.T) {
 	assert.Equal(t, 0, code, "orgd check after the chaos: %s", rep)
 	t.Logf("chaos: %d histories, %d SIGKILLs, %d operations (%d cut off by a kill or refused as busy), all linearizable; orgd check: %s",
 		kills, kills, ops, unknown, strings.TrimSpace(rep))
+	t.Logf("answers: %v", counts)
 }
 
 func suffixed(pool []string, suffix string) []string {

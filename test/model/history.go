@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -13,23 +14,22 @@ import (
 )
 
 // API is orgd as one client sees it. Each call returns the answer as the
-// model classifies it. A session is what a client acts as after a create
-// or a login: the organization's admin.
+// model classifies it. A session is what a login gives: a token for one
+// account.
 type API interface {
-	Create(ctx context.Context, name, email, password string) (Output, Session)
+	Create(ctx context.Context, name, email, password string) Output
 	Get(ctx context.Context, name string) Output
 	Login(ctx context.Context, email, password string) (Output, Session)
 	Update(ctx context.Context, as Session, name, email, password string) Output
 	Delete(ctx context.Context, as Session, name string) Output
+	Invite(ctx context.Context, as Session, email, role string) Output
+	Accept(ctx context.Context, token, password string) Output
+	SetRole(ctx context.Context, as Session, email, role string) Output
+	Remove(ctx context.Context, as Session, email string) Output
 }
 
-// Session is an admin acting on its organization (OrgID).
-type Session struct {
-	OrgID string
-	// Auth is what the API needs to act as the admin: a token, or a
-	// principal.
-	Auth any
-}
+// Session is a login's access token.
+type Session struct{ Token string }
 
 // Plan sizes a history.
 type Plan struct {
@@ -41,19 +41,15 @@ type Plan struct {
 	// Twins is the chance that two clients send the same request at once
 	// in a round.
 	Twins float64
-	// NoPasswordChanges leaves password changes out (over HTTP they
-	// revoke the sessions of other clients, which the model does not
-	// follow).
-	NoPasswordChanges bool
 }
 
-// DefaultPlan is four clients over a pool of four names, three emails and
+// DefaultPlan is four clients over a pool of four names, six emails and
 // two passwords: small enough to collide often, large enough for every
-// kind of conflict.
+// kind of conflict, and for organizations of several members.
 var DefaultPlan = Plan{
-	Clients: 4, Rounds: 6,
+	Clients: 4, Rounds: 10,
 	Names:     []string{"acme", "bravo", "charlie", "delta"},
-	Emails:    []string{"a@x.test", "b@x.test", "c@x.test"},
+	Emails:    []string{"a@x.test", "b@x.test", "c@x.test", "d@x.test", "e@x.test", "f@x.test"},
 	Passwords: []string{"password-1", "password-2"},
 	Twins:     0.3,
 }
@@ -71,7 +67,9 @@ type recorder struct {
 	ops   []porcupine.Operation
 }
 
-func (r *recorder) call(client int, in Input, do func() Output) Output {
+// call runs do as in and records it; it returns the answer and the
+// call's stamp (which names the session a login gives).
+func (r *recorder) call(client int, in Input, do func() Output) (Output, int) {
 	call := r.clock.Add(1)
 	out := do()
 	ret := r.clock.Add(1)
@@ -83,16 +81,37 @@ func (r *recorder) call(client int, in Input, do func() Output) Output {
 	r.ops = append(r.ops, porcupine.Operation{
 		ClientId: client, Input: opInput{Input: in, seq: int(call)}, Call: call, Output: out, Return: ret,
 	})
-	return out
+	return out, int(call)
 }
 
-// client is one of a history's clients: its random stream and the
-// session it last acquired.
+// run is one history being recorded: the API, the recorder, and the
+// tokens logins gave, by the stamp of their call (any client may send a
+// request with any of them: the same request twice at once).
+type run struct {
+	api      API
+	rec      *recorder
+	mu       sync.Mutex
+	sessions map[int]Session
+}
+
+// client is one of a history's clients: its random stream, the session
+// it last acquired (the stamp of its login, 0 for none) and the email it
+// logged in with, the invitations it was handed, and the credentials of
+// the accounts it made (which it logs in with more often than not).
 type client struct {
 	id      int
 	rng     *rand.Rand
-	session *Session
+	session int
+	email   string
+	tokens  []held
+	known   [][2]string
+	invited []string // emails it invited: its role changes and removals aim at them more often than not
+	next    *Input   // sent next, before any drawn
+	handOn  bool     // its newest invitation is accepted next
 }
+
+// held is an invitation token and the email it invites.
+type held struct{ token, email string }
 
 // Hooks let a test act on the system while a history runs.
 type Hooks struct {
@@ -116,70 +135,70 @@ func Run(ctx context.Context, api API, plan Plan, seed int64, hooks Hooks) (Hist
 	for i := range clients {
 		clients[i] = &client{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))}
 	}
-	rec := &recorder{}
+	r := &run{api: api, rec: &recorder{}, sessions: map[int]Session{}}
 	for round := range plan.Rounds {
 		ins := make([]Input, len(clients))
 		for i, c := range clients {
 			ins[i] = c.draw(plan)
-			if i > 0 && rng.Float64() < plan.Twins && sameSession(clients[i-1], c) {
+			if i > 0 && rng.Float64() < plan.Twins {
 				ins[i] = ins[i-1] // the same request, twice at once
 			}
 		}
-		var wg sync.WaitGroup
-		start := make(chan struct{})
-		for i, c := range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				c.send(ctx, api, rec, ins[i])
-			}()
-		}
-		done := make(chan struct{})
-		var during sync.WaitGroup
-		if hooks.During != nil {
-			during.Add(1)
-			go func() { defer during.Done(); hooks.During(ctx, round, done) }()
-		}
-		close(start)
-		wg.Wait()
-		close(done)
-		during.Wait()
+		r.round(ctx, clients, ins, round, hooks)
 	}
 	if hooks.Settle != nil {
 		if err := hooks.Settle(ctx); err != nil {
 			return History{}, fmt.Errorf("settle: %w", err)
 		}
 	}
-	final(ctx, api, rec, plan)
-	return History{Seed: seed, Ops: rec.ops}, nil
+	r.final(ctx, plan)
+	return History{Seed: seed, Ops: r.rec.ops}, nil
 }
 
-// sameSession reports whether two clients act as the same admin (or as
-// none), so that one's request can be the other's twin.
-func sameSession(a, b *client) bool {
-	if a.session == nil || b.session == nil {
-		return a.session == nil && b.session == nil
+// round sends each client's input at once, with hooks.During beside them.
+func (r *run) round(ctx context.Context, clients []*client, ins []Input, round int, hooks Hooks) {
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r.send(ctx, c, ins[i])
+		}()
 	}
-	return a.session.OrgID == b.session.OrgID
+	done := make(chan struct{})
+	var during sync.WaitGroup
+	if hooks.During != nil {
+		during.Add(1)
+		go func() { defer during.Done(); hooks.During(ctx, round, done) }()
+	}
+	close(start)
+	wg.Wait()
+	close(done)
+	during.Wait()
 }
 
 // final reads every name and tries every email with every password.
-func final(ctx context.Context, api API, rec *recorder, plan Plan) {
+func (r *run) final(ctx context.Context, plan Plan) {
 	for _, n := range plan.Names {
-		in := Input{Kind: OpGet, Name: n}
-		rec.call(-1, in, func() Output { return api.Get(ctx, n) })
+		r.rec.call(-1, Input{Kind: OpGet, Name: n}, func() Output { return r.api.Get(ctx, n) })
 	}
 	for _, e := range plan.Emails {
 		for _, p := range plan.Passwords {
 			in := Input{Kind: OpLogin, Email: e, Password: p}
-			rec.call(-1, in, func() Output { out, _ := api.Login(ctx, e, p); return out })
+			r.rec.call(-1, in, func() Output { out, _ := r.api.Login(ctx, e, p); return out })
 		}
 	}
 }
 
 // draw picks the client's next operation.
 func (c *client) draw(p Plan) Input {
+	if c.next != nil {
+		in := *c.next
+		c.next = nil
+		return in
+	}
 	pick := func(pool []string) string { return pool[c.rng.IntN(len(pool))] }
 	name := func() string {
 		n := pick(p.Names)
@@ -188,55 +207,131 @@ func (c *client) draw(p Plan) Input {
 		}
 		return n
 	}
-	if c.session == nil {
-		if c.rng.IntN(2) == 0 {
-			return Input{Kind: OpCreate, Name: name(), Email: pick(p.Emails), Password: pick(p.Passwords)}
-		}
-		return Input{Kind: OpLogin, Email: pick(p.Emails), Password: pick(p.Passwords)}
+	create := Input{Kind: OpCreate, Name: name(), Email: pick(p.Emails), Password: pick(p.Passwords)}
+	login := Input{Kind: OpLogin, Email: pick(p.Emails), Password: pick(p.Passwords)}
+	if len(c.known) > 0 && c.rng.IntN(3) > 0 {
+		k := c.known[c.rng.IntN(len(c.known))]
+		login.Email, login.Password = k[0], k[1]
 	}
+	accept, handOn := login, c.handOn
+	c.handOn = false
+	if len(c.tokens) > 0 {
+		// A token is sometimes sent again once used (it must be dead).
+		i := c.rng.IntN(len(c.tokens))
+		if handOn {
+			i = len(c.tokens) - 1
+		}
+		accept = Input{Kind: OpAccept, Token: c.tokens[i].token, Email: c.tokens[i].email, Password: pick(p.Passwords)}
+		if c.rng.IntN(2) == 0 {
+			c.tokens = slices.Delete(c.tokens, i, i+1)
+		}
+	}
+	if c.session == 0 {
+		return [...]Input{create, login, accept}[c.rng.IntN(3)]
+	}
+	target := pick(p.Emails)
+	if len(c.invited) > 0 && c.rng.IntN(3) > 0 {
+		target = pick(c.invited)
+		if c.rng.IntN(4) == 0 { // whoever it invited may have joined by now
+			if c.rng.IntN(2) == 0 {
+				return Input{Kind: OpRemove, Session: c.session, Email: target}
+			}
+			return Input{Kind: OpSetRole, Session: c.session, Email: target, Role: pick(Roles)}
+		}
+	}
+	if accept.Kind == OpAccept && (handOn || c.rng.IntN(2) == 0) {
+		return accept // most invitations are handed on soon
+	}
+	as := c.session
 	switch r := c.rng.IntN(20); {
-	case r < 3:
-		return Input{Kind: OpCreate, Name: name(), Email: pick(p.Emails), Password: pick(p.Passwords)}
-	case r < 6:
+	case r < 2:
+		return create
+	case r < 4:
 		return Input{Kind: OpGet, Name: name()}
+	case r < 5:
+		return login
 	case r < 8:
-		return Input{Kind: OpLogin, Email: pick(p.Emails), Password: pick(p.Passwords)}
+		return Input{Kind: OpUpdate, Session: as, Name: name()}
+	case r < 9:
+		return Input{Kind: OpUpdate, Session: as, Email: pick(p.Emails)}
+	case r < 10:
+		return Input{Kind: OpUpdate, Session: as, Password: pick(p.Passwords), Email: pick(p.Emails)}
+	case r < 11:
+		return Input{Kind: OpDelete, Session: as, Name: name()}
 	case r < 14:
-		return Input{Kind: OpUpdate, As: c.session.OrgID, Name: name()}
+		return Input{Kind: OpInvite, Session: as, Email: pick(p.Emails), Role: pick(Roles)}
 	case r < 16:
-		return Input{Kind: OpUpdate, As: c.session.OrgID, Email: pick(p.Emails)}
-	case r < 17 && !p.NoPasswordChanges:
-		return Input{Kind: OpUpdate, As: c.session.OrgID, Password: pick(p.Passwords), Email: pick(p.Emails)}
+		return accept
+	case r < 18:
+		return Input{Kind: OpSetRole, Session: as, Email: target, Role: pick(Roles)}
+	case r < 19:
+		return Input{Kind: OpRemove, Session: as, Email: target}
 	default:
-		return Input{Kind: OpDelete, As: c.session.OrgID, Name: name()}
+		return Input{Kind: OpRemove, Session: as, Email: c.email} // leave
 	}
 }
 
-// send sends in and records it; a create or a login that succeeds gives
-// the client its session.
-func (c *client) send(ctx context.Context, api API, rec *recorder, in Input) {
+// send sends in for c and records it. A login that succeeds gives c its
+// session, a token refused as dead takes it away, and an invitation
+// gives c its token.
+func (r *run) send(ctx context.Context, c *client, in Input) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	rec.call(c.id, in, func() Output {
+	var s Session
+	r.mu.Lock()
+	as := r.sessions[in.Session]
+	r.mu.Unlock()
+	out, seq := r.rec.call(c.id, in, func() Output {
 		var out Output
-		var s Session
 		switch in.Kind {
 		case OpCreate:
-			out, s = api.Create(ctx, in.Name, in.Email, in.Password)
+			out = r.api.Create(ctx, in.Name, in.Email, in.Password)
 		case OpLogin:
-			out, s = api.Login(ctx, in.Email, in.Password)
+			out, s = r.api.Login(ctx, in.Email, in.Password)
 		case OpGet:
-			out = api.Get(ctx, in.Name)
+			out = r.api.Get(ctx, in.Name)
 		case OpUpdate:
-			out = api.Update(ctx, *c.session, in.Name, in.Email, in.Password)
+			out = r.api.Update(ctx, as, in.Name, in.Email, in.Password)
 		case OpDelete:
-			out = api.Delete(ctx, *c.session, in.Name)
-		}
-		if out.Result == OK && s.OrgID != "" {
-			c.session = &s
+			out = r.api.Delete(ctx, as, in.Name)
+		case OpInvite:
+			out = r.api.Invite(ctx, as, in.Email, in.Role)
+		case OpAccept:
+			out = r.api.Accept(ctx, in.Token, in.Password)
+		case OpSetRole:
+			out = r.api.SetRole(ctx, as, in.Email, in.Role)
+		case OpRemove:
+			out = r.api.Remove(ctx, as, in.Email)
 		}
 		return out
 	})
+	switch {
+	case in.Kind == OpLogin && out.Result == OK:
+		r.mu.Lock()
+		r.sessions[seq] = s
+		r.mu.Unlock()
+		c.session, c.email = seq, in.Email
+	case out.Result == Unauthorized && in.Session == c.session:
+		c.session = 0
+	case in.Kind == OpInvite && out.Result == OK:
+		c.tokens = append(c.tokens, held{out.Token, in.Email})
+		c.invited = append(c.invited, in.Email)
+		c.handOn = c.rng.IntN(3) > 0
+	case in.Kind == OpCreate && out.Result == OK:
+		c.known = append(c.known, [2]string{in.Email, in.Password})
+	case in.Kind == OpAccept && out.Result == OK:
+		// The new member logs in next, and acts as itself.
+		c.known = append(c.known, [2]string{in.Email, in.Password})
+		c.next = &Input{Kind: OpLogin, Email: in.Email, Password: in.Password}
+	}
+}
+
+// Tally adds h's answers to counts, by operation and result ("accept
+// ok"), so that a test can show what its histories exercised.
+func (h History) Tally(counts map[string]int) {
+	for _, op := range h.Ops {
+		counts[string(op.Input.(opInput).Kind)+" "+string(op.Output.(Output).Result)]++
+	}
 }
 
 // Check checks h against the model within timeout, and describes the

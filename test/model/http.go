@@ -3,10 +3,13 @@ package model
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
+
+	"orgd/core/domain"
 )
 
 // HTTPAPI drives a running orgd over HTTP. URL returns its base URL at
@@ -60,46 +63,59 @@ func (r reply) str(k string) string {
 }
 
 // result classifies an HTTP answer; auth says the request carried a token,
-// whose 401 means its admin is gone (the model leaves out what else
-// revokes tokens).
+// whose 401 means its account is gone or its password changed.
 func (r reply) result(auth bool) Result {
 	switch {
 	case r.err != nil:
 		return Unknown
 	case r.status == http.StatusOK || r.status == http.StatusCreated:
 		return OK
-	case r.status == http.StatusBadRequest && strings.Contains(r.str("detail"), "name"):
-		return NameTaken
-	case r.status == http.StatusBadRequest && strings.Contains(r.str("detail"), "Email"):
-		return EmailTaken
+	case r.status == http.StatusBadRequest:
+		return map[string]Result{
+			domain.ErrOrgExists.Message:   NameTaken,
+			domain.ErrEmailExists.Message: EmailTaken,
+			domain.ErrLastOwner.Message:   LastOwner,
+		}[r.str("detail")]
 	case r.status == http.StatusNotFound:
 		return NotFound
 	case r.status == http.StatusForbidden:
 		return Forbidden
 	case r.status == http.StatusUnauthorized && auth:
-		return NotFound
+		return Unauthorized
 	case r.status == http.StatusUnauthorized:
 		return Invalid
-	case r.status == http.StatusServiceUnavailable, r.status == http.StatusTooManyRequests,
-		r.status == http.StatusInsufficientStorage, r.status >= 502 && r.status <= 504:
+	case r.status == http.StatusTooManyRequests:
+		return Limited
+	case r.status == http.StatusServiceUnavailable, r.status == http.StatusInsufficientStorage,
+		r.status >= 502 && r.status <= 504:
 		return Unknown
 	}
 	return Result("unexpected: " + http.StatusText(r.status) + " " + r.str("detail"))
 }
 
-func orgReply(r reply, auth bool) Output {
+// classified is an answer's result, or an unexpected one for a 400 the
+// model does not know.
+func classified(r reply, auth bool) Output {
 	out := Output{Result: r.result(auth)}
+	if out.Result == "" {
+		out.Result = Result("unexpected: " + r.str("detail"))
+	}
+	return out
+}
+
+func orgReply(r reply, auth bool) Output {
+	out := classified(r, auth)
 	if out.Result == OK {
 		out.Name, out.Email = r.str("organization_name"), r.str("admin_email")
 	}
 	return out
 }
 
-// Create implements API. Its answer does not give the organization's ID,
-// so it gives no session: the client logs in for one.
-func (a HTTPAPI) Create(ctx context.Context, name, email, password string) (Output, Session) {
+// Create implements API. Its answer does not give the organization's or
+// the account's ID: the first login binds them.
+func (a HTTPAPI) Create(ctx context.Context, name, email, password string) Output {
 	r := a.do(ctx, http.MethodPost, "/org/create", map[string]string{"organization_name": name, "email": email, "password": password}, "")
-	return orgReply(r, false), Session{}
+	return orgReply(r, false)
 }
 
 // Get implements API.
@@ -107,15 +123,33 @@ func (a HTTPAPI) Get(ctx context.Context, name string) Output {
 	return orgReply(a.do(ctx, http.MethodGet, "/org/get?organization_name="+name, nil, ""), false)
 }
 
-// Login implements API.
+// Login implements API. The account's ID is the token's subject.
 func (a HTTPAPI) Login(ctx context.Context, email, password string) (Output, Session) {
 	r := a.do(ctx, http.MethodPost, "/admin/login", map[string]string{"email": email, "password": password}, "")
-	out := Output{Result: r.result(false)}
+	out := classified(r, false)
 	if out.Result != OK {
 		return out, Session{}
 	}
-	out.OrgID, out.Name = r.str("organization_id"), r.str("organization_name")
-	return out, Session{OrgID: out.OrgID, Auth: r.str("access_token")}
+	tok := r.str("access_token")
+	out.OrgID, out.AccountID, out.Name, out.Role = r.str("organization_id"), subject(tok), r.str("organization_name"), r.str("role")
+	return out, Session{Token: tok}
+}
+
+// subject reads a JWT's subject claim, unverified.
+func subject(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	_ = json.Unmarshal(raw, &claims)
+	return claims.Sub
 }
 
 // Update implements API.
@@ -126,11 +160,43 @@ func (a HTTPAPI) Update(ctx context.Context, as Session, name, email, password s
 			body[k] = v
 		}
 	}
-	return orgReply(a.do(ctx, http.MethodPut, "/org/update", body, as.Auth.(string)), true)
+	return orgReply(a.do(ctx, http.MethodPut, "/org/update", body, as.Token), true)
 }
 
 // Delete implements API.
 func (a HTTPAPI) Delete(ctx context.Context, as Session, name string) Output {
-	r := a.do(ctx, http.MethodDelete, "/org/delete", map[string]string{"organization_name": name}, as.Auth.(string))
-	return Output{Result: r.result(true)}
+	return classified(a.do(ctx, http.MethodDelete, "/org/delete", map[string]string{"organization_name": name}, as.Token), true)
+}
+
+// Invite implements API.
+func (a HTTPAPI) Invite(ctx context.Context, as Session, email, role string) Output {
+	r := a.do(ctx, http.MethodPost, "/org/invitations", map[string]string{"email": email, "role": role}, as.Token)
+	out := classified(r, true)
+	out.Token = r.str("token")
+	return out
+}
+
+// Accept implements API.
+func (a HTTPAPI) Accept(ctx context.Context, token, password string) Output {
+	r := a.do(ctx, http.MethodPost, "/org/invitations/accept", map[string]string{"token": token, "password": password}, "")
+	out := classified(r, false)
+	if out.Result == OK {
+		out.Name, out.Email, out.Role = r.str("organization_name"), r.str("email"), r.str("role")
+	}
+	return out
+}
+
+// SetRole implements API.
+func (a HTTPAPI) SetRole(ctx context.Context, as Session, email, role string) Output {
+	r := a.do(ctx, http.MethodPut, "/org/members", map[string]string{"email": email, "role": role}, as.Token)
+	out := classified(r, true)
+	if out.Result == OK {
+		out.Role = r.str("role")
+	}
+	return out
+}
+
+// Remove implements API.
+func (a HTTPAPI) Remove(ctx context.Context, as Session, email string) Output {
+	return classified(a.do(ctx, http.MethodDelete, "/org/members", map[string]string{"email": email}, as.Token), true)
 }

@@ -79,12 +79,13 @@ func TestHistories(t *testing.T) {
 				n = 1
 			}
 			var fired, ops int64
+			counts := map[string]int{}
 			for i := range n {
 				seed := first + i
 				// A subtest each, so each history's store is dropped as it
 				// ends.
 				ok := t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-					f, o := runHistory(t, a, seed)
+					f, o := runHistory(t, a, seed, counts)
 					fired, ops = fired+f, ops+o
 				})
 				if !ok {
@@ -92,8 +93,18 @@ func TestHistories(t *testing.T) {
 				}
 			}
 			t.Logf("%d histories, %d operations, %d injected failures: all linearizable, audits clean", n, ops, fired)
+			t.Logf("answers: %v", counts)
 			if n > 10 {
 				require.Positive(t, fired, "failures must have been injected")
+			}
+			if n >= 100 {
+				// Every kind of operation, and the refusals the rights
+				// table and the last-owner rule give, must have happened.
+				for _, k := range []string{"create ok", "login ok", "update ok", "delete ok", "invite ok", "accept ok",
+					"setrole ok", "remove ok", "get ok", "invite forbidden", "remove last_owner",
+					"accept invalid", "update unauthorized"} {
+					require.Positive(t, counts[k], "no %q in %d histories", k, n)
+				}
 			}
 		})
 	}
@@ -101,7 +112,7 @@ func TestHistories(t *testing.T) {
 
 // runHistory runs and checks the history of seed; it returns how many
 // failures were injected and how many operations were recorded.
-func runHistory(t *testing.T, a adapter, seed int64) (fired, ops int64) {
+func runHistory(t *testing.T, a adapter, seed int64, counts map[string]int) (fired, ops int64) {
 	st := a.open(t)
 	tok, err := token.New("HS256", []byte("model-test-key-model-test-key-model"))
 	require.NoError(t, err)
@@ -131,6 +142,7 @@ func runHistory(t *testing.T, a adapter, seed int64) (fired, ops int64) {
 		out := op.Output.(model.Output)
 		require.False(t, strings.HasPrefix(string(out.Result), "unexpected"), "seed %d: %s", seed, model.Model.DescribeOperation(op.Input, out))
 	}
+	h.Tally(counts)
 	if err := model.Check(h, 30*time.Second); err != nil {
 		t.Error(err)
 	}

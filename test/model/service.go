@@ -12,7 +12,8 @@ import (
 	"orgd/ports"
 )
 
-// ServiceAPI drives the use cases in process, as the HTTP API would.
+// ServiceAPI drives the use cases in process, as the HTTP API would:
+// each request with a token is authenticated first.
 type ServiceAPI struct{ S *usecase.Service }
 
 var _ API = ServiceAPI{}
@@ -28,16 +29,22 @@ func classify(err error) Result {
 		return NameTaken
 	case errors.Is(err, domain.ErrEmailExists):
 		return EmailTaken
-	case errors.Is(err, domain.ErrOrgNotFound):
-		return NotFound
-	case errors.Is(err, domain.ErrNotOwner):
-		return Forbidden
-	case errors.Is(err, domain.ErrInvalidCredentials):
+	case errors.Is(err, domain.ErrLastOwner):
+		return LastOwner
+	case errors.Is(err, domain.ErrInvalidCredentials), errors.Is(err, domain.ErrInvitationInvalid):
 		return Invalid
+	case errors.Is(err, domain.ErrInvalidToken):
+		return Unauthorized
 	case errors.Is(err, ErrInjected), errors.Is(err, context.DeadlineExceeded):
 		return Unknown
 	}
 	switch domain.ErrorCode(err) {
+	case domain.CodeNotFound:
+		return NotFound
+	case domain.CodeForbidden:
+		return Forbidden
+	case domain.CodeRateLimited:
+		return Limited
 	case domain.CodeBusy, domain.CodeUnavailable, domain.CodeStorageFull:
 		return Unknown
 	}
@@ -47,25 +54,33 @@ func classify(err error) Result {
 func orgOutput(o domain.Organization, err error) Output {
 	out := Output{Result: classify(err)}
 	if err == nil {
-		out.OrgID, out.Name, out.Email = string(o.ID), o.Name.String(), string(o.AdminEmail())
+		out.Name, out.Email = o.Name.String(), string(o.AdminEmail())
 	}
 	return out
 }
 
-// Create implements API.
-func (a ServiceAPI) Create(ctx context.Context, name, email, password string) (Output, Session) {
-	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
+// as authenticates a session's token, as the HTTP API does first.
+func (a ServiceAPI) as(ctx context.Context, s Session, do func(domain.Principal) Output) Output {
+	p, err := a.S.Authenticate(ctx, s.Token)
 	if err != nil {
-		return orgOutput(org, err), Session{}
+		return Output{Result: classify(err)}
 	}
-	return orgOutput(org, err), Session{OrgID: string(org.ID), Auth: domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, OrgRole: domain.RoleOwner}}
+	return do(p)
+}
+
+// Create implements API.
+func (a ServiceAPI) Create(ctx context.Context, name, email, password string) Output {
+	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
+	out := orgOutput(org, err)
+	if err == nil {
+		out.OrgID, out.AccountID = string(org.ID), string(org.Owners[0].AdminID)
+	}
+	return out
 }
 
 // Get implements API.
 func (a ServiceAPI) Get(ctx context.Context, name string) Output {
-	out := orgOutput(a.S.GetOrg(ctx, name))
-	out.OrgID = ""
-	return out
+	return orgOutput(a.S.GetOrg(ctx, name))
 }
 
 // Login implements API.
@@ -75,8 +90,8 @@ func (a ServiceAPI) Login(ctx context.Context, email, password string) (Output, 
 	if err != nil {
 		return out, Session{}
 	}
-	out.OrgID, out.Name = string(res.Org.ID), res.Org.Name.String()
-	return out, Session{OrgID: out.OrgID, Auth: domain.Principal{AdminID: res.Admin.ID, OrgID: res.Org.ID, OrgRole: res.Admin.OrgRole}}
+	out.OrgID, out.AccountID, out.Name, out.Role = string(res.Org.ID), string(res.Admin.ID), res.Org.Name.String(), string(res.Admin.OrgRole)
+	return out, Session{Token: res.Token}
 }
 
 func opt(s string) *string {
@@ -88,17 +103,55 @@ func opt(s string) *string {
 
 // Update implements API.
 func (a ServiceAPI) Update(ctx context.Context, as Session, name, email, password string) Output {
-	out := orgOutput(a.S.UpdateOrg(ctx, as.Auth.(domain.Principal), usecase.UpdateOrgInput{
-		Name: opt(name), Email: opt(email), Password: opt(password),
-	}))
-	out.OrgID = ""
-	return out
+	return a.as(ctx, as, func(p domain.Principal) Output {
+		return orgOutput(a.S.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: opt(name), Email: opt(email), Password: opt(password)}))
+	})
 }
 
 // Delete implements API.
 func (a ServiceAPI) Delete(ctx context.Context, as Session, name string) Output {
-	_, err := a.S.DeleteOrg(ctx, as.Auth.(domain.Principal), name)
-	return Output{Result: classify(err)}
+	return a.as(ctx, as, func(p domain.Principal) Output {
+		_, err := a.S.DeleteOrg(ctx, p, name)
+		return Output{Result: classify(err)}
+	})
+}
+
+// Invite implements API.
+func (a ServiceAPI) Invite(ctx context.Context, as Session, email, role string) Output {
+	return a.as(ctx, as, func(p domain.Principal) Output {
+		inv, err := a.S.Invite(ctx, p, email, role)
+		return Output{Result: classify(err), Token: inv.Token}
+	})
+}
+
+// Accept implements API.
+func (a ServiceAPI) Accept(ctx context.Context, token, password string) Output {
+	m, org, err := a.S.Accept(ctx, usecase.AcceptInput{Token: token, Password: password, Client: "model"})
+	out := Output{Result: classify(err)}
+	if err == nil {
+		out.AccountID, out.Name, out.Email, out.Role = string(m.AdminID), org.Name.String(), string(m.Email), string(m.Role)
+	}
+	return out
+}
+
+// SetRole implements API.
+func (a ServiceAPI) SetRole(ctx context.Context, as Session, email, role string) Output {
+	return a.as(ctx, as, func(p domain.Principal) Output {
+		m, err := a.S.SetRole(ctx, p, email, role)
+		out := Output{Result: classify(err)}
+		if err == nil {
+			out.Role = string(m.Role)
+		}
+		return out
+	})
+}
+
+// Remove implements API.
+func (a ServiceAPI) Remove(ctx context.Context, as Session, email string) Output {
+	return a.as(ctx, as, func(p domain.Principal) Output {
+		_, err := a.S.RemoveMember(ctx, p, email)
+		return Output{Result: classify(err)}
+	})
 }
 
 // ErrInjected is what a RandomFailpoints returns when it fires: the

@@ -231,7 +231,6 @@ func TestHistoriesAcrossReplicas(t *testing.T) {
 	for h := range n {
 		seed := first + int64(h)
 		plan := model.DefaultPlan
-		plan.NoPasswordChanges = true
 		plan.Names = suffix(plan.Names, fmt.Sprintf("_%d", h), false)
 		plan.Emails = suffix(plan.Emails, fmt.Sprintf(".h%d", h), true)
 		rng := rand.New(rand.NewPCG(uint64(seed), 11))
