@@ -2,14 +2,19 @@ package usecase_test
 
 import (
 	"context"
+	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"orgd/adapters/memory"
+	"orgd/adapters/token"
 	"orgd/core/domain"
 	"orgd/core/usecase"
+	"orgd/ports"
 	"orgd/test/fakes"
 )
 
@@ -55,5 +60,52 @@ func TestAuthenticateSettlesAChangeInFlight(t *testing.T) {
 	org, err = h.store.Orgs().ByID(ctx, org.ID)
 	require.NoError(t, err)
 	assert.Nil(t, org.Pending, "refused only once the change is whole")
+	assert.Equal(t, domain.Email("b@x.test"), org.AdminEmail())
+}
+
+// hookedAdmins runs a hook once, at the first account read after it is
+// armed: a way to slip another request in between the reads of one.
+type hookedAdmins struct {
+	ports.AdminRepository
+	armed atomic.Pointer[func()]
+}
+
+func (a *hookedAdmins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
+	if hook := a.armed.Swap(nil); hook != nil {
+		(*hook)()
+	}
+	return a.AdminRepository.ByID(ctx, id)
+}
+
+// The same email change twice at once: the second, which plans on the
+// organization read before the first began but finds the account already
+// changed, answers the organization as it is now, not as it was (it plans
+// again once it sees the organization has moved on).
+func TestUnchangedAnswersTheStateAfter(t *testing.T) {
+	ctx := context.Background()
+	st := memory.New()
+	admins := &hookedAdmins{AdminRepository: st.Admins()}
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"))
+	require.NoError(t, err)
+	svc, err := usecase.New(ctx, usecase.Deps{
+		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: admins, Tenants: st.Tenants(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Hasher: fakes.Hasher{}, Tokens: tok,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	require.NoError(t, err)
+	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "a@x.test", Password: "password1"})
+	require.NoError(t, err)
+	res, err := svc.Login(ctx, usecase.LoginInput{Email: "a@x.test", Password: "password1"})
+	require.NoError(t, err)
+	p, err := svc.Authenticate(ctx, res.Token)
+	require.NoError(t, err)
+
+	first := func() {
+		_, err := svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Email: ptr("b@x.test")})
+		require.NoError(t, err)
+	}
+	admins.armed.Store(&first) // runs when the second plans: after its organization read
+	org, err := svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Email: ptr("b@x.test")})
+	require.NoError(t, err)
 	assert.Equal(t, domain.Email("b@x.test"), org.AdminEmail())
 }

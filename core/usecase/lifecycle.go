@@ -138,6 +138,14 @@ func (s *Service) perform(ctx context.Context, id domain.ID, c change) (before, 
 // write.
 var errUnchanged = errors.New("nothing changes")
 
+// movedOn reports whether organization org has changed since it was read
+// (a write that fails to tell counts as a change: the caller plans again,
+// and meets the failure there).
+func (s *Service) movedOn(ctx context.Context, org domain.Organization) bool {
+	cur, err := s.orgs.ByID(ctx, org.ID)
+	return err != nil || cur.Version != org.Version
+}
+
 // update changes organization id compare-and-set, in plain sight:
 //
 //  1. settle the organization (no operation pending);
@@ -156,7 +164,9 @@ var errUnchanged = errors.New("nothing changes")
 // step 3 it keeps the claims: the intent may have been written all the
 // same, and a claim nobody holds is freed later (see claimState). It
 // returns the organization as read and as written; with errUnchanged from
-// plan, it writes nothing and returns no error.
+// plan, it writes nothing and returns no error. A refusal of plan (or
+// errUnchanged) stands only once the organization is seen not to have
+// changed meanwhile.
 func (s *Service) update(ctx context.Context, id domain.ID, reserved string, plan func(domain.Organization) (domain.Organization, error)) (before, after domain.Organization, err error) {
 	deadline := time.Now().Add(s.busyWait)
 	for {
@@ -165,6 +175,12 @@ func (s *Service) update(ctx context.Context, id domain.ID, reserved string, pla
 			return org, org, err
 		}
 		next, err := plan(org)
+		if err != nil && s.movedOn(ctx, org) {
+			// The plan read accounts too; an operation begun since the
+			// organization was read may have written them already, so its
+			// verdict may mix two states: plan again on what is there now.
+			continue
+		}
 		if errors.Is(err, errUnchanged) {
 			return org, org, nil
 		}
