@@ -90,3 +90,108 @@ func (o oneAdminOrg) convert(ctx context.Context, s *Store) error {
 	})
 	return translate(err)
 }
+
+// removeMembers undoes migration 6, possible only while it would lose
+// nothing: every organization has its one first owner and nobody else, no
+// pending invitation and no operation in flight; otherwise it refuses,
+// before changing anything, naming the first organization in the way.
+// Each organization goes back by four idempotent writes (the organization
+// names its admin again, the account loses its role and page, the roster
+// goes, the organization loses its members last), so a run cut short
+// starts again where it stopped: it only reads organizations still
+// converted. The rosters and
+// invitations collections go once no organization needs them.
+func removeMembers(ctx context.Context, s *Store) error {
+	orgs, err := memberOrgs(ctx, s)
+	if err != nil {
+		return err
+	}
+	for _, o := range orgs {
+		if err := unconvert(ctx, s, o); err != nil {
+			return fmt.Errorf("organization %s: %w", o.ID.Hex(), err)
+		}
+	}
+	for _, c := range []string{collRosters, collInvites} {
+		if err := s.db.Collection(c).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
+			return fmt.Errorf("drop %s: %w", c, translate(err))
+		}
+	}
+	return nil
+}
+
+// membersUndoable is migration 6's check before its Down: it says why the
+// store cannot go back to one admin per organization, if so.
+func membersUndoable(ctx context.Context, s *Store) error {
+	_, err := memberOrgs(ctx, s)
+	return err
+}
+
+// memberOrgs returns the organizations still in the members layout, or
+// why one of them cannot leave it.
+func memberOrgs(ctx context.Context, s *Store) ([]orgDoc, error) {
+	cur, err := s.db.Collection(collOrgs).Find(ctx, bson.D{{Key: "owners", Value: bson.D{{Key: "$exists", Value: true}}}})
+	if err != nil {
+		return nil, translate(err)
+	}
+	var orgs []orgDoc
+	if err := cur.All(ctx, &orgs); err != nil {
+		return nil, translate(err)
+	}
+	for _, o := range orgs {
+		if err := undoable(o); err != nil {
+			return nil, err
+		}
+	}
+	return orgs, nil
+}
+
+// undoable says why organization o cannot go back to one admin, if so.
+func undoable(o orgDoc) error {
+	switch {
+	case o.Pending != nil:
+		return fmt.Errorf("organization %q has an operation in flight (%s): run orgd recover first", o.Name, o.Pending.Op)
+	case o.Members != 1 || len(o.Owners) != 1:
+		return fmt.Errorf("organization %q has %d members and %d owners: an organization of several members cannot go back to one admin", o.Name, o.Members, len(o.Owners))
+	case len(o.Invitations) > 0:
+		return fmt.Errorf("organization %q has %d pending invitations: revoke them first", o.Name, len(o.Invitations))
+	}
+	return nil
+}
+
+func unconvert(ctx context.Context, s *Store, o orgDoc) error {
+	owner := o.Owners[0]
+	var admin adminDoc
+	err := s.db.Collection(collAdmins).FindOne(ctx, bson.D{{Key: "_id", Value: owner.AdminID}}).Decode(&admin)
+	if err != nil {
+		return fmt.Errorf("its owner's account: %w", translate(err))
+	}
+	// The organization names its admin first (and the operation of the
+	// claim on its email, which the account is about to lose), so a run
+	// cut short finds it there.
+	set := bson.D{{Key: "admin_id", Value: owner.AdminID}, {Key: "admin_email", Value: owner.Email}}
+	if admin.EmailOp != nil {
+		set = append(set, bson.E{Key: "email_op", Value: admin.EmailOp})
+	}
+	if _, err := s.db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
+		return translate(err)
+	}
+	_, err = s.db.Collection(collAdmins).UpdateOne(ctx, bson.D{{Key: "_id", Value: owner.AdminID}}, bson.D{{Key: "$unset", Value: bson.D{
+		{Key: "org_role", Value: ""}, {Key: "email_op", Value: ""}, {Key: "page", Value: ""},
+	}}})
+	if err != nil {
+		return translate(err)
+	}
+	pages := make([]string, len(o.Roster))
+	for i := range o.Roster {
+		pages[i] = rosterID(domain.ID(o.ID.Hex()), i)
+	}
+	if len(pages) > 0 {
+		if _, err := s.db.Collection(collRosters).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: pages}}}}); err != nil {
+			return translate(err)
+		}
+	}
+	_, err = s.db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{
+		{Key: "$unset", Value: bson.D{{Key: "owners", Value: ""}, {Key: "members", Value: ""}, {Key: "roster", Value: ""}, {Key: "invitations", Value: ""}}},
+	})
+	return translate(err)
+}

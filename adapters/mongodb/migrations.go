@@ -18,33 +18,52 @@ const collMigrations = "schema_migrations"
 
 // Migration is one versioned change to the store. Up must be idempotent:
 // two replicas starting at once may both run it, and a process killed
-// midway runs it again from the start.
+// midway runs it again from the start. Down undoes it, idempotent too; a
+// migration that cannot be undone has no Down and says why in
+// Irreversible (the way back is a snapshot taken before it). CanUndo, if
+// set, says why the store as it is cannot be taken back, before any down
+// changes anything.
 type Migration struct {
-	Version int
-	Name    string
-	Up      func(ctx context.Context, s *Store) error
+	Version      int
+	Name         string
+	Up           func(ctx context.Context, s *Store) error
+	Down         func(ctx context.Context, s *Store) error
+	CanUndo      func(ctx context.Context, s *Store) error
+	Irreversible string
 }
 
 // Migrations are applied in order; append, never edit or reorder.
 var Migrations = []Migration{
-	{1, "master collections", func(ctx context.Context, s *Store) error {
-		return createCollections(ctx, s.db, collOrgs, collNames, collAdmins)
-	}},
-	{2, "unique organization name keys and admin emails; pending-operation index", func(ctx context.Context, s *Store) error {
-		return s.createIndexes(ctx, idxNameKey, idxPendingOp, idxEmail)
-	}},
-	{3, "admin roles: backfill org_admin; index organizations by state and name", func(ctx context.Context, s *Store) error {
-		_, err := s.db.Collection(collAdmins).UpdateMany(ctx,
-			bson.D{{Key: "role", Value: bson.D{{Key: "$exists", Value: false}}}},
-			bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: string(domain.RoleOrgAdmin)}}}})
-		if err != nil {
-			return fmt.Errorf("backfill roles: %w", translate(err))
-		}
-		return s.createIndexes(ctx, idxStateName)
-	}},
-	{4, "email claims for every admin; pending-operation markers", backfillClaimsAndMarkers},
-	{5, "tenant collections move to their tenant databases", moveTenantCollections},
-	{6, "members and roles: every admin becomes its organization's first owner; rosters and invitations", addMembers},
+	{Version: 1, Name: "master collections",
+		Up: func(ctx context.Context, s *Store) error {
+			return createCollections(ctx, s.db, collOrgs, collNames, collAdmins)
+		},
+		Irreversible: "it creates the master collections: undoing it would drop every organization"},
+	{Version: 2, Name: "unique organization name keys and admin emails; pending-operation index",
+		Up: func(ctx context.Context, s *Store) error {
+			return s.createIndexes(ctx, idxNameKey, idxPendingOp, idxEmail)
+		},
+		Down: func(ctx context.Context, s *Store) error {
+			return s.dropIndexes(ctx, idxNameKey, idxPendingOp, idxEmail)
+		}},
+	{Version: 3, Name: "admin roles: backfill org_admin; index organizations by state and name",
+		Up: func(ctx context.Context, s *Store) error {
+			_, err := s.db.Collection(collAdmins).UpdateMany(ctx,
+				bson.D{{Key: "role", Value: bson.D{{Key: "$exists", Value: false}}}},
+				bson.D{{Key: "$set", Value: bson.D{{Key: "role", Value: string(domain.RoleOrgAdmin)}}}})
+			if err != nil {
+				return fmt.Errorf("backfill roles: %w", translate(err))
+			}
+			return s.createIndexes(ctx, idxStateName)
+		},
+		// The backfilled role stays: the orgd before it ignores the field.
+		Down: func(ctx context.Context, s *Store) error { return s.dropIndexes(ctx, idxStateName) }},
+	{Version: 4, Name: "email claims for every admin; pending-operation markers", Up: backfillClaimsAndMarkers,
+		Irreversible: "operations in flight and email ownership are recorded in a layout the orgd before it does not read"},
+	{Version: 5, Name: "tenant collections move to their tenant databases", Up: moveTenantCollections,
+		Irreversible: "moving every tenant collection back would copy every document of every organization"},
+	{Version: 6, Name: "members and roles: every admin becomes its organization's first owner; rosters and invitations",
+		Up: addMembers, Down: removeMembers, CanUndo: membersUndoable},
 }
 
 // index is one index of a master collection.
@@ -81,6 +100,17 @@ var (
 	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites}
 	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
 )
+
+// dropIndexes drops idx, those already gone too.
+func (s *Store) dropIndexes(ctx context.Context, idx ...index) error {
+	for _, i := range idx {
+		err := s.db.Collection(i.coll).Indexes().DropOne(ctx, i.name)
+		if err != nil && !hasCode(err, codeIndexNotFound) && !hasCode(err, codeNamespaceNotFound) {
+			return fmt.Errorf("drop index %s.%s: %w", i.coll, i.name, translate(err))
+		}
+	}
+	return nil
+}
 
 func (s *Store) createIndexes(ctx context.Context, idx ...index) error {
 	for _, i := range idx {
@@ -140,10 +170,15 @@ func createCollections(ctx context.Context, db *mongo.Database, names ...string)
 	return nil
 }
 
+// migrationDoc records a migration applied. Undoing marks one whose Down
+// has begun: it counts as not applied (the next migrate applies it again,
+// which completes a store a down left half way) until the down finishes
+// and removes the record.
 type migrationDoc struct {
 	Version   int       `bson:"_id"`
 	Name      string    `bson:"name"`
 	AppliedAt time.Time `bson:"applied_at"`
+	Undoing   bool      `bson:"undoing,omitempty"`
 }
 
 // Migrate applies the migrations the database has not had yet and returns
@@ -162,6 +197,9 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
+	if err := s.CheckSchema(ctx); err != nil {
+		return nil, err
+	}
 	applied, err := s.appliedVersions(ctx)
 	if err != nil {
 		return nil, err
@@ -176,8 +214,10 @@ func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
 		if err := m.Up(ctx, s); err != nil {
 			return done, fmt.Errorf("mongodb: migration %d (%s): %w", m.Version, m.Name, err)
 		}
-		_, err := s.db.Collection(collMigrations).InsertOne(ctx, migrationDoc{Version: m.Version, Name: m.Name, AppliedAt: time.Now().UTC()})
-		if err != nil && !isDuplicate(err) { // a replica recorded it first
+		// Replicas applying it at once both record it; the last one stands.
+		rec := migrationDoc{Version: m.Version, Name: m.Name, AppliedAt: time.Now().UTC()}
+		_, err := s.db.Collection(collMigrations).ReplaceOne(ctx, bson.D{{Key: "_id", Value: m.Version}}, rec, options.Replace().SetUpsert(true))
+		if err != nil && !isDuplicate(err) {
 			return done, fmt.Errorf("mongodb: record migration %d: %w", m.Version, translate(err))
 		}
 		s.log.InfoContext(ctx, "migration applied", "migration", m.Version, "took", time.Since(started).Round(time.Millisecond).String())
@@ -205,14 +245,26 @@ func (s *Store) PendingMigrations(ctx context.Context) ([]Migration, error) {
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	applied, err := s.appliedVersions(ctx)
 	v := 0
-	for k := range applied {
-		v = max(v, k)
+	for k, ok := range applied {
+		if ok {
+			v = max(v, k)
+		}
 	}
 	return v, err
 }
 
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
-	cur, err := s.db.Collection(collMigrations).Find(ctx, bson.D{})
+	docs, err := s.migrationRecords(ctx)
+	out := make(map[int]bool, len(docs))
+	for _, d := range docs {
+		out[d.Version] = !d.Undoing
+	}
+	return out, err
+}
+
+// migrationRecords returns the records of schema_migrations, by version.
+func (s *Store) migrationRecords(ctx context.Context) ([]migrationDoc, error) {
+	cur, err := s.db.Collection(collMigrations).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
 		return nil, fmt.Errorf("mongodb: read migrations: %w", translate(err))
 	}
@@ -220,9 +272,5 @@ func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
 	if err := cur.All(ctx, &docs); err != nil {
 		return nil, fmt.Errorf("mongodb: read migrations: %w", translate(err))
 	}
-	out := make(map[int]bool, len(docs))
-	for _, d := range docs {
-		out[d.Version] = true
-	}
-	return out, nil
+	return docs, nil
 }

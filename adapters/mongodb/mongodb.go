@@ -63,6 +63,9 @@ type Options struct {
 	ServerSelectionTimeout time.Duration
 	// SkipMigrations opens the store without applying pending migrations.
 	SkipMigrations bool
+	// AnySchema opens a store whose schema is newer than this orgd knows
+	// (to report it); otherwise Open refuses it (SchemaNewerError).
+	AnySchema bool
 	// Monitor, if set, observes every command (for latency metrics).
 	Monitor *event.CommandMonitor
 	// MaxPoolSize caps the connections to the server; 0 keeps the driver's
@@ -154,6 +157,12 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
+	if !o.AnySchema {
+		if err := s.CheckSchema(ctx); err != nil {
+			_ = client.Disconnect(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
 	if o.SkipMigrations {
 		return s, nil
 	}
@@ -318,6 +327,7 @@ func (s *Store) Tenants() *Tenants {
 // Server error codes orgd reacts to.
 const (
 	codeNamespaceNotFound = 26
+	codeIndexNotFound     = 27
 	codeNamespaceExists   = 48
 )
 

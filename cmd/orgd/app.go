@@ -38,6 +38,9 @@ type app struct {
 type openOptions struct {
 	migrate bool // apply pending migrations as the store opens
 	lease   bool // hold the single-writer lease of a store only one may write
+	// anySchema opens a store whose schema is newer than this orgd knows
+	// (to report on it); otherwise such a store is refused.
+	anySchema bool
 }
 
 // openApp loads the configuration, starts the embedded store if that is
@@ -55,7 +58,7 @@ func openApp(ctx context.Context, e env, o openOptions) (*app, error) {
 	a.metrics.BuildInfo(buildVersion())
 	a.ctx, a.stop = context.WithCancelCause(ctx)
 	a.closers = append(a.closers, func() { a.stop(nil) })
-	if err := a.openStore(o.migrate); err != nil {
+	if err := a.openStore(o); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -75,10 +78,10 @@ func (a *app) close() {
 	}
 }
 
-func (a *app) openStore(migrate bool) error {
+func (a *app) openStore(oo openOptions) error {
 	uri := a.cfg.MongoURI
 	o := mongodb.Options{
-		Database: a.cfg.MongoDatabase, ServerSelectionTimeout: a.cfg.StoreTimeout, SkipMigrations: !migrate,
+		Database: a.cfg.MongoDatabase, ServerSelectionTimeout: a.cfg.StoreTimeout, SkipMigrations: !oo.migrate, AnySchema: oo.anySchema,
 		Monitor: a.metrics.CommandMonitor(), Logger: a.log,
 	}
 	if a.cfg.Embedded() {

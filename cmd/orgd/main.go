@@ -2,7 +2,7 @@
 //
 //	orgd            serve the API (default)
 //	orgd serve      the same
-//	orgd migrate    apply pending schema migrations, then exit
+//	orgd migrate    apply, report (status) or undo (down --to N) schema migrations
 //	orgd recover    finish interrupted operations, then exit
 //	orgd check      audit the store's integrity (--repair fixes what is safe)
 //	orgd healthcheck  probe a running orgd's /healthz (for container health checks)
@@ -55,7 +55,7 @@ type command struct {
 
 var commands = map[string]command{
 	"serve":       {run: serveCmd},
-	"migrate":     {run: migrateCmd},
+	"migrate":     {run: migrateCmd, withArgs: true},
 	"recover":     {run: recoverCmd},
 	"healthcheck": {run: healthcheckCmd},
 	"version":     {run: versionCmd},
@@ -107,7 +107,7 @@ func usage(w io.Writer) {
 
 Usage:
   orgd [serve]    serve the API
-  orgd migrate    apply pending schema migrations, then exit (serve applies them too)
+  orgd migrate [up|status [--json]|down --to N]  apply, report or undo schema migrations (orgd migrate --help)
   orgd recover    finish operations a previous process left half done, then exit
   orgd check [--json] [--repair]  audit the store's integrity; exit 1 on findings (orgd check --help)
   orgd healthcheck  exit 0 if the orgd at HTTP_ADDR answers /healthz (container health checks)
