@@ -125,3 +125,56 @@ func TestDocsLinkNothingOutside(t *testing.T) {
 		}
 	}
 }
+
+// The Taskfile must parse (a command with {{…}} in a YAML flow list does
+// not) and every task say what it does.
+func TestTaskfileParses(t *testing.T) {
+	b, err := os.ReadFile("../../Taskfile.yml")
+	require.NoError(t, err)
+	var tf struct {
+		Tasks map[string]struct {
+			Desc string `yaml:"desc"`
+			Cmds []any  `yaml:"cmds"`
+		} `yaml:"tasks"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &tf))
+	for _, name := range []string{"test", "cover", "hooks", "dev", "dev:test", "migrate:status", "migrate:down"} {
+		assert.Contains(t, tf.Tasks, name)
+	}
+	for name, task := range tf.Tasks {
+		assert.NotEmpty(t, task.Desc, name)
+		assert.NotEmpty(t, task.Cmds, name)
+	}
+}
+
+// The development override runs orgd from the mounted source under a
+// watcher, and the suite in a Go container only when asked; production's
+// file is checked by TestComposeFile.
+func TestDevComposeOverride(t *testing.T) {
+	b, err := os.ReadFile("../../docker-compose.dev.yml")
+	require.NoError(t, err)
+	var c struct {
+		Services map[string]struct {
+			Build       map[string]any    `yaml:"build"`
+			Image       string            `yaml:"image"`
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+			Profiles    []string          `yaml:"profiles"`
+			Entrypoint  []string          `yaml:"entrypoint"`
+		} `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(b, &c))
+	orgd := c.Services["orgd"]
+	assert.Equal(t, "Dockerfile.dev", orgd.Build["dockerfile"])
+	assert.Contains(t, orgd.Volumes, ".:/src", "the source is mounted")
+	assert.Equal(t, "development", orgd.Environment["ENVIRONMENT"])
+	df, err := os.ReadFile("../../Dockerfile.dev")
+	require.NoError(t, err)
+	assert.Contains(t, string(df), "github.com/air-verse/air@v", "a pinned watcher")
+	_, err = os.Stat("../../.air.toml")
+	require.NoError(t, err)
+	test := c.Services["test"]
+	assert.Equal(t, []string{"test"}, test.Profiles, "the suite runs only when asked")
+	assert.Equal(t, []string{"go", "test"}, test.Entrypoint)
+	assert.Contains(t, test.Volumes, ".:/src")
+}
