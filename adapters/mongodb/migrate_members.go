@@ -95,12 +95,13 @@ func (o oneAdminOrg) convert(ctx context.Context, s *Store) error {
 // nothing: every organization has its one first owner and nobody else, no
 // pending invitation and no operation in flight; otherwise it refuses,
 // before changing anything, naming the first organization in the way.
-// Each organization goes back by four idempotent writes (the organization
-// names its admin again, the account loses its role and page, the roster
-// goes, the organization loses its members last), so a run cut short
-// starts again where it stopped: it only reads organizations still
-// converted. The rosters and
-// invitations collections go once no organization needs them.
+// Each organization goes back by one write (it names its admin again and
+// loses its members), after which it is in the layout before members
+// whatever else is left; a run cut short starts again where it stopped,
+// reading only organizations still converted. Then, for all of them at
+// once, the accounts lose their roles and pages and the rosters and
+// invitations collections go. Until the run ends, migration 6 counts as
+// not applied, so a migrate meanwhile converts every organization again.
 func removeMembers(ctx context.Context, s *Store) error {
 	orgs, err := memberOrgs(ctx, s)
 	if err != nil {
@@ -110,6 +111,11 @@ func removeMembers(ctx context.Context, s *Store) error {
 		if err := unconvert(ctx, s, o); err != nil {
 			return fmt.Errorf("organization %s: %w", o.ID.Hex(), err)
 		}
+	}
+	_, err = s.db.Collection(collAdmins).UpdateMany(ctx, bson.D{{Key: "org_role", Value: bson.D{{Key: "$exists", Value: true}}}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "org_role", Value: ""}, {Key: "email_op", Value: ""}, {Key: "page", Value: ""}}}})
+	if err != nil {
+		return fmt.Errorf("accounts: %w", translate(err))
 	}
 	for _, c := range []string{collRosters, collInvites} {
 		if err := s.db.Collection(c).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
@@ -158,6 +164,9 @@ func undoable(o orgDoc) error {
 	return nil
 }
 
+// unconvert takes organization o back to one admin: its owner, with the
+// operation of the claim on its email, which the account holds until the
+// sweep after.
 func unconvert(ctx context.Context, s *Store, o orgDoc) error {
 	owner := o.Owners[0]
 	var admin adminDoc
@@ -165,32 +174,12 @@ func unconvert(ctx context.Context, s *Store, o orgDoc) error {
 	if err != nil {
 		return fmt.Errorf("its owner's account: %w", translate(err))
 	}
-	// The organization names its admin first (and the operation of the
-	// claim on its email, which the account is about to lose), so a run
-	// cut short finds it there.
 	set := bson.D{{Key: "admin_id", Value: owner.AdminID}, {Key: "admin_email", Value: owner.Email}}
 	if admin.EmailOp != nil {
 		set = append(set, bson.E{Key: "email_op", Value: admin.EmailOp})
 	}
-	if _, err := s.db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{{Key: "$set", Value: set}}); err != nil {
-		return translate(err)
-	}
-	_, err = s.db.Collection(collAdmins).UpdateOne(ctx, bson.D{{Key: "_id", Value: owner.AdminID}}, bson.D{{Key: "$unset", Value: bson.D{
-		{Key: "org_role", Value: ""}, {Key: "email_op", Value: ""}, {Key: "page", Value: ""},
-	}}})
-	if err != nil {
-		return translate(err)
-	}
-	pages := make([]string, len(o.Roster))
-	for i := range o.Roster {
-		pages[i] = rosterID(domain.ID(o.ID.Hex()), i)
-	}
-	if len(pages) > 0 {
-		if _, err := s.db.Collection(collRosters).DeleteMany(ctx, bson.D{{Key: "_id", Value: bson.D{{Key: "$in", Value: pages}}}}); err != nil {
-			return translate(err)
-		}
-	}
 	_, err = s.db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}}, bson.D{
+		{Key: "$set", Value: set},
 		{Key: "$unset", Value: bson.D{{Key: "owners", Value: ""}, {Key: "members", Value: ""}, {Key: "roster", Value: ""}, {Key: "invitations", Value: ""}}},
 	})
 	return translate(err)
