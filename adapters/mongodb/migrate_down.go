@@ -120,7 +120,11 @@ func (s *Store) MigrateDown(ctx context.Context, to int) ([]Migration, error) {
 		if docs[i].Version <= to {
 			break
 		}
-		m := Migrations[docs[i].Version-1]
+		v := docs[i].Version
+		if v < 1 || Migrations[v-1].Version != v {
+			return nil, fmt.Errorf("migrate down: schema_migrations holds a record %d this orgd cannot place", v)
+		}
+		m := Migrations[v-1]
 		if m.Down == nil {
 			return nil, &IrreversibleError{Migration: m}
 		}

@@ -23,7 +23,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 		return domain.Principal{}, err
 	}
 	admin, org, err := s.account(ctx, c)
-	if org.Pending != nil && org.Pending.Member.AdminID == c.AdminID {
+	if writesAccount(org.Pending, c.AdminID) {
 		if _, err = s.settle(ctx, org.ID); err == nil {
 			admin, org, err = s.account(ctx, c)
 		}
@@ -65,4 +65,20 @@ func (s *Service) account(ctx context.Context, c domain.TokenClaims) (domain.Adm
 		return domain.Admin{}, o.org, domain.ErrInvalidToken
 	}
 	return admin, o.org, err
+}
+
+// writesAccount reports whether operation p, pending, writes account id
+// before its organization records it: a change of its email, password or
+// role, or its removal (a rename by it does not touch it).
+func writesAccount(p *domain.Pending, id domain.ID) bool {
+	if p == nil || p.Member.AdminID != id {
+		return false
+	}
+	switch p.Op {
+	case domain.OpSetRole, domain.OpRemove:
+		return true
+	case domain.OpUpdate:
+		return p.NewEmail != "" || p.PasswordHash != ""
+	}
+	return false
 }
