@@ -157,3 +157,55 @@ func TestMigrationMovesLegacyLayout(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, again)
 }
+
+// TestMigrateDownStatusAndBack: down undoes what it can, newest first, and
+// refuses an irreversible migration before changing anything; status
+// follows; migrate applies the undone again; a record newer than this orgd
+// makes the store refused.
+func TestMigrateDownStatusAndBack(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := mongotest.NewStore(t)
+	known := mongodb.KnownVersion()
+
+	done, err := st.MigrateDown(ctx, known-1)
+	require.NoError(t, err)
+	require.Len(t, done, 1)
+	assert.Equal(t, known, done[0].Version)
+	status, err := st.Status(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, known-1, status.SchemaVersion)
+	assert.Equal(t, []mongodb.PendingMigration{{Version: known, Name: mongodb.Migrations[known-1].Name}}, status.Pending)
+	names, err := st.Database().ListCollectionNames(ctx, bson.D{})
+	require.NoError(t, err)
+	assert.NotContains(t, names, "rosters", "migration 6's collections went with it")
+
+	done, err = st.MigrateDown(ctx, known-1)
+	require.NoError(t, err)
+	assert.Empty(t, done, "twice changes nothing")
+	_, err = st.MigrateDown(ctx, 1)
+	var irreversible *mongodb.IrreversibleError
+	require.ErrorAs(t, err, &irreversible)
+	assert.Equal(t, 5, irreversible.Migration.Version)
+	v, err := st.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, known-1, v, "a refused down changes nothing")
+
+	again, err := st.Migrate(ctx)
+	require.NoError(t, err)
+	require.Len(t, again, 1)
+	v, err = st.SchemaVersion(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, known, v)
+
+	_, err = st.Database().Collection("schema_migrations").InsertOne(ctx, bson.D{{Key: "_id", Value: known + 1}, {Key: "name", Value: "newer"}})
+	require.NoError(t, err)
+	var newer *mongodb.SchemaNewerError
+	require.ErrorAs(t, st.CheckSchema(ctx), &newer)
+	assert.Equal(t, mongodb.SchemaNewerError{Store: known + 1, Known: known}, *newer)
+	_, err = st.Migrate(ctx)
+	require.ErrorAs(t, err, &newer, "migrate refuses it too")
+	status, err = st.Status(ctx)
+	require.NoError(t, err, "status reads it")
+	assert.False(t, status.Applied[len(status.Applied)-1].Known)
+}
