@@ -139,3 +139,34 @@ func TestMembershipRefusals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "refusals changed nothing")
 }
+
+// An invitation stored but never listed (its invite cut off between the
+// two writes) is deleted by recovery once a lease has passed; a listed
+// one, and a young unlisted one (an invite in flight), stay.
+func TestRecoveryDeletesStrayInvitations(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	org := h.create(t, "acme", "a@x.test", "password1")
+	owner, _ := h.login(t, "a@x.test", "password1")
+	listed, err := h.svc.Invite(ctx, owner, "listed@x.test", "member")
+	require.NoError(t, err)
+	now := h.clock.Now()
+	stray := domain.Invitation{ID: domain.NewID(now), OrgID: org.ID, Email: "stray@x.test", Role: domain.RoleMember, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	require.NoError(t, h.store.Invitations().Insert(ctx, stray))
+
+	_, err = h.svc.ReleaseAbandoned(ctx)
+	require.NoError(t, err)
+	_, err = h.store.Invitations().ByID(ctx, stray.ID)
+	require.NoError(t, err, "young: it may be an invite in flight")
+
+	h.clock.Advance(usecase.DefaultLease + time.Second)
+	_, err = h.svc.ReleaseAbandoned(ctx)
+	require.NoError(t, err)
+	_, err = h.store.Invitations().ByID(ctx, stray.ID)
+	require.ErrorIs(t, err, domain.ErrInvitationInvalid, "the stray is gone")
+	_, err = h.store.Invitations().ByID(ctx, listed.ID)
+	require.NoError(t, err, "a listed invitation stays")
+	rep, err := h.svc.Audit(ctx, true)
+	require.NoError(t, err)
+	assert.Empty(t, rep.Findings)
+}

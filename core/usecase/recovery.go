@@ -16,6 +16,9 @@ import (
 type RecoveryReport struct {
 	Resumed        int // operations driven to their end
 	ClaimsReleased int // abandoned name and email claims freed
+	// InvitationsDeleted counts invitations stored but never listed by
+	// their organization (an invite cut off between its two writes).
+	InvitationsDeleted int
 }
 
 // Recover finishes every pending operation and frees every abandoned
@@ -192,7 +195,43 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 			}
 		}
 	}
+	if err := s.deleteStrayInvitations(ctx, byID, rep); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// deleteStrayInvitations deletes the invitations their organization does
+// not list, older than a lease (or than this process's exclusive hold):
+// an invite cut off between storing and listing one. Nobody can accept
+// them; the audit would report them.
+func (s *Service) deleteStrayInvitations(ctx context.Context, orgs map[domain.ID]domain.Organization, rep *RecoveryReport) error {
+	invites, err := s.invites.All(ctx)
+	if err != nil {
+		return fmt.Errorf("list invitations: %w", err)
+	}
+	for _, inv := range invites {
+		org, ok := orgs[inv.OrgID]
+		if ok && (org.Pending != nil || containsID(org.Invitations, inv.ID)) || !s.pastLease(inv.CreatedAt) {
+			continue
+		}
+		// Read again: it may have been listed since the organizations were.
+		org, err := s.orgs.ByID(ctx, inv.OrgID)
+		if err == nil && (org.Pending != nil || containsID(org.Invitations, inv.ID)) {
+			continue
+		}
+		if err != nil && !errors.Is(err, domain.ErrOrgNotFound) {
+			return err
+		}
+		if err := s.invites.Delete(ctx, inv.ID); err != nil {
+			return err
+		}
+		rep.InvitationsDeleted++
+	}
+	if rep.InvitationsDeleted > 0 {
+		s.log.InfoContext(ctx, "recovery: stray invitations deleted", "invitations_deleted", rep.InvitationsDeleted)
+	}
+	return nil
 }
 
 // RecoverEvery finishes, every interval until ctx ends, the operations
