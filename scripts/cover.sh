@@ -21,7 +21,7 @@ report)
   dir=${2:?usage: scripts/cover.sh report DIR}
   go tool covdata textfmt -i="$dir/raw" -o "$dir/cover.out"
   printf '%-36s %s\n' package coverage
-  go tool covdata percent -i="$dir/raw" | awk '{printf "%-36s %s\n", $1, $3}' | sort
+  go tool covdata percent -i="$dir/raw" | awk '{printf "%-36s %s\n", $1, ($3 == "" ? "(no statements)" : $3)}' | sort
   go tool cover -html="$dir/cover.out" -o "$dir/index.html"
   printf '%-36s %s\n' total "$(go tool cover -func="$dir/cover.out" | awk '/^total:/ {print $3}')"
   echo "(HTML report: $dir/index.html)"

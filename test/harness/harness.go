@@ -40,7 +40,7 @@ func Build(dir string) (string, error) {
 	bin := filepath.Join(dir, "orgd")
 	args := []string{"build", "-o", bin}
 	if cover := os.Getenv("ORGD_COVERDIR"); cover != "" {
-		args = append(args, "-cover", "-coverpkg=orgd/...")
+		args = append(args, "-cover", "-covermode=atomic", "-coverpkg=orgd/...") // atomic: as go test -race counts
 		if err := os.Setenv("GOCOVERDIR", cover); err != nil {
 			return "", err
 		}
