@@ -141,7 +141,8 @@ func TestKillReplicaMidOperation(t *testing.T) {
 	}
 	took := time.Since(began) / 2
 	iterations := envInt(t, "ORGD_KILL_ITERATIONS", 10)
-	markers := c.mc.Database(c.db).Collection("pending_ops")
+	orgs := c.mc.Database(c.db).Collection("organizations")
+	intent := bson.D{{Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}}
 	survivor := c.procs[1].Load()
 	resumed := func() int {
 		survivor.Sync(t)
@@ -160,10 +161,13 @@ func TestKillReplicaMidOperation(t *testing.T) {
 			// At a random moment: before, during or after the operation.
 			time.Sleep(time.Duration(rand.Int64N(int64(took * 2))))
 		} else {
-			// As soon as it marks the organization pending (its intent's
-			// first write): mid-operation.
-			deadline := time.Now().Add(3 * took)
-			for time.Now().Before(deadline) && markers.FindOne(context.Background(), bson.D{}).Err() != nil {
+			// As soon as the organization records its intent: mid-operation
+			// (its marker in pending_ops comes first, and a kill between the
+			// two leaves nothing to finish). The first request after a
+			// restart opens the replica's connections to the store, so the
+			// wait allows for that, not only for a rename's time.
+			deadline := time.Now().Add(3*took + 2*time.Second)
+			for time.Now().Before(deadline) && orgs.FindOne(context.Background(), intent).Err() != nil {
 			}
 		}
 		c.kill(0)
