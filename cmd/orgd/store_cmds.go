@@ -9,6 +9,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"orgd/adapters/mongodb"
 )
 
 const migrateUsage = `Usage:
@@ -61,14 +63,20 @@ func migrateCmd(ctx context.Context, e env) error {
 }
 
 func migrateUp(ctx context.Context, e env) error {
+	return migrateWith(ctx, e, "applied", func(a *app) ([]mongodb.Migration, error) { return a.st.Migrate(a.ctx) })
+}
+
+// migrateWith runs a migration step holding the writer lease, and reports
+// each migration it went through and the schema version it left.
+func migrateWith(ctx context.Context, e env, verb string, step func(*app) ([]mongodb.Migration, error)) error {
 	a, err := openApp(ctx, e, openOptions{lease: true})
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	done, err := a.st.Migrate(a.ctx)
+	done, err := step(a)
 	for _, m := range done {
-		fmt.Fprintf(e.stdout, "applied %d: %s\n", m.Version, m.Name)
+		fmt.Fprintf(e.stdout, "%s %d: %s\n", verb, m.Version, m.Name)
 	}
 	if err != nil {
 		return err
@@ -77,7 +85,7 @@ func migrateUp(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "schema version %d (%d applied now)\n", v, len(done))
+	fmt.Fprintf(e.stdout, "schema version %d (%d %s now)\n", v, len(done), verb)
 	return nil
 }
 
@@ -119,24 +127,7 @@ func migrateStatus(ctx context.Context, e env, asJSON bool) error {
 // migrateDown undoes the migrations above to, holding the writer lease
 // (nothing else writes meanwhile: stop the server first).
 func migrateDown(ctx context.Context, e env, to int) error {
-	a, err := openApp(ctx, e, openOptions{lease: true})
-	if err != nil {
-		return err
-	}
-	defer a.close()
-	done, err := a.st.MigrateDown(a.ctx, to)
-	for _, m := range done {
-		fmt.Fprintf(e.stdout, "undone %d: %s\n", m.Version, m.Name)
-	}
-	if err != nil {
-		return err
-	}
-	v, err := a.st.SchemaVersion(a.ctx)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "schema version %d (%d undone now)\n", v, len(done))
-	return nil
+	return migrateWith(ctx, e, "undone", func(a *app) ([]mongodb.Migration, error) { return a.st.MigrateDown(a.ctx, to) })
 }
 
 // recoverCmd runs "orgd recover": finish the operations a previous process

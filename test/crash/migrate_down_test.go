@@ -1,7 +1,6 @@
 package crash
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,32 +26,13 @@ import (
 	"orgd/test/harness"
 )
 
-// syncBuffer is a bytes.Buffer safe to write from a process's pipe while a
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // orgdCmd is the binary run as a command on dir's stopped store.
-func orgdCmd(t *testing.T, dir string, args ...string) (*exec.Cmd, *syncBuffer, *syncBuffer) {
+func orgdCmd(t *testing.T, dir string, args ...string) (*exec.Cmd, *harness.SyncBuffer, *harness.SyncBuffer) {
 	cmd := exec.Command(harness.Binary(t), args...) //nolint:gosec // the test's own binary
 	cmd.Dir = t.TempDir()
 	cmd.Env = append(os.Environ(), "MONGODB_URI=", "DATA_DIR="+dir, "MONGODB_DATABASE="+harness.Database,
 		"SECRET_KEY="+secret, "LOG_FORMAT=json")
-	var out, errs syncBuffer
+	var out, errs harness.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errs
 	return cmd, &out, &errs
 }

@@ -28,21 +28,15 @@ import (
 // "password1".
 func legacyDataDir(t *testing.T, dir string, sizes map[string]int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	emb, err := embedded.Start(ctx, embedded.Options{Dir: dir})
-	require.NoError(t, err)
-	defer emb.Close()
-	st, err := mongodb.Open(ctx, mongodb.Options{URI: emb.URI(), Database: harness.Database, Embedded: emb})
-	require.NoError(t, err)
-	defer st.Close(ctx)
-	hash, err := password.New(password.OWASP, 1).Hash(ctx, domain.Password("password1"))
-	require.NoError(t, err)
-	for name, n := range sizes {
-		_, err := mongotest.SeedLegacy(ctx, st, name, n, hash)
+	withStore(t, dir, false, func(ctx context.Context, st *mongodb.Store, _ *embedded.Server) {
+		hash, err := password.New(password.OWASP, 1).Hash(ctx, domain.Password("password1"))
 		require.NoError(t, err)
-	}
-	require.NoError(t, mongotest.ForgetMigrations(ctx, st))
+		for name, n := range sizes {
+			_, err := mongotest.SeedLegacy(ctx, st, name, n, hash)
+			require.NoError(t, err)
+		}
+		require.NoError(t, mongotest.ForgetMigrations(ctx, st))
+	})
 }
 
 // TestKillDuringLegacyMigration SIGKILLs orgd at random moments while it

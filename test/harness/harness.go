@@ -109,7 +109,7 @@ type Proc struct {
 	Started, Ready time.Time
 
 	cmd  *exec.Cmd
-	logs *syncBuffer
+	logs *SyncBuffer
 	done chan struct{}
 	err  error
 }
@@ -181,7 +181,7 @@ func Launch(bin string, o Options) (*Proc, error) {
 	}
 	p := &Proc{
 		URL: fmt.Sprintf("http://127.0.0.1:%d", httpPort), MongoURI: fmt.Sprintf("mongodb://127.0.0.1:%d/", mongoPort),
-		DataDir: o.DataDir, cmd: cmd, logs: &syncBuffer{}, done: make(chan struct{}),
+		DataDir: o.DataDir, cmd: cmd, logs: &SyncBuffer{}, done: make(chan struct{}),
 	}
 	if uri := o.Env["MONGODB_URI"]; uri != "" {
 		p.MongoURI = uri
@@ -290,18 +290,20 @@ func (p *Proc) Do(ctx context.Context, method, path string, body []byte, header 
 	return resp, b, err
 }
 
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe to write from a process's pipe while a
+// test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
