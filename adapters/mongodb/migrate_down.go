@@ -27,14 +27,21 @@ func (e *SchemaNewerError) Error() string {
 // CheckSchema returns a *SchemaNewerError if the store has had a migration
 // this orgd does not know.
 func (s *Store) CheckSchema(ctx context.Context) error {
+	_, err := s.knownRecords(ctx)
+	return err
+}
+
+// knownRecords returns the records of schema_migrations, by version, or a
+// *SchemaNewerError if one is newer than this orgd.
+func (s *Store) knownRecords(ctx context.Context) ([]migrationDoc, error) {
 	docs, err := s.migrationRecords(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if n := len(docs); n > 0 && docs[n-1].Version > KnownVersion() {
-		return &SchemaNewerError{Store: docs[n-1].Version, Known: KnownVersion()}
+		return nil, &SchemaNewerError{Store: docs[n-1].Version, Known: KnownVersion()}
 	}
-	return nil
+	return docs, nil
 }
 
 // AppliedMigration is a migration the store has had. Known is false for
@@ -108,10 +115,7 @@ func (s *Store) MigrateDown(ctx context.Context, to int) ([]Migration, error) {
 	if to < 0 || to > KnownVersion() {
 		return nil, fmt.Errorf("migrate down: --to must be 0 to %d, not %d", KnownVersion(), to)
 	}
-	if err := s.CheckSchema(ctx); err != nil {
-		return nil, err
-	}
-	docs, err := s.migrationRecords(ctx)
+	docs, err := s.knownRecords(ctx)
 	if err != nil {
 		return nil, err
 	}

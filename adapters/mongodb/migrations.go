@@ -197,13 +197,11 @@ func (s *Store) Migrate(ctx context.Context) ([]Migration, error) {
 }
 
 func (s *Store) migrate(ctx context.Context) ([]Migration, error) {
-	if err := s.CheckSchema(ctx); err != nil {
-		return nil, err
-	}
-	applied, err := s.appliedVersions(ctx)
+	docs, err := s.knownRecords(ctx)
 	if err != nil {
 		return nil, err
 	}
+	applied := appliedIn(docs)
 	var done []Migration
 	for _, m := range Migrations {
 		if applied[m.Version] {
@@ -255,11 +253,17 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 
 func (s *Store) appliedVersions(ctx context.Context) (map[int]bool, error) {
 	docs, err := s.migrationRecords(ctx)
+	return appliedIn(docs), err
+}
+
+// appliedIn maps each version recorded in docs to whether it counts as
+// applied (a migration being undone does not).
+func appliedIn(docs []migrationDoc) map[int]bool {
 	out := make(map[int]bool, len(docs))
 	for _, d := range docs {
 		out[d.Version] = !d.Undoing
 	}
-	return out, err
+	return out
 }
 
 // migrationRecords returns the records of schema_migrations, by version.

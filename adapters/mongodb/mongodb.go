@@ -157,7 +157,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
-	if !o.AnySchema {
+	if !o.AnySchema && o.SkipMigrations { // Migrate checks it otherwise
 		if err := s.CheckSchema(ctx); err != nil {
 			_ = client.Disconnect(context.WithoutCancel(ctx))
 			return nil, err
