@@ -109,3 +109,47 @@ func TestUnchangedAnswersTheStateAfter(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, domain.Email("b@x.test"), org.AdminEmail())
 }
+
+func TestAuthenticate(t *testing.T) {
+	t.Run("expired", func(t *testing.T) {
+		h := newHarness(t)
+		h.create(t, "acme", "a@x.com", "12345678")
+		_, tok := h.login(t, "a@x.com", "12345678")
+		h.clock.Advance(usecase.DefaultTokenTTL + time.Minute)
+		_, err := h.svc.Authenticate(context.Background(), tok)
+		require.ErrorIs(t, err, domain.ErrInvalidToken)
+	})
+	t.Run("survives-rename", func(t *testing.T) {
+		h := newHarness(t)
+		h.create(t, "acme", "a@x.com", "12345678")
+		p, tok := h.login(t, "a@x.com", "12345678")
+		_, err := h.svc.UpdateOrg(context.Background(), p, usecase.UpdateOrgInput{Name: ptr("renamed")})
+		require.NoError(t, err)
+		_, err = h.svc.Authenticate(context.Background(), tok)
+		require.NoError(t, err, "the token names ids, not names")
+	})
+	t.Run("revoked-by-password-change", func(t *testing.T) {
+		h := newHarness(t)
+		h.create(t, "acme", "a@x.com", "12345678")
+		p, tok := h.login(t, "a@x.com", "12345678")
+		_, err := h.svc.UpdateOrg(context.Background(), p, usecase.UpdateOrgInput{Password: ptr("new-password")})
+		require.NoError(t, err)
+		_, err = h.svc.Authenticate(context.Background(), tok)
+		require.ErrorIs(t, err, domain.ErrInvalidToken)
+		h.login(t, "a@x.com", "new-password")
+	})
+	t.Run("revoked-by-delete", func(t *testing.T) {
+		h := newHarness(t)
+		h.create(t, "acme", "a@x.com", "12345678")
+		p, tok := h.login(t, "a@x.com", "12345678")
+		_, err := h.svc.DeleteOrg(context.Background(), p, "acme")
+		require.NoError(t, err)
+		_, err = h.svc.Authenticate(context.Background(), tok)
+		require.ErrorIs(t, err, domain.ErrInvalidToken)
+	})
+	t.Run("garbage", func(t *testing.T) {
+		h := newHarness(t)
+		_, err := h.svc.Authenticate(context.Background(), "not.a.token")
+		require.ErrorIs(t, err, domain.ErrInvalidToken)
+	})
+}

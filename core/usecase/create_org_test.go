@@ -143,3 +143,23 @@ func TestCreateWhoseInsertMayHaveLandedKeepsItsClaims(t *testing.T) {
 	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "ACME", Email: "other@x.com", Password: "12345678"})
 	require.ErrorIs(t, err, domain.ErrOrgExists, "now the name is taken")
 }
+
+func TestCreationPolicy(t *testing.T) {
+	ctx := context.Background()
+	h := newHarnessWith(t, usecase.Deps{Creation: domain.CreationSuperOnly})
+	_, err := h.svc.EnsureSuperAdmin(ctx, "root@platform.test", "root-password-1")
+	require.NoError(t, err)
+	in := usecase.CreateOrgInput{Name: "acme", Email: "a@x.com", Password: "12345678"}
+
+	_, err = h.svc.CreateOrg(ctx, in)
+	require.ErrorIs(t, err, domain.ErrNotAuthenticated)
+
+	root, _ := h.login(t, "root@platform.test", "root-password-1")
+	in.By = &root
+	_, err = h.svc.CreateOrg(ctx, in)
+	require.NoError(t, err)
+
+	orgAdmin, _ := h.login(t, "a@x.com", "12345678")
+	_, err = h.svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "other", Email: "o@x.com", Password: "12345678", By: &orgAdmin})
+	require.ErrorIs(t, err, domain.ErrSuperAdminOnly)
+}

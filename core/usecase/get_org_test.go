@@ -60,30 +60,3 @@ func TestGetOrgAfterAbandonedCreateLostItsEmail(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, claims, "the rolled-back create freed its name")
 }
-
-// TestReleaseAbandonedSparesClaimsInFlight checks the background sweep
-// after an exclusive takeover: a claim an earlier process left is freed at
-// once, one this process just reserved for an operation in flight (its
-// organization not written yet) only after a lease.
-func TestReleaseAbandonedSparesClaimsInFlight(t *testing.T) {
-	ctx := context.Background()
-	h := newHarness(t)
-	require.NoError(t, h.store.Names().Reserve(ctx, domain.Claim{Key: "ghost", OrgID: domain.NewID(h.clock.Now()), At: h.clock.Now()}))
-	h.clock.Advance(time.Second) // the restart
-	_, err := h.svc.RecoverPending(ctx, true)
-	require.NoError(t, err)
-	require.NoError(t, h.store.Emails().Reserve(ctx, domain.Claim{Key: "a@x.test", OrgID: domain.NewID(h.clock.Now()), AdminID: domain.NewID(h.clock.Now()), At: h.clock.Now()}))
-
-	n, err := h.svc.ReleaseAbandoned(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
-	_, err = h.store.Names().Claim(ctx, "ghost")
-	require.ErrorIs(t, err, domain.ErrNoClaim, "the earlier process's claim is freed")
-	_, err = h.store.Emails().Claim(ctx, "a@x.test")
-	require.NoError(t, err, "the claim of an operation in flight is kept")
-
-	h.clock.Advance(usecase.DefaultLease + time.Second)
-	n, err = h.svc.ReleaseAbandoned(ctx)
-	require.NoError(t, err)
-	assert.Equal(t, 1, n, "once its lease ran out with nothing referencing it, it is abandoned")
-}

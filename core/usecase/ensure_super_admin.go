@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 
 	"orgd/core/domain"
 )
@@ -66,69 +65,4 @@ func (s *Service) ensureSuperAdmin(ctx context.Context, e domain.Email, pw domai
 	}
 	err = s.admins.Insert(ctx, domain.Admin{ID: claim.AdminID, Email: e, PasswordHash: hash, Role: domain.RoleSuperAdmin, CreatedAt: now})
 	return err == nil, err
-}
-
-// Page is one page of a listing.
-type Page struct {
-	Items    []domain.Organization
-	Page     int
-	PageSize int
-	Total    int64
-}
-
-// ListOrgs' bounds: a page size, and a page number far beyond any real
-// listing, so that the offset (page-1)*size can never overflow.
-const (
-	MaxPageSize = 100
-	MaxPage     = 1_000_000
-)
-
-// ListOrgs returns one page (1-based) of the active organizations in name
-// order. Only the super admin may list.
-func (s *Service) ListOrgs(ctx context.Context, p domain.Principal, page, size int) (Page, error) {
-	if !p.Super {
-		return Page{}, domain.ErrSuperAdminOnly
-	}
-	if page < 1 {
-		return Page{}, domain.Errorf(domain.CodeInvalid, "page must be 1 or more")
-	}
-	if size < 1 || size > MaxPageSize {
-		return Page{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("page_size must be 1 to %d", MaxPageSize))
-	}
-	if page > MaxPage {
-		return Page{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("page must be at most %d", MaxPage))
-	}
-	items, total, err := s.orgs.List(ctx, (page-1)*size, size)
-	if err != nil {
-		return Page{}, err
-	}
-	return Page{Items: items, Page: page, PageSize: size, Total: total}, nil
-}
-
-// Snapshot writes a point-in-time snapshot of the whole store to the
-// writer open returns, which it calls only once the super admin is
-// authorized and the store can take one.
-func (s *Service) Snapshot(ctx context.Context, p domain.Principal, open func() io.Writer) error {
-	if !p.Super {
-		return domain.ErrSuperAdminOnly
-	}
-	if s.snaps == nil {
-		return domain.ErrNoSnapshots
-	}
-	return s.snaps.Snapshot(ctx, &lazyWriter{open: open})
-}
-
-// lazyWriter opens its destination at the first write, so that a snapshot
-// refused before its first byte (one already running) is still an error
-// answer.
-type lazyWriter struct {
-	open func() io.Writer
-	w    io.Writer
-}
-
-func (l *lazyWriter) Write(b []byte) (int, error) {
-	if l.w == nil {
-		l.w = l.open()
-	}
-	return l.w.Write(b)
 }

@@ -1,0 +1,47 @@
+package usecase
+
+import (
+	"context"
+	"errors"
+
+	"orgd/core/domain"
+)
+
+// ErrInvitationNotFound answers a revocation of an invitation the
+// organization does not have.
+var ErrInvitationNotFound = domain.Errorf(domain.CodeNotFound, "No such invitation in this organization")
+
+// Revoke withdraws invitation id of the caller's organization, and
+// returns it: its token is dead from now on.
+func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (domain.Invitation, error) {
+	if p.Super {
+		return domain.Invitation{}, domain.ErrNoOrganization
+	}
+	if !domain.Allowed(p.OrgRole, domain.ActRevoke) {
+		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
+	}
+	inv, err := s.invites.ByID(ctx, domain.ID(id))
+	if errors.Is(err, domain.ErrInvitationInvalid) || (err == nil && inv.OrgID != p.OrgID) {
+		return domain.Invitation{}, ErrInvitationNotFound
+	}
+	if err != nil {
+		return domain.Invitation{}, err
+	}
+	if !domain.Allowed(p.OrgRole, domain.ActRevoke, inv.Role) {
+		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
+	}
+	_, _, err = s.update(ctx, p.OrgID, "", func(org domain.Organization) (domain.Organization, error) {
+		if !org.Visible() {
+			return org, domain.ErrOrgNotFound
+		}
+		if !containsID(org.Invitations, inv.ID) {
+			return org, ErrInvitationNotFound // accepted or revoked meanwhile
+		}
+		return org.Uninvite(inv.ID), nil
+	})
+	if err != nil {
+		return domain.Invitation{}, err
+	}
+	inv.Digest = ""
+	return inv, s.invites.Delete(ctx, inv.ID)
+}
