@@ -296,11 +296,11 @@ func pageParams(c *echo.Context) (page, size int, err error) {
 }
 
 func intParam(c *echo.Context, name string, def int) (int, error) {
-	s := c.QueryParam(name)
-	if s == "" {
-		return def, nil
+	s, err := queryParam(c, name)
+	if err != nil || s == nil || *s == "" {
+		return def, err
 	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(*s)
 	if err != nil {
 		return 0, invalid(name + " must be an integer")
 	}

@@ -111,7 +111,7 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.TokenClaims, error) {
 		jwt.WithRequiredClaim("iat"),
 		jwt.WithRequiredClaim("sub"),
 	)
-	if err != nil || !plainClaims(s) {
+	if err != nil || !canonical(s) || !plainClaims(s) {
 		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
 	var c domain.TokenClaims
@@ -139,6 +139,24 @@ func (j *JWT) VerifyAt(s string, now time.Time) (domain.TokenClaims, error) {
 		return domain.TokenClaims{}, domain.ErrInvalidToken
 	}
 	return c, nil
+}
+
+// canonical reports whether the compact token s is spelled the one way
+// orgd signs it: three non-empty segments, each canonical base64url
+// (domain.DecodeBase64URL), so that no bit of its signature or claims can
+// be flipped without changing what it decodes to, and a token compared,
+// rate limited or logged has one spelling.
+func canonical(s string) bool {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 {
+		return false
+	}
+	for _, p := range parts {
+		if _, ok := domain.DecodeBase64URL(p); !ok || p == "" {
+			return false
+		}
+	}
+	return true
 }
 
 // plainClaims reports whether the claims of the compact token s say one

@@ -191,3 +191,55 @@ func TestRefusesClaimsThatSayTwoThings(t *testing.T) {
 		})
 	}
 }
+
+// spellings returns other spellings of the compact token s that decode to
+// the same bytes under a lenient base64url decoder: the unused low bits of
+// each segment's last character set, a line break inside a segment or
+// after the token, padding added.
+func spellings(s string) map[string]string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	out := map[string]string{}
+	parts := strings.Split(s, ".")
+	for i, p := range parts {
+		// A segment of 4k+2 characters has 4 unused bits in its last one,
+		// of 4k+3, 2; of 4k, none.
+		unused := map[int]int{2: 4, 3: 2}[len(p)%4]
+		last := strings.IndexByte(alphabet, p[len(p)-1])
+		for bits := 1; bits < 1<<unused; bits++ {
+			q := append([]string(nil), parts...)
+			q[i] = p[:len(p)-1] + string(alphabet[last^bits])
+			out[fmt.Sprintf("segment %d, low bits %b", i, bits)] = strings.Join(q, ".")
+		}
+		for name, in := range map[string]string{"LF": "\n", "CRLF": "\r\n"} {
+			q := append([]string(nil), parts...)
+			q[i] = p[:len(p)/2] + in + p[len(p)/2:]
+			out[fmt.Sprintf("segment %d, %s inside", i, name)] = strings.Join(q, ".")
+		}
+		if len(p)%4 != 0 {
+			q := append([]string(nil), parts...)
+			q[i] = p + strings.Repeat("=", 4-len(p)%4)
+			out[fmt.Sprintf("segment %d, padded", i)] = strings.Join(q, ".")
+		}
+	}
+	out["LF after"] = s + "\n"
+	return out
+}
+
+// TestTokenHasOneSpelling: a token is valid only as orgd spelled it; every
+// other spelling of the same bytes is refused as a wrong token is.
+func TestTokenHasOneSpelling(t *testing.T) {
+	j, err := token.New("HS256", key)
+	require.NoError(t, err)
+	now := time.Now().Truncate(time.Second).UTC()
+	s, err := j.Issue(claims(now))
+	require.NoError(t, err)
+	_, err = j.Verify(s)
+	require.NoError(t, err)
+	variants := spellings(s)
+	require.GreaterOrEqual(t, len(variants), 10)
+	for name, v := range variants {
+		require.NotEqual(t, s, v)
+		_, err := j.Verify(v)
+		assert.ErrorIs(t, err, domain.ErrInvalidToken, name)
+	}
+}

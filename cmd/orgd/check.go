@@ -122,7 +122,8 @@ func printReport(w io.Writer, rep any) {
 		}
 		summary(r)
 	case usecase.RepairReport:
-		fmt.Fprintf(w, "recovery: %d operations finished or rolled back\n", r.Recovered.Resumed)
+		fmt.Fprintf(w, "recovery: %d operations finished or rolled back, %d abandoned claims released, %d stray invitations deleted\n",
+			r.Recovered.Resumed, r.Recovered.ClaimsReleased, r.Recovered.InvitationsDeleted)
 		for _, f := range r.Found {
 			line(f)
 		}

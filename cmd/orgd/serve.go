@@ -93,11 +93,11 @@ func (a *app) background(svc *usecase.Service) {
 	a.metrics.Lifecycle(svc.Stuck)
 	publish := a.metrics.Integrity(findingKinds())
 	go func() {
-		n, err := svc.ReleaseAbandoned(a.ctx)
+		rep, err := svc.ReleaseAbandoned(a.ctx)
 		if err != nil && a.ctx.Err() == nil {
 			a.log.Warn("lifecycle: abandoned claims not all released", "error", err)
 		}
-		a.log.Info("recovery: abandoned claims released", "claims_released", n)
+		a.log.Info("recovery: abandoned claims released", "claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
 		if a.cfg.IntegrityCheckInterval > 0 {
 			go auditEvery(a.ctx, svc, a.log, a.cfg.IntegrityCheckInterval, publish)
 		}

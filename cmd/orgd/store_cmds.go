@@ -145,6 +145,6 @@ func recoverCmd(ctx context.Context, e env) error {
 		return err
 	}
 	rep, err := svc.Recover(a.ctx, a.server != nil)
-	a.log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+	a.log.Info("recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
 	return err
 }

@@ -2,6 +2,7 @@ package domain
 
 import (
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
@@ -31,6 +32,16 @@ func (id ID) Valid() bool {
 	}
 	_, err := hex.DecodeString(string(id))
 	return err == nil && strings.ToLower(string(id)) == string(id)
+}
+
+// DecodeBase64URL decodes s, unpadded base64url (RFC 4648 §5), if s is the
+// one spelling of what it decodes to: no padding, no line breaks (which
+// Go's decoder skips), and no bits set past the last byte (which it
+// ignores). A token or secret so has exactly one spelling, and comparing,
+// rate limiting and logging it all see the same value.
+func DecodeBase64URL(s string) ([]byte, bool) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
+	return b, err == nil && base64.RawURLEncoding.EncodeToString(b) == s
 }
 
 // Name limits.

@@ -3,7 +3,6 @@ package usecase
 import (
 	"context"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -43,8 +42,15 @@ func (s *Service) Accept(ctx context.Context, in AcceptInput) (domain.Member, do
 	if err := s.guard(ctx, key); err != nil {
 		return domain.Member{}, domain.Organization{}, err
 	}
-	inv, err := s.invitation(ctx, in.Token)
+	joined, org, err := s.join(ctx, in.Token, pw)
 	s.endGuard(ctx, key, err)
+	return joined, org, err
+}
+
+// join opens the invitation token names and makes its holder a member
+// with password pw.
+func (s *Service) join(ctx context.Context, token string, pw domain.Password) (domain.Member, domain.Organization, error) {
+	inv, err := s.invitation(ctx, token)
 	if err != nil {
 		return domain.Member{}, domain.Organization{}, err
 	}
@@ -82,8 +88,8 @@ func containsID(ids []domain.ID, id domain.ID) bool {
 // expiry. Every failure is domain.ErrInvitationInvalid.
 func (s *Service) invitation(ctx context.Context, token string) (domain.Invitation, error) {
 	id, enc, ok := strings.Cut(token, ".")
-	secret, err := base64.RawURLEncoding.DecodeString(enc)
-	if !ok || err != nil || len(secret) != secretBytes || !domain.ID(id).Valid() {
+	secret, canonical := domain.DecodeBase64URL(enc)
+	if !ok || !canonical || len(secret) != secretBytes || !domain.ID(id).Valid() {
 		return domain.Invitation{}, domain.ErrInvitationInvalid
 	}
 	inv, err := s.invites.ByID(ctx, domain.ID(id))
@@ -141,8 +147,11 @@ func (s *Service) guard(ctx context.Context, key string) error {
 	}, "Too many failed attempts from this address. Please try again later.")
 }
 
-// endGuard ends a guarded attempt: a token that could not be used counts
-// as a failure; one that could forgets the address's failures.
+// endGuard ends a guarded attempt by how the whole accept ended (err): a
+// token that could not be used counts as a failure; only a completed
+// accept forgets the address's failures. Any other refusal (the email
+// taken meanwhile, say) is neither: a valid token proves nothing about
+// the guesses before it, or one reusable refusal would reset them.
 func (s *Service) endGuard(ctx context.Context, key string, err error) {
 	ends := []ports.AttemptEnd{{Key: key, Failed: errors.Is(err, domain.ErrInvitationInvalid), Forget: err == nil}}
 	if err := s.attempts.End(context.WithoutCancel(ctx), ends, s.clock.Now(), s.policy.Keep()); err != nil {

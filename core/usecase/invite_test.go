@@ -2,6 +2,8 @@ package usecase_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -29,4 +31,38 @@ func TestInvitationTokenIsTheInvitationsOwn(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotContains(t, one.Token, stored.Digest, "only a digest is stored")
 	assert.Len(t, stored.Digest, 64)
+}
+
+// TestInvitationTokenHasOneSpelling: an invitation's token opens it only
+// as orgd spelled it. Other spellings of the same secret (the unused low
+// bits of its last character set, a line break inside or after it,
+// padding, the id in upper case) are refused as a wrong token is.
+func TestInvitationTokenHasOneSpelling(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.create(t, "acme", "a@x.test", "password1")
+	owner, _ := h.login(t, "a@x.test", "password1")
+	inv, err := h.svc.Invite(ctx, owner, "b@x.test", "member")
+	require.NoError(t, err)
+	id, secret, _ := strings.Cut(inv.Token, ".")
+	require.Len(t, secret, 43, "256 bits: the last character carries 2 unused bits")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, secret[42])
+	variants := map[string]string{
+		"padded":        inv.Token + "=",
+		"LF inside":     id + "." + secret[:20] + "\n" + secret[20:],
+		"CRLF inside":   id + "." + secret[:20] + "\r\n" + secret[20:],
+		"LF after":      inv.Token + "\n",
+		"id upper case": strings.ToUpper(id) + "." + secret,
+		"second dot":    inv.Token + ".",
+	}
+	for bits := 1; bits < 4; bits++ {
+		variants[fmt.Sprintf("low bits %b", bits)] = id + "." + secret[:42] + string(alphabet[last^bits])
+	}
+	for name, tok := range variants {
+		_, _, err := h.svc.Accept(ctx, usecase.AcceptInput{Token: tok, Password: "password1", Client: "c"})
+		assert.ErrorIs(t, err, domain.ErrInvitationInvalid, name)
+	}
+	_, _, err = h.svc.Accept(ctx, usecase.AcceptInput{Token: inv.Token, Password: "password1", Client: "c"})
+	require.NoError(t, err, "the token as issued still opens it: the variants changed nothing")
 }

@@ -12,21 +12,31 @@ import (
 // This file is recovery: finishing operations whose owner died, freeing
 // claims nobody holds, and saying loudly what cannot be settled.
 
-// RecoveryReport says what Recover did.
+// RecoveryReport says what recovery did.
 type RecoveryReport struct {
-	Resumed        int // operations driven to their end
-	ClaimsReleased int // abandoned name and email claims freed
+	// Resumed counts the operations driven to their end (or rolled back).
+	Resumed int `json:"resumed"`
+	// ClaimsReleased counts the abandoned name and email claims freed.
+	ClaimsReleased int `json:"claims_released"`
 	// InvitationsDeleted counts invitations stored but never listed by
 	// their organization (an invite cut off between its two writes).
-	InvitationsDeleted int
+	InvitationsDeleted int `json:"invitations_deleted"`
 }
 
-// Recover finishes every pending operation and frees every abandoned
-// claim (RecoverPending, then ReleaseAbandoned).
+// add counts what o did into r.
+func (r *RecoveryReport) add(o RecoveryReport) {
+	r.Resumed += o.Resumed
+	r.ClaimsReleased += o.ClaimsReleased
+	r.InvitationsDeleted += o.InvitationsDeleted
+}
+
+// Recover finishes every pending operation, frees every abandoned claim
+// and deletes the stray invitations (RecoverPending, then
+// ReleaseAbandoned), and reports all of it.
 func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, error) {
 	rep, err := s.RecoverPending(ctx, exclusive)
 	rel, err2 := s.ReleaseAbandoned(ctx)
-	rep.ClaimsReleased = rel
+	rep.add(rel)
 	return rep, errors.Join(err, err2)
 }
 
@@ -46,13 +56,14 @@ func (s *Service) RecoverPending(ctx context.Context, exclusive bool) (RecoveryR
 	return rep, s.resumePending(ctx, exclusive, &rep)
 }
 
-// ReleaseAbandoned frees the claims no operation will ever use and returns
-// how many. It reads every organization and every claim once, so it may
-// run in the background while requests are served.
-func (s *Service) ReleaseAbandoned(ctx context.Context) (int, error) {
+// ReleaseAbandoned frees the claims no operation will ever use and
+// deletes the invitations no organization lists, and reports how many. It
+// reads every organization and every claim once, so it may run in the
+// background while requests are served.
+func (s *Service) ReleaseAbandoned(ctx context.Context) (RecoveryReport, error) {
 	var rep RecoveryReport
 	err := s.releaseAbandoned(ctx, &rep)
-	return rep.ClaimsReleased, err
+	return rep, err
 }
 
 // Stuck returns how many times recovery has met an operation it could not
@@ -256,8 +267,9 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, swee
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
 			}
-			if rep.Resumed > 0 || rep.ClaimsReleased > 0 {
-				s.log.InfoContext(ctx, "lifecycle: periodic recovery", "resumed", rep.Resumed, "claims_released", rep.ClaimsReleased)
+			if rep != (RecoveryReport{}) {
+				s.log.InfoContext(ctx, "lifecycle: periodic recovery", "resumed", rep.Resumed,
+					"claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
 			}
 		}
 	}

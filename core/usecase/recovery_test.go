@@ -2,6 +2,7 @@ package usecase_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -56,16 +57,44 @@ func TestReleaseAbandonedSparesClaimsInFlight(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, h.store.Emails().Reserve(ctx, domain.Claim{Key: "a@x.test", OrgID: domain.NewID(h.clock.Now()), AdminID: domain.NewID(h.clock.Now()), At: h.clock.Now()}))
 
-	n, err := h.svc.ReleaseAbandoned(ctx)
+	rep, err := h.svc.ReleaseAbandoned(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, rep.ClaimsReleased)
 	_, err = h.store.Names().Claim(ctx, "ghost")
 	require.ErrorIs(t, err, domain.ErrNoClaim, "the earlier process's claim is freed")
 	_, err = h.store.Emails().Claim(ctx, "a@x.test")
 	require.NoError(t, err, "the claim of an operation in flight is kept")
 
 	h.clock.Advance(usecase.DefaultLease + time.Second)
-	n, err = h.svc.ReleaseAbandoned(ctx)
+	rep, err = h.svc.ReleaseAbandoned(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, n, "once its lease ran out with nothing referencing it, it is abandoned")
+	assert.Equal(t, 1, rep.ClaimsReleased, "once its lease ran out with nothing referencing it, it is abandoned")
+}
+
+// TestRecoveryReportsWhatItDid: Recover, and the repair built on it,
+// report each thing recovery did, under the keys orgd check --json
+// prints.
+func TestRecoveryReportsWhatItDid(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	org := h.create(t, "acme", "a@x.test", "password1")
+	strays := func() {
+		now := h.clock.Now()
+		require.NoError(t, h.store.Invitations().Insert(ctx, domain.Invitation{ID: domain.NewID(now), OrgID: org.ID, Email: "stray@x.test", Role: domain.RoleMember, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}))
+		require.NoError(t, h.store.Names().Reserve(ctx, domain.Claim{Key: "ghost", OrgID: domain.NewID(now), At: now}))
+		h.clock.Advance(usecase.DefaultLease + time.Second)
+	}
+
+	strays()
+	rep, err := h.svc.Recover(ctx, false)
+	require.NoError(t, err)
+	assert.Equal(t, usecase.RecoveryReport{ClaimsReleased: 1, InvitationsDeleted: 1}, rep)
+
+	strays()
+	repair, err := h.svc.Repair(ctx, false)
+	require.NoError(t, err)
+	b, err := json.Marshal(repair.Recovered)
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"resumed":0,"claims_released":1,"invitations_deleted":1}`, string(b))
+	assert.Empty(t, repair.Left.Findings)
 }

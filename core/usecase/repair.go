@@ -28,8 +28,9 @@ type RepairReport struct {
 	Left AuditReport `json:"left"`
 }
 
-// Repair finishes or rolls back the operations past their lease (as
-// recovery does; offline, all of them), audits, and fixes each finding
+// Repair recovers as a start does (finishes or rolls back the operations
+// past their lease, offline all of them; frees abandoned claims; deletes
+// stray invitations), audits, and fixes each finding
 // that is safe to fix:
 //   - a claim an organization should hold and nobody does is taken for
 //     it again; a dead claim is released;
@@ -44,7 +45,7 @@ type RepairReport struct {
 // is left for an operator. It returns the audit that remains.
 func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error) {
 	var rep RepairReport
-	rec, recErr := s.RecoverPending(ctx, offline)
+	rec, recErr := s.Recover(ctx, offline)
 	rep.Recovered = rec
 	found, err := s.Audit(ctx, offline)
 	if err != nil {

@@ -31,8 +31,14 @@ func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (do
 		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
 	}
 	_, _, err = s.update(ctx, p.OrgID, "", func(org domain.Organization) (domain.Organization, error) {
-		if !org.Visible() {
-			return org, domain.ErrOrgNotFound
+		// The revoker's role, read again: it may have been demoted or
+		// removed since its request was authenticated.
+		me, err := s.caller(ctx, org, p)
+		if err != nil {
+			return org, err
+		}
+		if !domain.Allowed(me.OrgRole, domain.ActRevoke, inv.Role) {
+			return org, domain.ErrNotAllowed(me.OrgRole, domain.ActRevoke)
 		}
 		if !containsID(org.Invitations, inv.ID) {
 			return org, ErrInvitationNotFound // accepted or revoked meanwhile

@@ -237,6 +237,10 @@ func TestErrors(t *testing.T) {
 		{name: "delete-403-not-owner", method: "DELETE", path: "/org/delete", body: map[string]string{"organization_name": "other"}, token: tokA, wantStatus: 403, wantDetail: "your own organization"},
 		{name: "delete-404", method: "DELETE", path: "/org/delete", body: map[string]string{"organization_name": "ghost"}, token: tokA, wantStatus: 404, wantDetail: "Organization not found"},
 		{name: "delete-422-missing", method: "DELETE", path: "/org/delete", body: map[string]string{}, token: tokA, wantStatus: 422, wantDetail: "organization_name is required"},
+		{name: "members-422-page-twice", method: "GET", path: "/org/members?page=1&page=2", token: tokA, wantStatus: 422, wantDetail: "page query parameter is given more than once"},
+		{name: "members-422-page-size-twice", method: "GET", path: "/org/members?page_size=5&page_size=500", token: tokA, wantStatus: 422, wantDetail: "page_size query parameter is given more than once"},
+		{name: "list-422-page-twice", method: "GET", path: "/org/list?page=1&page=2", token: tokA, wantStatus: 422, wantDetail: "page query parameter is given more than once"},
+		{name: "list-422-page-size-twice", method: "GET", path: "/org/list?page_size=5&page_size=500", token: tokA, wantStatus: 422, wantDetail: "page_size query parameter is given more than once"},
 		{name: "route-404", method: "GET", path: "/nope", wantStatus: 404, wantDetail: "Not Found"},
 		{name: "method-405", method: "PATCH", path: "/org/get", wantStatus: 405, wantDetail: "Method Not Allowed"},
 	}
