@@ -52,9 +52,11 @@ func TestCreateOrg(t *testing.T) {
 				require.Error(t, err)
 				assert.Equal(t, tc.wantCode, domain.ErrorCode(err))
 				assert.Contains(t, err.Error(), tc.wantErr)
-				names, _ := h.store.Tenants().List(context.Background())
+				names, err := h.store.Tenants().List(context.Background())
+				require.NoError(t, err)
 				assert.Empty(t, names, "a refused create writes nothing")
-				claims, _ := h.store.Names().All(context.Background())
+				claims, err := h.store.Names().All(context.Background())
+				require.NoError(t, err)
 				assert.Empty(t, claims)
 				return
 			}
@@ -70,7 +72,10 @@ func TestCreateOrg(t *testing.T) {
 			assert.True(t, ok, "the collection is created with the organization")
 			admin, err := h.store.Admins().ByID(context.Background(), org.Owners[0].AdminID)
 			require.NoError(t, err)
-			assert.NotContains(t, admin.PasswordHash, "x"+tc.in.Password+"x")
+			want, err := fakes.Hasher{}.Hash(context.Background(), domain.Password(tc.in.Password))
+			require.NoError(t, err)
+			assert.Equal(t, want, admin.PasswordHash, "what the hasher made of the password is stored")
+			assert.NotEqual(t, tc.in.Password, admin.PasswordHash, "never the password itself")
 		})
 	}
 }

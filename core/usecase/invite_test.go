@@ -2,6 +2,8 @@ package usecase_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"testing"
@@ -29,8 +31,11 @@ func TestInvitationTokenIsTheInvitationsOwn(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrInvitationInvalid)
 	stored, err := h.store.Invitations().ByID(ctx, one.ID)
 	require.NoError(t, err)
-	assert.NotContains(t, one.Token, stored.Digest, "only a digest is stored")
-	assert.Len(t, stored.Digest, 64)
+	secret, ok := domain.DecodeBase64URL(strings.SplitN(one.Token, ".", 2)[1])
+	require.True(t, ok)
+	sum := sha256.Sum256(secret)
+	assert.Equal(t, hex.EncodeToString(sum[:]), stored.Digest, "what is stored is the SHA-256 digest of the secret")
+	assert.NotEqual(t, hex.EncodeToString(secret), stored.Digest, "not the secret itself, in any spelling")
 }
 
 // TestInvitationTokenHasOneSpelling: an invitation's token opens it only
