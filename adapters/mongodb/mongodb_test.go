@@ -33,7 +33,7 @@ func TestEmailClaims(t *testing.T) {
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }
-func TestAudit(t *testing.T)           { contract.Audit(t, newStores) }
+func TestIntegrity(t *testing.T)       { contract.Integrity(t, newStores) }
 
 // TestConditionalWritesAtomic: the single-writer path is chosen from what
 // the server's code does, told by its buildInfo, whatever it calls itself.

@@ -34,6 +34,7 @@ const retryAfter = 5 * time.Second
 // Health is the state of the shared Redis, as the fallbacks see it.
 type Health struct {
 	log       *slog.Logger
+	clock     ports.Clock
 	ping      func(context.Context) error
 	down      atomic.Bool
 	retryAt   atomic.Int64 // unix nanoseconds
@@ -60,13 +61,13 @@ func (h *Health) Fallbacks() int64 { return h.fallbacks.Load() }
 
 // try reports whether to ask Redis now.
 func (h *Health) try() bool {
-	return !h.down.Load() || time.Now().UnixNano() >= h.retryAt.Load()
+	return !h.down.Load() || h.clock.Now().UnixNano() >= h.retryAt.Load()
 }
 
 // failed records that Redis did not answer err.
 func (h *Health) failed(ctx context.Context, err error) {
 	h.fallbacks.Add(1)
-	h.retryAt.Store(time.Now().Add(retryAfter).UnixNano())
+	h.retryAt.Store(h.clock.Now().Add(retryAfter).UnixNano())
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.down.Swap(true) {

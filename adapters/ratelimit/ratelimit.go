@@ -46,8 +46,9 @@ const (
 
 // Open returns the counters for redisURL: in memory when it is empty,
 // else in Redis, which must answer a ping now, with this process's own
-// counters to fall back on while it does not answer later (logged to log).
-func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error) {
+// counters to fall back on while it does not answer later (logged to log;
+// clock, nil for the system's, times when Redis is asked again).
+func Open(ctx context.Context, redisURL string, log *slog.Logger, clock ports.Clock) (Stores, error) {
 	if redisURL == "" {
 		return Stores{
 			Requests: memory.NewStore(),
@@ -73,7 +74,10 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error
 		_ = client.Close()
 		return Stores{}, fmt.Errorf("redis rate-limit store: %w", err)
 	}
-	health := &Health{log: log, ping: func(ctx context.Context) error { return client.Ping(ctx).Err() }}
+	if clock == nil {
+		clock = systemClock{}
+	}
+	health := &Health{log: log, clock: clock, ping: func(ctx context.Context) error { return client.Ping(ctx).Err() }}
 	return Stores{
 		Requests: &fallbackStore{shared: requests, local: memory.NewStore(), health: health},
 		Logins:   &fallbackAttempts{shared: NewRedisLoginAttempts(client), local: NewLocalLoginAttempts(), health: health},
@@ -82,3 +86,7 @@ func Open(ctx context.Context, redisURL string, log *slog.Logger) (Stores, error
 		Redis:    health,
 	}, nil
 }
+
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }

@@ -159,7 +159,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 	if err != nil {
 		return nil, ratelimit.Stores{}, err
 	}
-	counters, err := ratelimit.Open(a.ctx, a.cfg.RedisURL, a.log)
+	counters, err := ratelimit.Open(a.ctx, a.cfg.RedisURL, a.log, nil)
 	if err != nil {
 		return nil, ratelimit.Stores{}, err
 	}

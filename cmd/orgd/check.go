@@ -79,7 +79,7 @@ func checkCmd(ctx context.Context, e env) error {
 		}
 		return report(e.stdout, *asJSON, rep, rep.Left.Findings)
 	}
-	rep, err := svc.Audit(a.ctx, offline)
+	rep, err := svc.CheckIntegrity(a.ctx, offline)
 	if err != nil {
 		return err
 	}
@@ -111,12 +111,12 @@ func printReport(w io.Writer, rep any) {
 		}
 		fmt.Fprintln(w)
 	}
-	summary := func(a usecase.AuditReport) {
+	summary := func(a usecase.IntegrityReport) {
 		fmt.Fprintf(w, "%d organizations, %d claims, %d tenant collections: %d findings\n",
 			a.Organizations, a.Claims, a.Collections, len(a.Findings))
 	}
 	switch r := rep.(type) {
-	case usecase.AuditReport:
+	case usecase.IntegrityReport:
 		for _, f := range r.Findings {
 			line(f)
 		}

@@ -99,7 +99,7 @@ func (a *app) background(svc *usecase.Service) {
 		}
 		a.log.Info("recovery: abandoned claims released", "claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
 		if a.cfg.IntegrityCheckInterval > 0 {
-			go auditEvery(a.ctx, svc, a.log, a.cfg.IntegrityCheckInterval, publish)
+			go checkEvery(a.ctx, svc, a.log, a.cfg.IntegrityCheckInterval, publish)
 		}
 		// When replicas share the store, the sweep also frees the claims of
 		// one that died; this process's own are freed at its next start.
@@ -123,15 +123,15 @@ func (a *app) redisStatus(counters ratelimit.Stores) func(context.Context) map[s
 	}
 }
 
-// auditEvery runs the integrity audit (orgd check, online) at once and
+// checkEvery runs the integrity audit (orgd check, online) at once and
 // then every interval, publishes its counts, and warns when it finds
 // anything.
-func auditEvery(ctx context.Context, svc *usecase.Service, log *slog.Logger, interval time.Duration, publish func(map[string]int)) {
+func checkEvery(ctx context.Context, svc *usecase.Service, log *slog.Logger, interval time.Duration, publish func(map[string]int)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		started := time.Now()
-		rep, err := svc.Audit(ctx, false)
+		rep, err := svc.CheckIntegrity(ctx, false)
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -52,7 +52,7 @@ func TestMembershipRefusals(t *testing.T) {
 	m, err := h.svc.SetRole(ctx, owner, "m@x.test", "member")
 	require.NoError(t, err, "setting the role a member has is no error")
 	assert.Equal(t, domain.RoleMember, m.Role)
-	rep, err := h.svc.Audit(ctx, false)
+	rep, err := h.svc.CheckIntegrity(ctx, false)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "refusals changed nothing")
 }

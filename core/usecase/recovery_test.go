@@ -39,7 +39,7 @@ func TestRecoveryDeletesStrayInvitations(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrInvitationInvalid, "the stray is gone")
 	_, err = h.store.Invitations().ByID(ctx, listed.ID)
 	require.NoError(t, err, "a listed invitation stays")
-	rep, err := h.svc.Audit(ctx, true)
+	rep, err := h.svc.CheckIntegrity(ctx, true)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings)
 }

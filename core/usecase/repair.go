@@ -25,7 +25,7 @@ type RepairReport struct {
 	// Repair says what was done about it.
 	Found []Finding `json:"found"`
 	// Left is the audit after the repairs: what needs an operator.
-	Left AuditReport `json:"left"`
+	Left IntegrityReport `json:"left"`
 }
 
 // Repair recovers as a start does (finishes or rolls back the operations
@@ -47,7 +47,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 	var rep RepairReport
 	rec, recErr := s.Recover(ctx, offline)
 	rep.Recovered = rec
-	found, err := s.Audit(ctx, offline)
+	found, err := s.CheckIntegrity(ctx, offline)
 	if err != nil {
 		return rep, errors.Join(recErr, err)
 	}
@@ -63,7 +63,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 		}
 	}
 	rep.Found = found.Findings
-	rep.Left, err = s.Audit(ctx, offline)
+	rep.Left, err = s.CheckIntegrity(ctx, offline)
 	return rep, errors.Join(append(errs, err)...)
 }
 

@@ -66,7 +66,7 @@ func (r *rig) audited(t *testing.T, s *usecase.Service) {
 	pending, err := r.st.Orgs.WithPending(ctx(t))
 	require.NoError(t, err)
 	assert.Empty(t, pending, "no operation may stay pending")
-	rep, err := s.Audit(ctx(t), false)
+	rep, err := s.CheckIntegrity(ctx(t), false)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "the audit finds nothing")
 }

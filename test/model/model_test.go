@@ -146,7 +146,7 @@ func runHistory(t *testing.T, a adapter, seed int64, counts map[string]int) (fir
 	if err := model.Check(h, 30*time.Second); err != nil {
 		t.Error(err)
 	}
-	rep, err := svc.Audit(ctx, true)
+	rep, err := svc.CheckIntegrity(ctx, true)
 	require.NoError(t, err)
 	if len(rep.Findings) > 0 {
 		t.Errorf("seed %d: the audit found %s", seed, fmt.Sprint(rep.Findings))

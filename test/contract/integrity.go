@@ -14,7 +14,7 @@ import (
 )
 
 // kinds lists the kinds of rep's findings, in order.
-func kinds(rep usecase.AuditReport) []usecase.FindingKind {
+func kinds(rep usecase.IntegrityReport) []usecase.FindingKind {
 	out := make([]usecase.FindingKind, len(rep.Findings))
 	for i, f := range rep.Findings {
 		out[i] = f.Kind
@@ -22,15 +22,15 @@ func kinds(rep usecase.AuditReport) []usecase.FindingKind {
 	return out
 }
 
-// Audit checks the integrity audit and its repair: each kind of damage
+// Integrity checks the integrity audit and its repair: each kind of damage
 // is found, confirmed, and repaired where that is safe, on every adapter.
-func Audit(t *testing.T, newStores NewStores) {
+func Integrity(t *testing.T, newStores NewStores) {
 	t.Run("clean", func(t *testing.T) {
 		r := newRig(t, newStores)
 		s := r.service(t, nil, r.clock)
 		r.create(t, s, "acme", 5)
 		r.create(t, s, "bravo", 0)
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		assert.Empty(t, rep.Findings)
 		assert.Equal(t, 2, rep.Organizations)
@@ -44,7 +44,7 @@ func Audit(t *testing.T, newStores NewStores) {
 		org, err := r.st.Orgs.ByID(ctx(t), p.OrgID)
 		require.NoError(t, err)
 		require.NoError(t, r.st.Names.Release(ctx(t), org.NameClaim()))
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		require.Equal(t, []usecase.FindingKind{usecase.FindingNameClaim}, kinds(rep))
 		assert.Equal(t, org.ID, rep.Findings[0].OrgID)
@@ -68,7 +68,7 @@ func Audit(t *testing.T, newStores NewStores) {
 		require.NoError(t, r.st.Names.Release(ctx(t), org.NameClaim()))
 		require.NoError(t, r.st.Names.Reserve(ctx(t), domain.Claim{Kind: domain.KindName, Key: "acme", OrgID: b.OrgID, At: r.clock.Now()}))
 		r.clock.Advance(lease + time.Second)
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		assert.ElementsMatch(t, []usecase.FindingKind{usecase.FindingNameClaim, usecase.FindingDeadClaim}, kinds(rep))
 		// The stray claim is released first, so acme's is taken again.
@@ -82,7 +82,7 @@ func Audit(t *testing.T, newStores NewStores) {
 		p := r.create(t, s, "acme", 40)
 		// The collection moved away behind orgd's back.
 		require.NoError(t, r.st.Tenants.Rename(ctx(t), p.OrgID, "org_acme", "org_elsewhere"))
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		require.ElementsMatch(t, []usecase.FindingKind{usecase.FindingCollection, usecase.FindingOrphan}, kinds(rep))
 		for _, f := range rep.Findings {
@@ -103,7 +103,7 @@ func Audit(t *testing.T, newStores NewStores) {
 		require.NoError(t, r.st.Tenants.Create(ctx(t), ghost, "org_ghost"))
 		require.NoError(t, r.st.Tenants.Seed(ctx(t), ghost, "org_ghost", 12))
 		require.NoError(t, r.st.Tenants.Create(ctx(t), ghost, "org_empty"))
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		require.Equal(t, []usecase.FindingKind{usecase.FindingOrphan, usecase.FindingOrphan}, kinds(rep))
 
@@ -145,11 +145,11 @@ func Audit(t *testing.T, newStores NewStores) {
 		markers, err := r.st.Orgs.Markers(ctx(t))
 		require.NoError(t, err)
 
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		assert.Empty(t, rep.Findings, "nothing is stale before a lease has passed")
 		r.clock.Advance(lease + time.Second)
-		rep, err = s.Audit(ctx(t), false)
+		rep, err = s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		assert.Equal(t, 2, rep.Count(usecase.FindingDeadClaim), "%+v", rep.Findings)
 		assert.Equal(t, 1, rep.Count(usecase.FindingStrayAdmin))
@@ -169,10 +169,10 @@ func Audit(t *testing.T, newStores NewStores) {
 		_, err := crashed.CreateOrg(ctx(t), usecase.CreateOrgInput{Name: "acme", Email: "admin@acme.test", Password: "password-acme"})
 		require.ErrorIs(t, err, fakes.ErrCrash)
 		s := r.service(t, nil, r.clock)
-		rep, err := s.Audit(ctx(t), false)
+		rep, err := s.CheckIntegrity(ctx(t), false)
 		require.NoError(t, err)
 		assert.Empty(t, rep.Findings, "online, an operation within its lease is in flight")
-		rep, err = s.Audit(ctx(t), true)
+		rep, err = s.CheckIntegrity(ctx(t), true)
 		require.NoError(t, err)
 		assert.Equal(t, []usecase.FindingKind{usecase.FindingStaleIntent}, kinds(rep), "offline, nothing is in flight")
 

@@ -79,8 +79,8 @@ type Finding struct {
 	invitation domain.ID
 }
 
-// AuditReport is what one audit read and found.
-type AuditReport struct {
+// IntegrityReport is what one audit read and found.
+type IntegrityReport struct {
 	Organizations int       `json:"organizations"`
 	Members       int       `json:"members"`
 	Claims        int       `json:"claims"`
@@ -89,7 +89,7 @@ type AuditReport struct {
 }
 
 // Count returns how many findings are of kind k.
-func (r AuditReport) Count(k FindingKind) int {
+func (r IntegrityReport) Count(k FindingKind) int {
 	n := 0
 	for _, f := range r.Findings {
 		if f.Kind == k {
@@ -99,26 +99,26 @@ func (r AuditReport) Count(k FindingKind) int {
 	return n
 }
 
-// Audit reads the whole store and reports every broken promise. It
+// CheckIntegrity reads the whole store and reports every broken promise. It
 // changes nothing. With offline set the caller guarantees no process
 // serves the store (orgd check on a stopped DATA_DIR): every pending
 // operation and every claim nobody holds is then stale, however young.
-func (s *Service) Audit(ctx context.Context, offline bool) (AuditReport, error) {
+func (s *Service) CheckIntegrity(ctx context.Context, offline bool) (IntegrityReport, error) {
 	if s.inventory == nil {
-		return AuditReport{}, errors.New("audit: the tenant store keeps no inventory")
+		return IntegrityReport{}, errors.New("integrity check: the tenant store keeps no inventory")
 	}
 	st, err := s.readStore(ctx)
 	if err != nil {
-		return AuditReport{}, err
+		return IntegrityReport{}, err
 	}
-	a := auditor{s: s, st: st, offline: offline}
+	a := checker{s: s, st: st, offline: offline}
 	checks := []func(context.Context) error{a.organizations, a.orphans, a.claims, a.markers, a.admins, a.rosters, a.invitations}
 	for _, check := range checks {
 		if err := check(ctx); err != nil {
-			return AuditReport{}, err
+			return IntegrityReport{}, err
 		}
 	}
-	return AuditReport{
+	return IntegrityReport{
 		Organizations: len(st.orgs), Members: len(st.admins), Claims: len(st.claims), Collections: len(st.colls), Findings: a.found,
 	}, nil
 }
@@ -141,35 +141,35 @@ func (s *Service) readStore(ctx context.Context) (storeState, error) {
 	var st storeState
 	first, err := s.orgs.All(ctx)
 	if err != nil {
-		return st, fmt.Errorf("audit: list organizations: %w", err)
+		return st, fmt.Errorf("integrity check: list organizations: %w", err)
 	}
 	for _, k := range []claimKind{s.names, s.emails} {
 		claims, err := k.reg.All(ctx)
 		if err != nil {
-			return st, fmt.Errorf("audit: list claims: %w", err)
+			return st, fmt.Errorf("integrity check: list claims: %w", err)
 		}
 		st.claims = append(st.claims, claims...)
 	}
 	admins, err := s.admins.All(ctx)
 	if err != nil {
-		return st, fmt.Errorf("audit: list admins: %w", err)
+		return st, fmt.Errorf("integrity check: list admins: %w", err)
 	}
 	pages, err := s.rosters.All(ctx)
 	if err != nil {
-		return st, fmt.Errorf("audit: list rosters: %w", err)
+		return st, fmt.Errorf("integrity check: list rosters: %w", err)
 	}
 	if st.invites, err = s.invites.All(ctx); err != nil {
-		return st, fmt.Errorf("audit: list invitations: %w", err)
+		return st, fmt.Errorf("integrity check: list invitations: %w", err)
 	}
 	if st.markers, err = s.orgs.Markers(ctx); err != nil {
-		return st, fmt.Errorf("audit: list markers: %w", err)
+		return st, fmt.Errorf("integrity check: list markers: %w", err)
 	}
 	if st.colls, err = s.inventory.Collections(ctx); err != nil {
-		return st, fmt.Errorf("audit: list collections: %w", err)
+		return st, fmt.Errorf("integrity check: list collections: %w", err)
 	}
 	last, err := s.orgs.All(ctx)
 	if err != nil {
-		return st, fmt.Errorf("audit: list organizations: %w", err)
+		return st, fmt.Errorf("integrity check: list organizations: %w", err)
 	}
 	st.seen, st.orgs = byID(first), byID(last)
 	st.admins = make(map[domain.ID]domain.Admin, len(admins))

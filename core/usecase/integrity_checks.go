@@ -12,19 +12,19 @@ import (
 // This file is the audit's checks, one method each, over what the audit
 // read once (storeState).
 
-// auditor runs the checks of one audit over one storeState.
-type auditor struct {
+// checker runs the checks of one audit over one storeState.
+type checker struct {
 	s       *Service
 	st      storeState
 	offline bool
 	found   []Finding
 }
 
-func (a *auditor) add(f Finding) { a.found = append(a.found, f) }
+func (a *checker) add(f Finding) { a.found = append(a.found, f) }
 
 // organizations checks each settled organization (check), and reports
 // operations past their lease.
-func (a *auditor) organizations(ctx context.Context) error {
+func (a *checker) organizations(ctx context.Context) error {
 	snap := newSnapshotView(a.s, a.st)
 	for _, org := range a.st.orgs {
 		if org.Pending != nil {
@@ -45,7 +45,7 @@ func (a *auditor) organizations(ctx context.Context) error {
 // of the store; anything amiss is checked again against the store read by
 // key, and reported only if the organization has not moved on meanwhile
 // (an operation, not damage).
-func (a *auditor) organization(ctx context.Context, org domain.Organization, snap orgView) error {
+func (a *checker) organization(ctx context.Context, org domain.Organization, snap orgView) error {
 	found, err := a.check(ctx, org, snap)
 	if err != nil || len(found) == 0 {
 		return err
@@ -72,7 +72,7 @@ func (a *auditor) organization(ctx context.Context, org domain.Organization, sna
 // as many members as it counts, each with its account and holding the
 // claim on its email, and its owners are the roster's owners, at least
 // one.
-func (a *auditor) check(ctx context.Context, org domain.Organization, v orgView) ([]Finding, error) {
+func (a *checker) check(ctx context.Context, org domain.Organization, v orgView) ([]Finding, error) {
 	var out []Finding
 	add := func(f Finding) {
 		f.OrgID = org.ID
@@ -123,7 +123,7 @@ func (a *auditor) check(ctx context.Context, org domain.Organization, v orgView)
 
 // checkMember checks member m, listed on roster page i of org: its account
 // agrees, it holds the claim on its email, and an owner is among org's.
-func (a *auditor) checkMember(ctx context.Context, org domain.Organization, i int, m domain.Member, v orgView) ([]Finding, error) {
+func (a *checker) checkMember(ctx context.Context, org domain.Organization, i int, m domain.Member, v orgView) ([]Finding, error) {
 	var out []Finding
 	ad, ok, err := v.admin(ctx, m.AdminID)
 	switch {
@@ -168,7 +168,7 @@ func claimFinding(ctx context.Context, v orgView, kind FindingKind, want domain.
 
 // orphans reports the tenant collections no organization owns, with how
 // many documents each holds.
-func (a *auditor) orphans(ctx context.Context) error {
+func (a *checker) orphans(ctx context.Context) error {
 	owned := map[domain.TenantCollection]bool{}
 	for _, m := range []map[domain.ID]domain.Organization{a.st.seen, a.st.orgs} {
 		for _, o := range m {
@@ -197,7 +197,7 @@ func (a *auditor) orphans(ctx context.Context) error {
 }
 
 // claims reports the claims nobody holds that are older than a lease.
-func (a *auditor) claims(ctx context.Context) error {
+func (a *checker) claims(ctx context.Context) error {
 	for _, c := range a.st.claims {
 		if o, ok := a.st.orgs[c.OrgID]; ok && o.Holds(c) {
 			continue
@@ -226,7 +226,7 @@ func (a *auditor) claims(ctx context.Context) error {
 // operation of it that recovery will settle) or one of its members, or
 // for a claim without one,
 // the super admin holding the email.
-func (a *auditor) held(ctx context.Context, c domain.Claim) (bool, error) {
+func (a *checker) held(ctx context.Context, c domain.Claim) (bool, error) {
 	if c.OrgID == "" {
 		ad, err := a.s.admins.ByID(ctx, c.AdminID)
 		if errors.Is(err, domain.ErrAdminNotFound) {
@@ -246,7 +246,7 @@ func (a *auditor) held(ctx context.Context, c domain.Claim) (bool, error) {
 
 // markers reports pending markers without an operation, older than a
 // lease.
-func (a *auditor) markers(ctx context.Context) error {
+func (a *checker) markers(ctx context.Context) error {
 	for _, m := range a.st.markers {
 		if o, ok := a.st.orgs[m.OrgID]; ok && o.Pending != nil {
 			continue
@@ -268,7 +268,7 @@ func (a *auditor) markers(ctx context.Context) error {
 
 // admins reports organization admins whose organization is gone, and
 // those of a settled organization that its roster does not list.
-func (a *auditor) admins(ctx context.Context) error {
+func (a *checker) admins(ctx context.Context) error {
 	for _, ad := range a.st.admins {
 		if ad.Role == domain.RoleSuperAdmin {
 			continue
@@ -299,7 +299,7 @@ func (a *auditor) admins(ctx context.Context) error {
 
 // listed reports admin ad of org if org is settled and its roster does
 // not list ad (read again by key before it is reported).
-func (a *auditor) listed(ctx context.Context, org domain.Organization, ad domain.Admin) error {
+func (a *checker) listed(ctx context.Context, org domain.Organization, ad domain.Admin) error {
 	onPage := func(members []domain.Member) bool {
 		return slices.ContainsFunc(members, func(m domain.Member) bool { return m.AdminID == ad.ID })
 	}
@@ -330,7 +330,7 @@ func (a *auditor) listed(ctx context.Context, org domain.Organization, ad domain
 }
 
 // rosters reports roster pages of organizations that are gone.
-func (a *auditor) rosters(ctx context.Context) error {
+func (a *checker) rosters(ctx context.Context) error {
 	for id, pages := range a.st.rosters {
 		if _, ok := a.st.seen[id]; ok {
 			continue
@@ -354,7 +354,7 @@ func (a *auditor) rosters(ctx context.Context) error {
 
 // invitations reports invitations their organization does not list,
 // older than a lease (an invitation is stored before it is listed).
-func (a *auditor) invitations(ctx context.Context) error {
+func (a *checker) invitations(ctx context.Context) error {
 	for _, inv := range a.st.invites {
 		if org, ok := a.st.orgs[inv.OrgID]; ok && (org.Pending != nil || slices.Contains(org.Invitations, inv.ID)) {
 			continue
