@@ -106,7 +106,7 @@ type RosterPage struct {
 type Invitations interface {
 	// Insert stores a new invitation.
 	Insert(ctx context.Context, inv domain.Invitation) error
-	// ByID returns the invitation, or domain.ErrInvitationInvalid.
+	// ByID returns the invitation, or domain.ErrInvitationNotFound.
 	ByID(ctx context.Context, id domain.ID) (domain.Invitation, error)
 	// Delete removes the invitation; a missing one is no error.
 	Delete(ctx context.Context, id domain.ID) error

@@ -77,7 +77,7 @@ func (r *Invitations) Insert(_ context.Context, inv domain.Invitation) error {
 func (r *Invitations) ByID(_ context.Context, id domain.ID) (domain.Invitation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return get(r.invites, id, domain.ErrInvitationInvalid)
+	return get(r.invites, id, domain.ErrInvitationNotFound)
 }
 
 // Delete implements ports.Invitations.

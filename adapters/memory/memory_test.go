@@ -25,3 +25,7 @@ func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) 
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }
 func TestIntegrity(t *testing.T)       { contract.Integrity(t, newStores) }
+func TestRosters(t *testing.T)         { contract.Rosters(t, newStores) }
+func TestInvitations(t *testing.T)     { contract.Invitations(t, newStores) }
+func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) }
+func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }

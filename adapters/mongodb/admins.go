@@ -94,19 +94,7 @@ func (r *Admins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
 
 // All returns every admin (for tests and tools).
 func (r *Admins) All(ctx context.Context) ([]domain.Admin, error) {
-	cur, err := r.c.Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("list admins: %w", translate(err))
-	}
-	var docs []adminDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list admins: %w", translate(err))
-	}
-	out := make([]domain.Admin, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
-	}
-	return out, nil
+	return findAll(ctx, r.c, bson.D{}, adminDoc.toDomain)
 }
 
 // Update implements ports.AdminRepository.

@@ -108,17 +108,5 @@ func (r *Claims) Release(ctx context.Context, c domain.Claim) error {
 
 // All implements ports.ClaimRegistry.
 func (r *Claims) All(ctx context.Context) ([]domain.Claim, error) {
-	cur, err := r.c.Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("list claims: %w", translate(err))
-	}
-	var docs []claimDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("list claims: %w", translate(err))
-	}
-	out := make([]domain.Claim, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain(r.kind)
-	}
-	return out, nil
+	return findAll(ctx, r.c, bson.D{}, func(d claimDoc) domain.Claim { return d.toDomain(r.kind) })
 }

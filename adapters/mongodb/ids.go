@@ -35,3 +35,23 @@ func fromOptOID(o *bson.ObjectID) domain.ID {
 	}
 	return domain.ID(o.Hex())
 }
+
+// ids converts domain IDs to ObjectIDs, keeping the first malformed one's
+// error.
+type ids struct{ err error }
+
+func (c *ids) oid(id domain.ID) bson.ObjectID {
+	o, ok := oid(id)
+	if !ok && c.err == nil {
+		c.err = fmt.Errorf("malformed id %q", id)
+	}
+	return o
+}
+
+func (c *ids) opt(id domain.ID) *bson.ObjectID {
+	o, err := optOID(id)
+	if err != nil && c.err == nil {
+		c.err = err
+	}
+	return o
+}

@@ -21,13 +21,9 @@ func backfillClaimsAndMarkers(ctx context.Context, s *Store) error {
 	if err := createCollections(ctx, s.db, collEmails, collPending); err != nil {
 		return err
 	}
-	cur, err := s.db.Collection(collAdmins).Find(ctx, bson.D{})
+	admins, err := findAll(ctx, s.db.Collection(collAdmins), bson.D{}, decoded[adminDoc])
 	if err != nil {
-		return translate(err)
-	}
-	var admins []adminDoc
-	if err := cur.All(ctx, &admins); err != nil {
-		return translate(err)
+		return err
 	}
 	for _, a := range admins {
 		id := a.ID

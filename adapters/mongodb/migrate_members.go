@@ -36,13 +36,9 @@ func addMembers(ctx context.Context, s *Store) error {
 	if err := createCollections(ctx, s.db, collRosters, collInvites); err != nil {
 		return err
 	}
-	cur, err := s.db.Collection(collOrgs).Find(ctx, bson.D{{Key: "owners", Value: bson.D{{Key: "$exists", Value: false}}}})
+	orgs, err := findAll(ctx, s.db.Collection(collOrgs), bson.D{{Key: "owners", Value: bson.D{{Key: "$exists", Value: false}}}}, decoded[oneAdminOrg])
 	if err != nil {
-		return translate(err)
-	}
-	var orgs []oneAdminOrg
-	if err := cur.All(ctx, &orgs); err != nil {
-		return translate(err)
+		return err
 	}
 	for _, o := range orgs {
 		if err := o.convert(ctx, s); err != nil {
@@ -135,13 +131,9 @@ func membersUndoable(ctx context.Context, s *Store) error {
 // memberOrgs returns the organizations still in the members layout, or
 // why one of them cannot leave it.
 func memberOrgs(ctx context.Context, s *Store) ([]orgDoc, error) {
-	cur, err := s.db.Collection(collOrgs).Find(ctx, bson.D{{Key: "owners", Value: bson.D{{Key: "$exists", Value: true}}}})
+	orgs, err := findAll(ctx, s.db.Collection(collOrgs), bson.D{{Key: "owners", Value: bson.D{{Key: "$exists", Value: true}}}}, decoded[orgDoc])
 	if err != nil {
-		return nil, translate(err)
-	}
-	var orgs []orgDoc
-	if err := cur.All(ctx, &orgs); err != nil {
-		return nil, translate(err)
+		return nil, err
 	}
 	for _, o := range orgs {
 		if err := undoable(o); err != nil {

@@ -268,13 +268,9 @@ func appliedIn(docs []migrationDoc) map[int]bool {
 
 // migrationRecords returns the records of schema_migrations, by version.
 func (s *Store) migrationRecords(ctx context.Context) ([]migrationDoc, error) {
-	cur, err := s.db.Collection(collMigrations).Find(ctx, bson.D{}, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
+	docs, err := findAll(ctx, s.db.Collection(collMigrations), bson.D{}, decoded[migrationDoc], options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}))
 	if err != nil {
-		return nil, fmt.Errorf("mongodb: read migrations: %w", translate(err))
-	}
-	var docs []migrationDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("mongodb: read migrations: %w", translate(err))
+		return nil, fmt.Errorf("mongodb: read migrations: %w", err)
 	}
 	return docs, nil
 }

@@ -34,6 +34,10 @@ func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) 
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }
 func TestLifecycle(t *testing.T)       { contract.Lifecycle(t, newStores) }
 func TestIntegrity(t *testing.T)       { contract.Integrity(t, newStores) }
+func TestRosters(t *testing.T)         { contract.Rosters(t, newStores) }
+func TestInvitations(t *testing.T)     { contract.Invitations(t, newStores) }
+func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) }
+func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }
 
 // TestConditionalWritesAtomic: the single-writer path is chosen from what
 // the server's code does, told by its buildInfo, whatever it calls itself.

@@ -202,19 +202,7 @@ func (r *Orgs) unmark(ctx context.Context, id bson.ObjectID, version int64) erro
 }
 
 func (r *Orgs) find(ctx context.Context, filter bson.D, opts ...options.Lister[options.FindOptions]) ([]domain.Organization, error) {
-	cur, err := r.c.Find(ctx, filter, opts...)
-	if err != nil {
-		return nil, fmt.Errorf("find orgs: %w", translate(err))
-	}
-	var docs []orgDoc
-	if err := cur.All(ctx, &docs); err != nil {
-		return nil, fmt.Errorf("find orgs: %w", translate(err))
-	}
-	out := make([]domain.Organization, len(docs))
-	for i, d := range docs {
-		out[i] = d.toDomain()
-	}
-	return out, nil
+	return findAll(ctx, r.c, filter, orgDoc.toDomain, opts...)
 }
 
 // ByID implements ports.OrgRepository.
@@ -293,15 +281,7 @@ func (r *Orgs) Delete(ctx context.Context, id domain.ID, expected int64) error {
 
 // markers reads every pending marker.
 func (r *Orgs) markers(ctx context.Context) ([]pendingMarker, error) {
-	cur, err := r.pending.Find(ctx, bson.D{})
-	if err != nil {
-		return nil, fmt.Errorf("find pending: %w", translate(err))
-	}
-	var marks []pendingMarker
-	if err := cur.All(ctx, &marks); err != nil {
-		return nil, fmt.Errorf("find pending: %w", translate(err))
-	}
-	return marks, nil
+	return findAll(ctx, r.pending, bson.D{}, decoded[pendingMarker])
 }
 
 // Markers implements ports.OrgRepository.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
-	"slices"
 	"strings"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -123,54 +122,6 @@ func collectionExists(ctx context.Context, db *mongo.Database, name string) (boo
 // tenant's documents).
 func (t *Tenants) Collection(org domain.ID, name string) *mongo.Collection {
 	return t.db(org).Collection(name)
-}
-
-// Seed inserts n documents into a collection (for tests and benchmarks).
-func (t *Tenants) Seed(ctx context.Context, org domain.ID, name string, n int) error {
-	return SeedCollection(ctx, t.Collection(org, name), n)
-}
-
-// SeedCollection inserts n small documents {seq, payload} into c, in
-// batches (for tests, benchmarks and tools).
-func SeedCollection(ctx context.Context, c *mongo.Collection, n int) error {
-	const batch = 1000
-	docs := make([]any, 0, batch)
-	for i := range n {
-		docs = append(docs, bson.D{{Key: "seq", Value: i}, {Key: "payload", Value: "tenant document payload"}})
-		if len(docs) == batch || i == n-1 {
-			if _, err := c.InsertMany(ctx, docs); err != nil {
-				return translate(err)
-			}
-			docs = docs[:0]
-		}
-	}
-	return nil
-}
-
-// Count returns the number of documents in a collection, or
-// domain.ErrCollectionNotFound.
-func (t *Tenants) Count(ctx context.Context, org domain.ID, name string) (int64, error) {
-	ok, err := t.Exists(ctx, org, name)
-	if err != nil {
-		return 0, err
-	}
-	if !ok {
-		return 0, domain.ErrCollectionNotFound
-	}
-	n, err := t.Collection(org, name).CountDocuments(ctx, bson.D{})
-	return n, translate(err)
-}
-
-// List returns the names of all tenant collections, in every tenant
-// database, sorted.
-func (t *Tenants) List(ctx context.Context) ([]string, error) {
-	colls, err := t.Collections(ctx)
-	out := make([]string, len(colls))
-	for i, c := range colls {
-		out[i] = c.Name
-	}
-	slices.Sort(out)
-	return out, err
 }
 
 // Collections implements ports.TenantInventory: one listCollections per

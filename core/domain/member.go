@@ -154,6 +154,10 @@ type Invitation struct {
 // answer for all, so a guesser learns nothing.
 var ErrInvitationInvalid = Errorf(CodeUnauthorized, "Invitation is invalid or has expired")
 
+// ErrInvitationNotFound says an organization has no invitation of that
+// id (a revocation's answer; an accept answers ErrInvitationInvalid).
+var ErrInvitationNotFound = Errorf(CodeNotFound, "No such invitation in this organization")
+
 // ErrMemberNotFound answers a membership change naming no member of the
 // caller's organization.
 var ErrMemberNotFound = Errorf(CodeNotFound, "No such member in this organization")

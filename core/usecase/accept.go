@@ -93,6 +93,9 @@ func (s *Service) invitation(ctx context.Context, token string) (domain.Invitati
 		return domain.Invitation{}, domain.ErrInvitationInvalid
 	}
 	inv, err := s.invites.ByID(ctx, domain.ID(id))
+	if errors.Is(err, domain.ErrInvitationNotFound) {
+		return domain.Invitation{}, domain.ErrInvitationInvalid
+	}
 	if err != nil {
 		return domain.Invitation{}, err
 	}

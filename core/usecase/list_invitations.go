@@ -17,7 +17,7 @@ func (s *Service) ListInvitations(ctx context.Context, p domain.Principal) ([]do
 	out := make([]domain.Invitation, 0, len(org.Invitations))
 	for _, id := range org.Invitations {
 		inv, err := s.invites.ByID(ctx, id)
-		if errors.Is(err, domain.ErrInvitationInvalid) {
+		if errors.Is(err, domain.ErrInvitationNotFound) {
 			continue // listed, not yet stored (a crash between the two)
 		}
 		if err != nil {

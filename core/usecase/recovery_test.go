@@ -36,7 +36,7 @@ func TestRecoveryDeletesStrayInvitations(t *testing.T) {
 	_, err = h.svc.ReleaseAbandoned(ctx)
 	require.NoError(t, err)
 	_, err = h.store.Invitations().ByID(ctx, stray.ID)
-	require.ErrorIs(t, err, domain.ErrInvitationInvalid, "the stray is gone")
+	require.ErrorIs(t, err, domain.ErrInvitationNotFound, "the stray is gone")
 	_, err = h.store.Invitations().ByID(ctx, listed.ID)
 	require.NoError(t, err, "a listed invitation stays")
 	rep, err := h.svc.CheckIntegrity(ctx, true)

@@ -7,10 +7,6 @@ import (
 	"orgd/core/domain"
 )
 
-// ErrInvitationNotFound answers a revocation of an invitation the
-// organization does not have.
-var ErrInvitationNotFound = domain.Errorf(domain.CodeNotFound, "No such invitation in this organization")
-
 // Revoke withdraws invitation id of the caller's organization, and
 // returns it: its token is dead from now on.
 func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (domain.Invitation, error) {
@@ -21,8 +17,8 @@ func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (do
 		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
 	}
 	inv, err := s.invites.ByID(ctx, domain.ID(id))
-	if errors.Is(err, domain.ErrInvitationInvalid) || (err == nil && inv.OrgID != p.OrgID) {
-		return domain.Invitation{}, ErrInvitationNotFound
+	if errors.Is(err, domain.ErrInvitationNotFound) || (err == nil && inv.OrgID != p.OrgID) {
+		return domain.Invitation{}, domain.ErrInvitationNotFound
 	}
 	if err != nil {
 		return domain.Invitation{}, err
@@ -41,7 +37,7 @@ func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (do
 			return org, domain.ErrNotAllowed(me.OrgRole, domain.ActRevoke)
 		}
 		if !containsID(org.Invitations, inv.ID) {
-			return org, ErrInvitationNotFound // accepted or revoked meanwhile
+			return org, domain.ErrInvitationNotFound // accepted or revoked meanwhile
 		}
 		return org.Uninvite(inv.ID), nil
 	})
