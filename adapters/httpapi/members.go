@@ -81,11 +81,7 @@ type invitationListResponse struct {
 	Items []invitationResponse `json:"items"`
 }
 
-func (h *handlers) listMembers(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) listMembers(c *echo.Context, p domain.Principal) error {
 	page, size, err := pageParams(c)
 	if err != nil {
 		return err
@@ -109,11 +105,7 @@ func (h *handlers) listMembers(c *echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) setRole(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) setRole(c *echo.Context, p domain.Principal) error {
 	email, role, err := emailAndRole(c)
 	if err != nil {
 		return err
@@ -126,11 +118,7 @@ func (h *handlers) setRole(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newMemberResponse(m))
 }
 
-func (h *handlers) removeMember(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) removeMember(c *echo.Context, p domain.Principal) error {
 	email, err := bodyOrQuery(c, "email", func(r *emailRequest) **string { return &r.Email })
 	if err != nil {
 		return err
@@ -147,11 +135,7 @@ func (h *handlers) removeMember(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newMemberResponse(m))
 }
 
-func (h *handlers) invite(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) invite(c *echo.Context, p domain.Principal) error {
 	email, role, err := emailAndRole(c)
 	if err != nil {
 		return err
@@ -167,11 +151,7 @@ func (h *handlers) invite(c *echo.Context) error {
 	return c.JSON(http.StatusCreated, out)
 }
 
-func (h *handlers) listInvitations(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) listInvitations(c *echo.Context, p domain.Principal) error {
 	invs, err := h.svc.ListInvitations(c.Request().Context(), p)
 	if err != nil {
 		return err
@@ -183,11 +163,7 @@ func (h *handlers) listInvitations(c *echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) revoke(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) revoke(c *echo.Context, p domain.Principal) error {
 	id, err := bodyOrQuery(c, "id", func(r *idRequest) **string { return &r.ID })
 	if err != nil {
 		return err

@@ -102,18 +102,18 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	h := &handlers{svc: svc, ready: o.Ready, status: o.Status, audit: o.Logger.With("audit", true)}
 	e.POST("/org/create", h.createOrg)
 	e.GET("/org/get", h.getOrg)
-	e.PUT("/org/update", h.updateOrg)
-	e.DELETE("/org/delete", h.deleteOrg)
-	e.GET("/org/list", h.listOrgs)
-	e.GET("/org/members", h.listMembers)
-	e.PUT("/org/members", h.setRole)
-	e.DELETE("/org/members", h.removeMember)
-	e.POST("/org/invitations", h.invite)
-	e.GET("/org/invitations", h.listInvitations)
-	e.DELETE("/org/invitations", h.revoke)
+	e.PUT("/org/update", h.authed(h.updateOrg))
+	e.DELETE("/org/delete", h.authed(h.deleteOrg))
+	e.GET("/org/list", h.authed(h.listOrgs))
+	e.GET("/org/members", h.authed(h.listMembers))
+	e.PUT("/org/members", h.authed(h.setRole))
+	e.DELETE("/org/members", h.authed(h.removeMember))
+	e.POST("/org/invitations", h.authed(h.invite))
+	e.GET("/org/invitations", h.authed(h.listInvitations))
+	e.DELETE("/org/invitations", h.authed(h.revoke))
 	e.POST("/org/invitations/accept", h.accept)
 	e.POST("/admin/login", h.login)
-	e.GET("/admin/snapshot", h.snapshot)
+	e.GET("/admin/snapshot", h.authed(h.snapshot))
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", echo.WrapHandler(o.Metrics.Handler()))
@@ -229,11 +229,7 @@ func (h *handlers) login(c *echo.Context) error {
 	return c.JSON(http.StatusOK, out)
 }
 
-func (h *handlers) updateOrg(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) updateOrg(c *echo.Context, p domain.Principal) error {
 	var req updateOrgRequest
 	if err := decodeJSON(c, &req); err != nil {
 		return err
@@ -249,11 +245,7 @@ func (h *handlers) updateOrg(c *echo.Context) error {
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }
 
-func (h *handlers) deleteOrg(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) deleteOrg(c *echo.Context, p domain.Principal) error {
 	name, err := bodyOrQuery(c, "organization_name", func(r *deleteOrgRequest) **string { return &r.OrganizationName })
 	if err != nil {
 		return err
@@ -266,11 +258,7 @@ func (h *handlers) deleteOrg(c *echo.Context) error {
 	return c.JSON(http.StatusOK, messageResponse{Message: fmt.Sprintf("Organization '%s' deleted successfully", deleted)})
 }
 
-func (h *handlers) listOrgs(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) listOrgs(c *echo.Context, p domain.Principal) error {
 	page, size, err := pageParams(c)
 	if err != nil {
 		return err
@@ -312,14 +300,10 @@ func intParam(c *echo.Context, name string, def int) (int, error) {
 // the connection, so the client sees a truncated archive, never a
 // complete-looking one (an archive is whole only with its trailing
 // checksums).
-func (h *handlers) snapshot(c *echo.Context) error {
-	p, err := h.authenticate(c)
-	if err != nil {
-		return err
-	}
+func (h *handlers) snapshot(c *echo.Context, p domain.Principal) error {
 	started := false
 	ctx := c.Request().Context()
-	err = h.svc.Snapshot(ctx, p, func() io.Writer {
+	err := h.svc.Snapshot(ctx, p, func() io.Writer {
 		started = true
 		// A large store takes longer than the server's write timeout.
 		_ = http.NewResponseController(c.Response()).SetWriteDeadline(time.Time{})
@@ -348,6 +332,18 @@ func loggedEmail(s string) string {
 		return "(not an email address)"
 	}
 	return string(e)
+}
+
+// authed adapts a handler that acts for an authenticated caller: the
+// request's bearer token is checked first, and fn gets its principal.
+func (h *handlers) authed(fn func(*echo.Context, domain.Principal) error) echo.HandlerFunc {
+	return func(c *echo.Context) error {
+		p, err := h.authenticate(c)
+		if err != nil {
+			return err
+		}
+		return fn(c, p)
+	}
 }
 
 // authenticate reads the bearer token and checks it.

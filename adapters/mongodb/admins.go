@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -77,19 +76,7 @@ func (r *Admins) Insert(ctx context.Context, a domain.Admin) error {
 
 // ByID implements ports.AdminRepository.
 func (r *Admins) ByID(ctx context.Context, id domain.ID) (domain.Admin, error) {
-	o, ok := oid(id)
-	if !ok {
-		return domain.Admin{}, domain.ErrAdminNotFound
-	}
-	var d adminDoc
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Admin{}, domain.ErrAdminNotFound
-	}
-	if err != nil {
-		return domain.Admin{}, fmt.Errorf("find admin: %w", translate(err))
-	}
-	return d.toDomain(), nil
+	return findByOID(ctx, r.c, id, domain.ErrAdminNotFound, adminDoc.toDomain)
 }
 
 // All returns every admin (for tests and tools).

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -71,15 +70,7 @@ func (r *Claims) Reserve(ctx context.Context, c domain.Claim) error {
 
 // Claim implements ports.ClaimRegistry.
 func (r *Claims) Claim(ctx context.Context, key string) (domain.Claim, error) {
-	var d claimDoc
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: key}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Claim{}, domain.ErrNoClaim
-	}
-	if err != nil {
-		return domain.Claim{}, fmt.Errorf("find claim %q: %w", key, translate(err))
-	}
-	return d.toDomain(r.kind), nil
+	return findByID(ctx, r.c, key, domain.ErrNoClaim, func(d claimDoc) domain.Claim { return d.toDomain(r.kind) })
 }
 
 // Release implements ports.ClaimRegistry.

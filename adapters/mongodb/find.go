@@ -2,7 +2,10 @@ package mongodb
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
+	"orgd/core/domain"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
@@ -25,6 +28,33 @@ func findAll[D, T any](ctx context.Context, c *mongo.Collection, filter bson.D, 
 		out[i] = conv(d)
 	}
 	return out, nil
+}
+
+// findByID reads the document with _id id, as D, and returns it converted
+// by conv; notFound if there is none (nil: the zero T and no error).
+func findByID[D, T any](ctx context.Context, c *mongo.Collection, id any, notFound error, conv func(D) T) (T, error) {
+	var d D
+	err := c.FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&d)
+	if errors.Is(err, mongo.ErrNoDocuments) {
+		var zero T
+		return zero, notFound
+	}
+	if err != nil {
+		var zero T
+		return zero, fmt.Errorf("find %s %v: %w", c.Name(), id, translate(err))
+	}
+	return conv(d), nil
+}
+
+// findByOID is findByID for a document keyed by a domain ID; an ID that is
+// not an ObjectID's is notFound too.
+func findByOID[D, T any](ctx context.Context, c *mongo.Collection, id domain.ID, notFound error, conv func(D) T) (T, error) {
+	o, ok := oid(id)
+	if !ok {
+		var zero T
+		return zero, notFound
+	}
+	return findByID(ctx, c, o, notFound, conv)
 }
 
 // decoded is findAll's conversion for documents wanted as decoded.

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -54,19 +53,7 @@ func (r *Invitations) Insert(ctx context.Context, inv domain.Invitation) error {
 
 // ByID implements ports.Invitations.
 func (r *Invitations) ByID(ctx context.Context, id domain.ID) (domain.Invitation, error) {
-	o, ok := oid(id)
-	if !ok {
-		return domain.Invitation{}, domain.ErrInvitationNotFound
-	}
-	var d invitationDoc
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Invitation{}, domain.ErrInvitationNotFound
-	}
-	if err != nil {
-		return domain.Invitation{}, fmt.Errorf("read invitation: %w", translate(err))
-	}
-	return d.toDomain(), nil
+	return findByOID(ctx, r.c, id, domain.ErrInvitationNotFound, invitationDoc.toDomain)
 }
 
 // Delete implements ports.Invitations.

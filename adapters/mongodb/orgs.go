@@ -207,19 +207,7 @@ func (r *Orgs) find(ctx context.Context, filter bson.D, opts ...options.Lister[o
 
 // ByID implements ports.OrgRepository.
 func (r *Orgs) ByID(ctx context.Context, id domain.ID) (domain.Organization, error) {
-	o, ok := oid(id)
-	if !ok {
-		return domain.Organization{}, domain.ErrOrgNotFound
-	}
-	var d orgDoc
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: o}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return domain.Organization{}, fmt.Errorf("find org %s: %w", id, domain.ErrOrgNotFound)
-	}
-	if err != nil {
-		return domain.Organization{}, fmt.Errorf("find org %s: %w", id, translate(err))
-	}
-	return d.toDomain(), nil
+	return findByOID(ctx, r.c, id, domain.ErrOrgNotFound, orgDoc.toDomain)
 }
 
 // Replace implements ports.OrgRepository.

@@ -2,7 +2,6 @@ package mongodb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -32,15 +31,7 @@ func rosterID(org domain.ID, i int) string { return fmt.Sprintf("%s:%d", org, i)
 
 // Page implements ports.Rosters.
 func (r *Rosters) Page(ctx context.Context, org domain.ID, i int) ([]domain.Member, error) {
-	var d rosterDoc
-	err := r.c.FindOne(ctx, bson.D{{Key: "_id", Value: rosterID(org, i)}}).Decode(&d)
-	if errors.Is(err, mongo.ErrNoDocuments) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read roster page: %w", translate(err))
-	}
-	return d.members(), nil
+	return findByID(ctx, r.c, rosterID(org, i), nil, rosterDoc.members)
 }
 
 func (d rosterDoc) members() []domain.Member {
