@@ -93,3 +93,22 @@ func (c *cappedConn) Close() error {
 	c.release()
 	return c.Conn.Close()
 }
+
+// connectionCap is how many client connections orgd holds at once:
+// MAX_CONNECTIONS if set, else a quarter of the file limit is kept for the
+// store's connections and files and the rest serves clients. A configured
+// cap is lowered to fit the file limit the same way.
+func connectionCap(configured, files int) int {
+	const fallback = 1024
+	if files <= 0 {
+		if configured > 0 {
+			return configured
+		}
+		return fallback
+	}
+	fits := max(files-max(files/4, 64), 16)
+	if configured > 0 {
+		return min(configured, fits)
+	}
+	return fits
+}

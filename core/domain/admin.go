@@ -33,7 +33,7 @@ type Admin struct {
 	Page int
 }
 
-// Member is a, as its organization's roster lists it.
+// Member is the account a as its organization's roster lists it.
 func (a Admin) Member() Member {
 	return Member{AdminID: a.ID, Email: a.Email, Role: a.OrgRole, JoinedAt: a.CreatedAt, EmailOp: a.EmailOp}
 }

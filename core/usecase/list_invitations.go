@@ -18,7 +18,7 @@ func (s *Service) ListInvitations(ctx context.Context, p domain.Principal) ([]do
 	for _, id := range org.Invitations {
 		inv, err := s.invites.ByID(ctx, id)
 		if errors.Is(err, domain.ErrInvitationNotFound) {
-			continue // listed, not yet stored (a crash between the two)
+			continue // listed, already gone: a join deletes its invitation before its commit unlists it
 		}
 		if err != nil {
 			return nil, err
