@@ -109,6 +109,7 @@ func insert[K comparable, V any](m map[K]V, k K, v V, clashes func(V) bool, take
 func clone(o domain.Organization) domain.Organization {
 	if o.Pending != nil {
 		p := *o.Pending
+		p.Data = slices.Clone(p.Data)
 		o.Pending = &p
 	}
 	o.Owners, o.Roster, o.Invitations = slices.Clone(o.Owners), slices.Clone(o.Roster), slices.Clone(o.Invitations)

@@ -64,6 +64,8 @@ var Migrations = []Migration{
 		Irreversible: "moving every tenant collection back would copy every document of every organization"},
 	{Version: 6, Name: "members and roles: every admin becomes its organization's first owner; rosters and invitations",
 		Up: addMembers, Down: removeMembers, CanUndo: membersUndoable},
+	{Version: 7, Name: "intents keep their operation's own data as the core encodes it",
+		Up: encodeIntents, Down: decodeIntents},
 }
 
 // index is one index of a master collection.

@@ -2,6 +2,7 @@ package mongodb_test
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,11 @@ import (
 
 	"orgd/adapters/mongodb"
 	"orgd/adapters/mongodb/mongotest"
+	"orgd/adapters/token"
 	"orgd/core/domain"
+	"orgd/core/usecase"
+	"orgd/ports"
+	"orgd/test/fakes"
 )
 
 func TestMigrations(t *testing.T) {
@@ -168,19 +173,24 @@ func TestMigrateDownStatusAndBack(t *testing.T) {
 	st := mongotest.NewStore(t)
 	known := mongodb.KnownVersion()
 
-	done, err := st.MigrateDown(ctx, known-1)
+	const to = 5 // the newest migration that cannot be undone
+	done, err := st.MigrateDown(ctx, to)
 	require.NoError(t, err)
-	require.Len(t, done, 1)
-	assert.Equal(t, known, done[0].Version)
+	require.Len(t, done, known-to)
+	var pending []mongodb.PendingMigration
+	for i, m := range mongodb.Migrations[to:] {
+		assert.Equal(t, known-i, done[i].Version, "newest first")
+		pending = append(pending, mongodb.PendingMigration{Version: m.Version, Name: m.Name})
+	}
 	status, err := st.Status(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, known-1, status.SchemaVersion)
-	assert.Equal(t, []mongodb.PendingMigration{{Version: known, Name: mongodb.Migrations[known-1].Name}}, status.Pending)
+	assert.Equal(t, to, status.SchemaVersion)
+	assert.Equal(t, pending, status.Pending)
 	names, err := st.Database().ListCollectionNames(ctx, bson.D{})
 	require.NoError(t, err)
 	assert.NotContains(t, names, "rosters", "migration 6's collections went with it")
 
-	done, err = st.MigrateDown(ctx, known-1)
+	done, err = st.MigrateDown(ctx, to)
 	require.NoError(t, err)
 	assert.Empty(t, done, "twice changes nothing")
 	_, err = st.MigrateDown(ctx, 1)
@@ -189,11 +199,11 @@ func TestMigrateDownStatusAndBack(t *testing.T) {
 	assert.Equal(t, 5, irreversible.Migration.Version)
 	v, err := st.SchemaVersion(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, known-1, v, "a refused down changes nothing")
+	assert.Equal(t, to, v, "a refused down changes nothing")
 
 	again, err := st.Migrate(ctx)
 	require.NoError(t, err)
-	require.Len(t, again, 1)
+	require.Len(t, again, known-to)
 	v, err = st.SchemaVersion(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, known, v)
@@ -208,4 +218,69 @@ func TestMigrateDownStatusAndBack(t *testing.T) {
 	status, err = st.Status(ctx)
 	require.NoError(t, err, "status reads it")
 	assert.False(t, status.Applied[len(status.Applied)-1].Known)
+}
+
+// TestMigrationKeepsIntentsWhole: intents written before migration 7 (the
+// operation's fields side by side) and after it (its data) are the same
+// intent: an operation cut off in either layout is finished by recovery
+// after the migration, and migration 7's down gives back the old layout.
+func TestMigrationKeepsIntentsWhole(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st := mongotest.NewStore(t)
+	svc := func(fp ports.Failpoints) *usecase.Service {
+		tok, err := token.New("HS256", []byte("migration-test-key-migration-test"))
+		require.NoError(t, err)
+		s, err := usecase.New(ctx, usecase.Deps{
+			Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Rosters: st.Rosters(),
+			Invitations: st.Invitations(), Tenants: st.Tenants(), Hasher: fakes.Hasher{}, Tokens: tok, Failpoints: fp,
+			Lease: time.Second, Logger: slog.New(slog.DiscardHandler),
+		})
+		require.NoError(t, err)
+		return s
+	}
+	s := svc(nil)
+	_, err := s.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "a@acme.test", Password: "password1"})
+	require.NoError(t, err)
+	res, err := s.Login(ctx, usecase.LoginInput{Email: "a@acme.test", Password: "password1"})
+	require.NoError(t, err)
+	owner, err := s.Authenticate(ctx, res.Token)
+	require.NoError(t, err)
+	inv, err := s.Invite(ctx, owner, "m@acme.test", "admin")
+	require.NoError(t, err)
+	// A join cut off once its intent is written: an intent naming a
+	// member, its page, its password hash and its invitation.
+	_, _, err = svc(fakes.CrashAt(usecase.FPJoinPending)).Accept(ctx, usecase.AcceptInput{Token: inv.Token, Password: "password1", Client: "c"})
+	require.ErrorIs(t, err, fakes.ErrCrash)
+
+	_, err = st.MigrateDown(ctx, 6)
+	require.NoError(t, err)
+	var doc struct {
+		Pending struct {
+			Data         *string `bson:"data"`
+			PasswordHash string  `bson:"password_hash"`
+			Invitation   bson.ObjectID
+			Member       struct {
+				Email string `bson:"email"`
+			} `bson:"member"`
+		} `bson:"pending"`
+	}
+	require.NoError(t, st.Database().Collection("organizations").FindOne(ctx, bson.D{{Key: "name_key", Value: "acme"}}).Decode(&doc))
+	assert.Nil(t, doc.Pending.Data, "down gives back the fields")
+	assert.Equal(t, "plain$password1", doc.Pending.PasswordHash)
+	assert.Equal(t, inv.ID, domain.ID(doc.Pending.Invitation.Hex()))
+	assert.Equal(t, "m@acme.test", doc.Pending.Member.Email)
+
+	_, err = st.Migrate(ctx)
+	require.NoError(t, err)
+	time.Sleep(1100 * time.Millisecond) // the join's lease runs out
+	rep, err := svc(nil).Recover(ctx, false)
+	require.NoError(t, err)
+	assert.Equal(t, 1, rep.Resumed)
+	res, err = s.Login(ctx, usecase.LoginInput{Email: "m@acme.test", Password: "password1"})
+	require.NoError(t, err, "the join finished from the migrated intent")
+	assert.Equal(t, domain.RoleAdmin, res.Admin.OrgRole)
+	check, err := s.CheckIntegrity(ctx, false)
+	require.NoError(t, err)
+	assert.Empty(t, check.Findings)
 }

@@ -33,20 +33,14 @@ type Orgs struct {
 	cas     *cas
 }
 
+// pendingDoc is an intent: what every operation shares, and the
+// operation's own data as the core encoded it (JSON, kept as a string:
+// the adapter never looks inside).
 type pendingDoc struct {
-	Op                 string         `bson:"op"`
-	ID                 *bson.ObjectID `bson:"id,omitempty"`
-	LeaseUntil         time.Time      `bson:"lease_until"`
-	Member             *memberDoc     `bson:"member,omitempty"`
-	Page               int            `bson:"page,omitempty"`
-	PasswordHash       string         `bson:"password_hash,omitempty"`
-	CredentialsVersion int64          `bson:"credentials_version,omitempty"`
-	NewName            string         `bson:"new_name,omitempty"`
-	NewNameKey         string         `bson:"new_name_key,omitempty"`
-	NewCollection      string         `bson:"new_collection,omitempty"`
-	NewEmail           string         `bson:"new_email,omitempty"`
-	NewRole            string         `bson:"new_role,omitempty"`
-	Invitation         *bson.ObjectID `bson:"invitation,omitempty"`
+	Op         string         `bson:"op"`
+	ID         *bson.ObjectID `bson:"id,omitempty"`
+	LeaseUntil time.Time      `bson:"lease_until"`
+	Data       string         `bson:"data,omitempty"`
 }
 
 type orgDoc struct {
@@ -96,18 +90,7 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 		d.Invitations = append(d.Invitations, c.oid(id))
 	}
 	if p := o.Pending; p != nil {
-		d.Pending = &pendingDoc{
-			Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, Page: p.Page, PasswordHash: p.PasswordHash,
-			CredentialsVersion: p.CredentialsVersion, NewEmail: string(p.NewEmail), NewRole: string(p.NewRole),
-			Invitation: c.opt(p.Invitation),
-		}
-		if p.Member.AdminID != "" {
-			m := c.member(p.Member)
-			d.Pending.Member = &m
-		}
-		if !p.NewName.IsZero() {
-			d.Pending.NewName, d.Pending.NewNameKey, d.Pending.NewCollection = p.NewName.String(), p.NewName.Key(), p.NewName.Collection()
-		}
+		d.Pending = &pendingDoc{Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, Data: string(p.Data)}
 	}
 	if c.err != nil {
 		return orgDoc{}, fmt.Errorf("organization %q: %w", o.ID, c.err)
@@ -128,13 +111,9 @@ func (d orgDoc) toDomain() domain.Organization {
 		o.Invitations = append(o.Invitations, domain.ID(id.Hex()))
 	}
 	if p := d.Pending; p != nil {
-		o.Pending = &domain.Pending{
-			Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), Page: p.Page, PasswordHash: p.PasswordHash,
-			CredentialsVersion: p.CredentialsVersion, NewName: domain.StoredOrgName(p.NewName), NewEmail: domain.Email(p.NewEmail),
-			NewRole: domain.OrgRole(p.NewRole), Invitation: fromOptOID(p.Invitation),
-		}
-		if p.Member != nil {
-			o.Pending.Member = p.Member.toDomain()
+		o.Pending = &domain.Pending{Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC()}
+		if p.Data != "" {
+			o.Pending.Data = []byte(p.Data)
 		}
 	}
 	return o

@@ -103,13 +103,13 @@ var ErrLastOwner = Errorf(CodeConflict, "An organization keeps at least one owne
 // Member is one member of an organization, as the organization's roster
 // lists it (and its admin account holds it).
 type Member struct {
-	AdminID  ID
-	Email    Email
-	Role     OrgRole
-	JoinedAt time.Time
+	AdminID  ID        `json:"admin_id"`
+	Email    Email     `json:"email"`
+	Role     OrgRole   `json:"role"`
+	JoinedAt time.Time `json:"joined_at"`
 	// EmailOp is the operation that took the claim the member holds on
 	// its email (its Claim.Op).
-	EmailOp ID
+	EmailOp ID `json:"email_op,omitempty"`
 }
 
 // Equal reports whether m and o say the same (times compared as

@@ -11,19 +11,21 @@ const (
 	StateCreating State = "creating"
 	StateActive   State = "active"
 	StateDeleting State = "deleting"
+	// StateDeleted is the state a finished delete leaves its organization
+	// in: no longer stored, what it was known as before it went.
+	StateDeleted State = "deleted"
 )
 
-// Op names a multi-step lifecycle operation recorded on an organization.
+// Op names a kind of lifecycle operation (core/usecase registers each
+// one: what it claims, which account it writes, how it finishes).
 type Op string
 
-// The lifecycle operations.
+// The operations the domain's own rules name: a create or a delete in
+// flight decides what its organization and members hold (Settled), and a
+// delete hides its organization from its first write (Begin).
 const (
-	OpCreate  Op = "create"
-	OpUpdate  Op = "update"  // rename, or a member's own email or password
-	OpJoin    Op = "join"    // an invitation accepted
-	OpSetRole Op = "setrole" // a member's role changed
-	OpRemove  Op = "remove"  // a member removed, or leaving
-	OpDelete  Op = "delete"
+	OpCreate Op = "create"
+	OpDelete Op = "delete"
 )
 
 // Pending is the intent of a lifecycle operation, written to the
@@ -44,37 +46,11 @@ type Pending struct {
 	// then nobody else touches the organization; after it, anyone may take
 	// the operation over and finish it.
 	LeaseUntil time.Time
-
-	// Member is the member the operation concerns: the one a create or a
-	// join adds (as it will be), the one an update, a role change or a
-	// removal concerns (as it was when the operation began).
-	Member Member
-	// Page is the roster page that lists Member (or will).
-	Page int
-	// PasswordHash is Member's new (create, join, update) password hash.
-	PasswordHash string
-	// CredentialsVersion is Member's credentials version once the password
-	// change is applied (update).
-	CredentialsVersion int64
-	// NewName is the rename target (update); zero for none.
-	NewName OrgName
-	// NewEmail is Member's new email (update).
-	NewEmail Email
-	// NewRole is Member's new role (role change).
-	NewRole OrgRole
-	// Invitation is the invitation a join accepts.
-	Invitation ID
-}
-
-// Renames reports whether the operation moves the organization to another
-// name key (and so to another collection).
-func (p *Pending) Renames(o Organization) bool {
-	return p != nil && !p.NewName.IsZero() && p.NewName.Key() != o.Name.Key()
-}
-
-// Changes reports whether the update changes anything.
-func (p *Pending) Changes() bool {
-	return !p.NewName.IsZero() || p.NewEmail != "" || p.PasswordHash != ""
+	// Data is the operation's own part of the intent (the member it
+	// concerns, a new name, a password hash…), as its operation encoded
+	// it (JSON): opaque to the domain and to stores, which keep it as
+	// given.
+	Data []byte
 }
 
 // Organization is a tenant: its metadata in the master database. Its
@@ -144,19 +120,10 @@ func (o Organization) NextPage() int {
 // applied).
 func (o Organization) Visible() bool { return o.State == StateActive }
 
-// Holds reports whether o holds claim c on its name, or its pending
-// operation took c: the same key, holder and operation. (A member's claim
-// on its email is held by the member: see Member.EmailClaim.)
-func (o Organization) Holds(c Claim) bool {
-	if c.Same(o.NameClaim()) {
-		return true
-	}
-	for _, ic := range o.IntentClaims() {
-		if c.Same(ic) {
-			return true
-		}
-	}
-	return false
+// Settled reports whether o is neither being created nor being deleted:
+// what it and its members hold is theirs, whatever else is under way.
+func (o Organization) Settled() bool {
+	return o.Pending == nil || (o.Pending.Op != OpCreate && o.Pending.Op != OpDelete)
 }
 
 // Owns reports whether o holds claim c on its name as its own, settled:
@@ -166,43 +133,10 @@ func (o Organization) Owns(c Claim) bool {
 	return c.Same(o.NameClaim()) && o.Settled()
 }
 
-// Settled reports whether o is neither being created nor being deleted:
-// what it and its members hold is theirs, whatever else is under way.
-func (o Organization) Settled() bool {
-	return o.Pending == nil || (o.Pending.Op != OpCreate && o.Pending.Op != OpDelete)
-}
-
-// IntentClaims are the claims o's pending operation takes before its
-// intent is written, and gives back if it never is: a create's name and
-// its creator's email, an update's new name key (if it changes) and new
-// email, a join's new member's email. The others take none.
-func (o Organization) IntentClaims() []Claim {
-	p := o.Pending
-	if p == nil {
-		return nil
-	}
-	switch p.Op {
-	case OpCreate:
-		return []Claim{o.NameClaim(), p.Member.EmailClaim(o.ID)}
-	case OpJoin:
-		return []Claim{p.Member.EmailClaim(o.ID)}
-	case OpUpdate:
-	default:
-		return nil
-	}
-	var out []Claim
-	if p.Renames(o) {
-		out = append(out, Claim{Kind: KindName, Key: p.NewName.Key(), OrgID: o.ID, Op: p.ID})
-	}
-	if p.NewEmail != "" {
-		out = append(out, Claim{Kind: KindEmail, Key: string(p.NewEmail), OrgID: o.ID, AdminID: p.Member.AdminID, Op: p.ID})
-	}
-	return out
-}
-
 // The lifecycle's transitions. Each returns the organization as the
 // transition leaves it; the version is the store's business (every write
-// is compare-and-set on it).
+// is compare-and-set on it), and clearing an operation's intent is its
+// commit's (Done).
 
 // Begin records p, the intent of an operation on an existing organization;
 // a delete also hides o from clients from now on.
@@ -222,80 +156,82 @@ func (o Organization) Renew(leaseUntil time.Time) Organization {
 	return o
 }
 
+// Done ends o's pending operation: its intent is cleared.
+func (o Organization) Done() Organization {
+	o.Pending = nil
+	return o
+}
+
 // Activate ends a create: o is visible from now on.
 func (o Organization) Activate() Organization {
-	o.State, o.Pending = StateActive, nil
+	o.State = StateActive
 	return o
 }
 
-// Apply ends an update: o takes its new name, and holds the claim the
-// update took on it; its owners list the member's new email.
-func (o Organization) Apply() Organization {
-	if p := o.Pending; p != nil {
-		if p.Renames(o) {
-			o.NameOp = p.ID
-		}
-		if !p.NewName.IsZero() {
-			o.Name = p.NewName
-		}
-		if i := o.OwnerIndex(p.Member.AdminID); i >= 0 && p.NewEmail != "" {
-			o.Owners = append([]Owner(nil), o.Owners...)
-			o.Owners[i].Email = p.NewEmail
-		}
+// Renamed gives o a new name; if its key changes, o holds from now on the
+// claim operation op took on it.
+func (o Organization) Renamed(name OrgName, op ID) Organization {
+	if name.Key() != o.Name.Key() {
+		o.NameOp = op
 	}
-	o.Pending = nil
+	o.Name = name
 	return o
 }
 
-// Joined ends a join: the new member counts, on its roster page, among
-// the owners if it is one, and its invitation is used up.
-func (o Organization) Joined(now time.Time) Organization {
-	p := o.Pending
+// EmailChanged lists member admin's new email among o's owners, if it is
+// one.
+func (o Organization) EmailChanged(admin ID, email Email) Organization {
+	if i := o.OwnerIndex(admin); i >= 0 {
+		o.Owners = append([]Owner(nil), o.Owners...)
+		o.Owners[i].Email = email
+	}
+	return o
+}
+
+// Joined counts m, who joined o on roster page page by accepting
+// invitation inv, among its members (and owners, if it is one); the
+// invitation is used up.
+func (o Organization) Joined(m Member, page int, inv ID, now time.Time) Organization {
 	o.Members++
 	o.Roster = append([]int(nil), o.Roster...)
-	for len(o.Roster) <= p.Page {
+	for len(o.Roster) <= page {
 		o.Roster = append(o.Roster, 0)
 	}
-	o.Roster[p.Page]++
-	if p.Member.Role == RoleOwner {
-		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: p.Member.AdminID, Email: p.Member.Email, Since: now})
+	o.Roster[page]++
+	if m.Role == RoleOwner {
+		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: m.AdminID, Email: m.Email, Since: now})
 	}
-	o.Invitations = without(o.Invitations, p.Invitation)
-	o.Pending = nil
+	o.Invitations = without(o.Invitations, inv)
 	return o
 }
 
-// RoleSet ends a role change: the member is among the owners if, and only
-// if, its new role is owner (a new owner from now on).
-func (o Organization) RoleSet(now time.Time) Organization {
-	p := o.Pending
-	i := o.OwnerIndex(p.Member.AdminID)
+// RoleSet counts m among o's owners if, and only if, role is owner (a new
+// owner from now on).
+func (o Organization) RoleSet(m Member, role OrgRole, now time.Time) Organization {
+	i := o.OwnerIndex(m.AdminID)
 	switch {
-	case p.NewRole == RoleOwner && i < 0:
-		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: p.Member.AdminID, Email: p.Member.Email, Since: now})
-	case p.NewRole != RoleOwner && i >= 0:
+	case role == RoleOwner && i < 0:
+		o.Owners = append(append([]Owner(nil), o.Owners...), Owner{AdminID: m.AdminID, Email: m.Email, Since: now})
+	case role != RoleOwner && i >= 0:
 		o.Owners = append(append([]Owner(nil), o.Owners[:i]...), o.Owners[i+1:]...)
 	}
-	o.Pending = nil
 	return o
 }
 
-// Removed ends a removal: the member no longer counts, on its page or
-// among the owners; trailing empty roster pages go.
-func (o Organization) Removed() Organization {
-	p := o.Pending
+// Removed no longer counts m, listed on roster page page, among o's
+// members or owners; trailing empty roster pages go.
+func (o Organization) Removed(m Member, page int) Organization {
 	o.Members--
 	o.Roster = append([]int(nil), o.Roster...)
-	if p.Page < len(o.Roster) && o.Roster[p.Page] > 0 {
-		o.Roster[p.Page]--
+	if page < len(o.Roster) && o.Roster[page] > 0 {
+		o.Roster[page]--
 	}
 	for len(o.Roster) > 0 && o.Roster[len(o.Roster)-1] == 0 {
 		o.Roster = o.Roster[:len(o.Roster)-1]
 	}
-	if i := o.OwnerIndex(p.Member.AdminID); i >= 0 {
+	if i := o.OwnerIndex(m.AdminID); i >= 0 {
 		o.Owners = append(append([]Owner(nil), o.Owners[:i]...), o.Owners[i+1:]...)
 	}
-	o.Pending = nil
 	return o
 }
 
@@ -319,27 +255,6 @@ func without(ids []ID, id ID) []ID {
 		}
 	}
 	return out
-}
-
-// Forgo drops from o's pending update the parts whose claims another
-// holder took meanwhile (a lost claim: see usecase's reclaim): the rename
-// if name, the email change if email. The rest of the update goes on.
-func (o Organization) Forgo(name, email bool) Organization {
-	p := *o.Pending
-	if name {
-		p.NewName = OrgName{}
-	}
-	if email {
-		p.NewEmail = ""
-	}
-	o.Pending = &p
-	return o
-}
-
-// Abort drops o's pending operation, none of which was applied.
-func (o Organization) Abort() Organization {
-	o.Pending = nil
-	return o
 }
 
 // NameClaim is the claim o holds on its current name key.

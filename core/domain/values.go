@@ -86,6 +86,16 @@ func StoredOrgName(s string) OrgName { return OrgName{display: s} }
 // String returns the name as given.
 func (n OrgName) String() string { return n.display }
 
+// MarshalText encodes n as the name as given (an operation's intent keeps
+// one).
+func (n OrgName) MarshalText() ([]byte, error) { return []byte(n.display), nil }
+
+// UnmarshalText decodes a name an intent kept, as StoredOrgName does.
+func (n *OrgName) UnmarshalText(b []byte) error {
+	n.display = string(b)
+	return nil
+}
+
 // IsZero reports whether n is no name at all.
 func (n OrgName) IsZero() bool { return n.display == "" }
 

@@ -64,9 +64,12 @@ func (s *Service) join(ctx context.Context, token string, pw domain.Password) (d
 			if !org.Visible() || !containsID(org.Invitations, inv.ID) {
 				return org, domain.ErrInvitationInvalid // revoked, used or gone meanwhile
 			}
-			pending := s.newPending(domain.OpJoin)
-			joined = domain.Member{AdminID: domain.NewID(s.now()), Email: inv.Email, Role: inv.Role, JoinedAt: s.now(), EmailOp: pending.ID}
-			pending.Member, pending.Page, pending.PasswordHash, pending.Invitation = joined, org.NextPage(), hash, inv.ID
+			id := s.opID()
+			joined = domain.Member{AdminID: domain.NewID(s.now()), Email: inv.Email, Role: inv.Role, JoinedAt: s.now(), EmailOp: id}
+			pending, err := s.intent(opJoin, id, &joinOp{Member: joined, Page: org.NextPage(), PasswordHash: hash, Invitation: inv.ID})
+			if err != nil {
+				return org, err
+			}
 			return org.Begin(pending), nil
 		}})
 	if errors.Is(err, domain.ErrOrgNotFound) {
@@ -105,40 +108,60 @@ func (s *Service) invitation(ctx context.Context, token string) (domain.Invitati
 	return inv, nil
 }
 
-// finishJoin carries out a join's steps; each is idempotent. A join whose
+// opJoin is the join operation: an invitation accepted.
+const opJoin domain.Op = "join"
+
+// joinOp is a join's intent: the new member as it will be, its roster
+// page, its password hash and the invitation it accepts.
+type joinOp struct {
+	Member       domain.Member `json:"member"`
+	Page         int           `json:"page,omitempty"`
+	PasswordHash string        `json:"password_hash"`
+	Invitation   domain.ID     `json:"invitation"`
+}
+
+// claims is the new member's email.
+func (op *joinOp) claims(org domain.Organization) []domain.Claim {
+	return []domain.Claim{op.Member.EmailClaim(org.ID)}
+}
+
+// account: the new member cannot be authenticated before it joins.
+func (op *joinOp) account() domain.ID { return "" }
+
+// finish carries out a join's steps; each is idempotent. A join whose
 // email turns out to belong to another account is undone.
-func (s *Service) finishJoin(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	p := org.Pending
-	if err := s.addMember(ctx, org); errors.Is(err, errEmailHeld) {
-		return domain.Organization{}, s.abortJoin(ctx, org, domain.ErrEmailExists)
+func (op *joinOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if err := s.addMember(ctx, org, op.Member, op.Page, op.PasswordHash); errors.Is(err, errEmailHeld) {
+		return domain.Organization{}, op.abort(ctx, s, org, domain.ErrEmailExists)
 	} else if err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPJoinAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.invites.Delete(ctx, p.Invitation); err != nil {
+	if err := s.invites.Delete(ctx, op.Invitation); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.commit(ctx, org, org.Joined(s.now()))
+	return s.commit(ctx, org, org.Joined(op.Member, op.Page, op.Invitation, s.now()))
 }
 
-// abortJoin undoes a join that cannot complete (its email is another
+// lose: a join that lost its email is undone.
+func (op *joinOp) lose(ctx context.Context, s *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, op.abort(ctx, s, org, domain.ErrEmailExists)
+}
+
+// abort undoes a join that cannot complete (its email is another
 // account's, or it lost the claim it had taken on it): the account and
 // roster entry it may have written go, then its claim, and cause is
 // returned. The invitation stays, for its organization to revoke.
-func (s *Service) abortJoin(ctx context.Context, org domain.Organization, cause error) error {
-	p := org.Pending
-	if err := s.admins.Delete(ctx, p.Member.AdminID); err != nil {
+func (op *joinOp) abort(ctx context.Context, s *Service, org domain.Organization, cause error) error {
+	if err := s.admins.Delete(ctx, op.Member.AdminID); err != nil {
 		return err
 	}
-	if err := s.dropRosterEntry(ctx, org.ID, p.Page, p.Member.AdminID); err != nil {
+	if err := s.dropRosterEntry(ctx, org.ID, op.Page, op.Member.AdminID); err != nil {
 		return err
 	}
-	if _, err := s.commit(ctx, org, org.Abort()); err != nil {
-		return err
-	}
-	return errors.Join(cause, s.releaseAll(ctx, org.IntentClaims()))
+	return s.abandon(ctx, org, cause)
 }
 
 // guard admits an attempt on key under the address back-off of the login

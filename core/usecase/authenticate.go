@@ -66,19 +66,3 @@ func (s *Service) account(ctx context.Context, c domain.TokenClaims) (domain.Adm
 	}
 	return admin, o.org, err
 }
-
-// writesAccount reports whether operation p, pending, writes account id
-// before its organization records it: a change of its email, password or
-// role, or its removal (a rename by it does not touch it).
-func writesAccount(p *domain.Pending, id domain.ID) bool {
-	if p == nil || p.Member.AdminID != id {
-		return false
-	}
-	switch p.Op {
-	case domain.OpSetRole, domain.OpRemove:
-		return true
-	case domain.OpUpdate:
-		return p.NewEmail != "" || p.PasswordHash != ""
-	}
-	return false
-}

@@ -105,7 +105,7 @@ func (s *Service) reserveAll(ctx context.Context, claims []domain.Claim) error {
 // takeClaims takes the claims next's intent needs, within its lease, and
 // then calls the failpoint reserved (if it took any).
 func (s *Service) takeClaims(ctx context.Context, next domain.Organization, reserved string) error {
-	claims := next.IntentClaims()
+	claims := intentClaims(next)
 	if len(claims) == 0 {
 		return nil
 	}
@@ -170,7 +170,7 @@ func (s *Service) claimState(ctx context.Context, c domain.Claim) (claimStatus, 
 			return claimHeld, err
 		case org.Owns(c):
 			return claimHeld, nil
-		case org.Holds(c):
+		case holds(org, c):
 			return claimInFlight, nil
 		case c.Kind == domain.KindEmail:
 			// A member's email: held by its account, settled as the
@@ -230,8 +230,12 @@ func (s *Service) exclusiveSince() time.Time {
 // moves its collection back first) and carries out the rest. It returns
 // the organization as it now is.
 func (s *Service) reclaim(ctx context.Context, org domain.Organization) (domain.Organization, error) {
+	op, err := opOf(org.Pending)
+	if err != nil {
+		return org, err
+	}
 	var lost []domain.Claim
-	for _, c := range org.IntentClaims() {
+	for _, c := range op.claims(org) {
 		err := s.reserve(ctx, c)
 		switch {
 		case err == nil:
@@ -248,64 +252,25 @@ func (s *Service) reclaim(ctx context.Context, org domain.Organization) (domain.
 	}
 	s.log.WarnContext(ctx, "lifecycle: an operation lost a claim it had taken; it goes on without it",
 		"org_id", org.ID, "op", org.Pending.Op, "claims", len(lost))
-	switch org.Pending.Op {
-	case domain.OpCreate:
-		return org, s.abortCreate(ctx, org, s.registry(lost[0].Kind).taken)
-	case domain.OpJoin:
-		return org, s.abortJoin(ctx, org, domain.ErrEmailExists)
-	}
-	return s.forgo(ctx, org, lost)
-}
-
-// forgo drops the parts of org's pending update whose claims were lost,
-// undoing what of them was applied: a moved collection moves back, an
-// admin email changed goes back to the one org still holds.
-func (s *Service) forgo(ctx context.Context, org domain.Organization, lost []domain.Claim) (domain.Organization, error) {
-	var name, email bool
-	for _, c := range lost {
-		name = name || c.Kind == domain.KindName
-		email = email || c.Kind == domain.KindEmail
-	}
-	p := org.Pending
-	if name {
-		if err := s.moveBack(ctx, org); err != nil {
-			return org, err
-		}
-	}
-	if email {
-		admin, err := s.admins.ByID(ctx, p.Member.AdminID)
-		if err != nil {
-			return org, err
-		}
-		if admin.Email == p.NewEmail {
-			admin.Email, admin.EmailOp = p.Member.Email, p.Member.EmailOp
-			if err := s.admins.Update(ctx, admin); err != nil {
-				return org, err
-			}
-			if err := s.putRosterEntry(ctx, org.ID, p.Page, admin.Member()); err != nil {
-				return org, err
-			}
-		}
-	}
-	return s.replace(ctx, org, org.Forgo(name, email))
+	return op.lose(ctx, s, org, lost)
 }
 
 // moveBack returns org's collection to its current name if its pending
-// rename moved it. The target name's collection is certainly org's only
-// if the name's new holder keeps its collection elsewhere; otherwise
-// orgd cannot tell the two apart, and leaves the operation for an
-// operator (orgd check).
-func (s *Service) moveBack(ctx context.Context, org domain.Organization) error {
-	from, to := org.Pending.NewName.Collection(), org.Name.Collection()
+// rename to name moved it. The target name's collection is certainly
+// org's only if the name's new holder keeps its collection elsewhere;
+// otherwise orgd cannot tell the two apart, and leaves the operation for
+// an operator (orgd check).
+func (s *Service) moveBack(ctx context.Context, org domain.Organization, name domain.OrgName) error {
+	from, to := name.Collection(), org.Name.Collection()
 	if ok, err := s.tenants.Exists(ctx, org.ID, to); err != nil || ok {
 		return err // not moved
 	}
-	holder, err := s.names.reg.Claim(ctx, org.Pending.NewName.Key())
+	holder, err := s.names.reg.Claim(ctx, name.Key())
 	if err != nil && !errors.Is(err, domain.ErrNoClaim) {
 		return err
 	}
 	if err == nil && s.tenants.Place(holder.OrgID) == s.tenants.Place(org.ID) {
-		return s.stuck(ctx, org, fmt.Errorf("its rename to %q lost the name to organization %s, whose collection lives beside it", org.Pending.NewName.Key(), holder.OrgID))
+		return s.stuck(ctx, org, fmt.Errorf("its rename to %q lost the name to organization %s, whose collection lives beside it", name.Key(), holder.OrgID))
 	}
 	return s.moveCollection(ctx, org.ID, from, to)
 }

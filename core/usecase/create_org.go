@@ -53,7 +53,7 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	}
 	if err := s.orgs.Insert(ctx, org); errors.Is(err, domain.ErrOrgExists) {
 		// Not inserted: free the claims now (recovery would, later).
-		return domain.Organization{}, errors.Join(err, s.releaseAll(ctx, org.IntentClaims()))
+		return domain.Organization{}, errors.Join(err, s.releaseAll(ctx, intentClaims(org)))
 	} else if err != nil {
 		// Perhaps inserted (an answer lost on the way): the claims stay
 		// until recovery finishes the create or finds them unreferenced.
@@ -62,7 +62,7 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 	if err := s.step(ctx, FPCreateInserted); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.finishCreate(ctx, org)
+	return s.finish(ctx, org)
 }
 
 // authorizeCreate applies the creation policy to the caller.
@@ -107,10 +107,12 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	if err != nil {
 		return domain.Organization{}, fmt.Errorf("hash password: %w", err)
 	}
-	now := s.now()
-	pending := s.newPending(domain.OpCreate)
-	creator := domain.Member{AdminID: domain.NewID(now), Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: pending.ID}
-	pending.Member, pending.PasswordHash = creator, hash
+	now, id := s.now(), s.opID()
+	creator := domain.Member{AdminID: domain.NewID(now), Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: id}
+	pending, err := s.intent(domain.OpCreate, id, &createOp{Member: creator, PasswordHash: hash})
+	if err != nil {
+		return domain.Organization{}, err
+	}
 	return domain.Organization{
 		ID:        domain.NewID(now),
 		Name:      name,
@@ -118,18 +120,33 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 		State:     domain.StateCreating,
 		Pending:   pending,
 		Version:   1,
-		NameOp:    pending.ID,
+		NameOp:    id,
 		Owners:    []domain.Owner{{AdminID: creator.AdminID, Email: email, Since: now}},
 		Members:   1,
 		Roster:    []int{1},
 	}, nil
 }
 
-// finishCreate carries out the create steps after the organization's
-// insert; each is idempotent.
-func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	if err := s.addMember(ctx, org); errors.Is(err, errEmailHeld) {
-		return domain.Organization{}, s.abortCreate(ctx, org, domain.ErrEmailExists)
+// createOp is a create's intent: its first owner, and their password
+// hash.
+type createOp struct {
+	Member       domain.Member `json:"member"`
+	PasswordHash string        `json:"password_hash"`
+}
+
+// claims are the new organization's name and its first owner's email.
+func (op *createOp) claims(org domain.Organization) []domain.Claim {
+	return []domain.Claim{org.NameClaim(), op.Member.EmailClaim(org.ID)}
+}
+
+// account: a create's owner cannot be authenticated before it is done.
+func (op *createOp) account() domain.ID { return "" }
+
+// finish carries out the create steps after the organization's insert;
+// each is idempotent.
+func (op *createOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if err := s.addMember(ctx, org, op.Member, 0, op.PasswordHash); errors.Is(err, errEmailHeld) {
+		return domain.Organization{}, op.abort(ctx, s, org, domain.ErrEmailExists)
 	} else if err != nil {
 		return domain.Organization{}, err
 	}
@@ -145,10 +162,15 @@ func (s *Service) finishCreate(ctx context.Context, org domain.Organization) (do
 	return s.commit(ctx, org, org.Activate())
 }
 
-// abortCreate undoes a create that cannot complete (its email is taken by
+// lose: a create that lost its name or its email is undone.
+func (op *createOp) lose(ctx context.Context, s *Service, org domain.Organization, lost []domain.Claim) (domain.Organization, error) {
+	return org, op.abort(ctx, s, org, s.registry(lost[0].Kind).taken)
+}
+
+// abort undoes a create that cannot complete (its email is taken by
 // an admin that holds no claim on it, or it lost a claim it had taken):
 // everything it wrote goes, the claims last, and cause is returned.
-func (s *Service) abortCreate(ctx context.Context, org domain.Organization, cause error) error {
+func (op *createOp) abort(ctx context.Context, s *Service, org domain.Organization, cause error) error {
 	ours, err := s.ownsCollection(ctx, org)
 	if err != nil {
 		return err
@@ -161,7 +183,7 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 	if err := s.rosters.Drop(ctx, org.ID, 0); err != nil {
 		return err
 	}
-	if err := s.admins.Delete(ctx, org.Pending.Member.AdminID); err != nil {
+	if err := s.admins.Delete(ctx, op.Member.AdminID); err != nil {
 		return err
 	}
 	if err := s.orgs.Delete(ctx, org.ID, org.Version); err != nil && !errors.Is(err, domain.ErrStale) {
@@ -170,7 +192,7 @@ func (s *Service) abortCreate(ctx context.Context, org domain.Organization, caus
 	if err := s.step(ctx, FPCreateAborted); err != nil {
 		return err
 	}
-	if err := s.releaseAll(ctx, org.IntentClaims()); err != nil {
+	if err := s.releaseAll(ctx, op.claims(org)); err != nil {
 		return err
 	}
 	return cause

@@ -40,7 +40,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 		}
 		return "", domain.ErrNotOwner
 	}
-	before, _, begun, err := s.perform(ctx, org.ID, change{begun: FPDeleteMarked,
+	before, _, _, err := s.perform(ctx, org.ID, change{begun: FPDeleteMarked,
 		plan: func(org domain.Organization) (domain.Organization, error) {
 			if org.Name.Key() != key || !org.Visible() {
 				return org, domain.ErrOrgNotFound // renamed meanwhile, or going
@@ -54,28 +54,48 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 					return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActDelete)
 				}
 			}
-			return org.Begin(s.newPending(domain.OpDelete)), nil
+			pending, err := s.intent(domain.OpDelete, s.opID(), &deleteOp{})
+			if err != nil {
+				return org, err
+			}
+			return org.Begin(pending), nil
 		}})
-	if !begun || !errors.Is(err, domain.ErrOrgNotFound) {
-		return "", err // ErrOrgNotFound once begun: the delete is done
+	if err != nil {
+		return "", err
 	}
 	return before.Name.String(), nil
 }
 
-// finishDelete carries out the delete steps after the organization was
-// marked deleting; each is idempotent. Members go a roster page at a time,
-// the lease renewed between pages, so an organization of any size is
-// deleted within leases of its own.
-func (s *Service) finishDelete(ctx context.Context, org domain.Organization) error {
+// deleteOp is a delete's intent: the organization says everything else.
+type deleteOp struct{}
+
+// claims: a delete takes none (it gives its name and its members' emails
+// back).
+func (op *deleteOp) claims(domain.Organization) []domain.Claim { return nil }
+
+// account: a delete's accounts go with its organization, hidden from its
+// first write.
+func (op *deleteOp) account() domain.ID { return "" }
+
+// lose: a delete holds no claims to lose.
+func (op *deleteOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, nil
+}
+
+// finish carries out the delete steps after the organization was marked
+// deleting; each is idempotent. Members go a roster page at a time, the
+// lease renewed between pages, so an organization of any size is deleted
+// within leases of its own.
+func (op *deleteOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
 	if err := s.tenants.Drop(ctx, org.ID, org.Name.Collection()); err != nil {
-		return err
+		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPDeleteDropped); err != nil {
-		return err
+		return domain.Organization{}, err
 	}
 	for _, id := range org.Invitations {
 		if err := s.invites.Delete(ctx, id); err != nil {
-			return err
+			return domain.Organization{}, err
 		}
 	}
 	cancel := context.CancelFunc(func() {})
@@ -83,27 +103,29 @@ func (s *Service) finishDelete(ctx context.Context, org domain.Organization) err
 	for i := len(org.Roster) - 1; i >= 0; i-- {
 		var err error
 		if org, err = s.renewLease(ctx, org); err != nil {
-			return err
+			return domain.Organization{}, err
 		}
 		cancel()
 		ctx, cancel = s.opContext(ctx, org.Pending)
 		if err := s.removePage(ctx, org, i); err != nil {
-			return err
+			return domain.Organization{}, err
 		}
 	}
 	err := s.orgs.Delete(ctx, org.ID, org.Version)
 	if errors.Is(err, domain.ErrStale) {
 		// Gone already (another owner got here first) or taken over.
 		if _, err := s.orgs.ByID(ctx, org.ID); !errors.Is(err, domain.ErrOrgNotFound) {
-			return errors.Join(domain.ErrOrgBusy, err)
+			return domain.Organization{}, errors.Join(domain.ErrOrgBusy, err)
 		}
 	} else if err != nil {
-		return err
+		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPDeleteOrg); err != nil {
-		return err
+		return domain.Organization{}, err
 	}
-	return s.releaseAll(ctx, []domain.Claim{org.NameClaim()})
+	gone := org.Done()
+	gone.State = domain.StateDeleted
+	return gone, s.releaseAll(ctx, []domain.Claim{org.NameClaim()})
 }
 
 // removePage removes the members roster page i of org (being deleted)

@@ -174,8 +174,12 @@ func (a *checker) orphans(ctx context.Context) error {
 		for _, o := range m {
 			place := a.s.tenants.Place(o.ID)
 			owned[domain.TenantCollection{Place: place, Name: o.Name.Collection()}] = true
-			if o.Pending != nil && !o.Pending.NewName.IsZero() {
-				owned[domain.TenantCollection{Place: place, Name: o.Pending.NewName.Collection()}] = true
+			// A rename in flight owns its target's collection too: the
+			// name claims its intent takes.
+			for _, c := range intentClaims(o) {
+				if c.Kind == domain.KindName {
+					owned[domain.TenantCollection{Place: place, Name: domain.CollectionPrefix + c.Key}] = true
+				}
 			}
 		}
 	}
@@ -199,7 +203,7 @@ func (a *checker) orphans(ctx context.Context) error {
 // claims reports the claims nobody holds that are older than a lease.
 func (a *checker) claims(ctx context.Context) error {
 	for _, c := range a.st.claims {
-		if o, ok := a.st.orgs[c.OrgID]; ok && o.Holds(c) {
+		if o, ok := a.st.orgs[c.OrgID]; ok && holds(o, c) {
 			continue
 		}
 		if _, ok := a.st.orgs[c.OrgID]; ok {
@@ -238,7 +242,7 @@ func (a *checker) held(ctx context.Context, c domain.Claim) (bool, error) {
 	if errors.Is(err, domain.ErrOrgNotFound) {
 		return false, nil
 	}
-	if err != nil || org.Holds(c) || org.Pending != nil {
+	if err != nil || holds(org, c) || org.Pending != nil {
 		return err == nil, err
 	}
 	return a.s.memberHolds(ctx, org, c)

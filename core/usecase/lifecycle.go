@@ -19,13 +19,6 @@ import (
 // intent needs are taken before it is written (claims.go).
 // docs/lifecycle.md draws the state machine.
 
-// newPending starts an intent, with an ID of its own, whose lease begins
-// now.
-func (s *Service) newPending(op domain.Op) *domain.Pending {
-	now := s.now()
-	return &domain.Pending{Op: op, ID: domain.NewID(now), LeaseUntil: now.Add(s.lease)}
-}
-
 // expired reports whether org's pending operation has outlived its lease.
 func (s *Service) expired(org domain.Organization) bool {
 	return org.Pending != nil && !s.clock.Now().Before(org.Pending.LeaseUntil)
@@ -107,7 +100,11 @@ func (s *Service) takeOver(ctx context.Context, org domain.Organization) (domain
 	if next, err = s.reclaim(ctx, next); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.finish(ctx, next)
+	out, err := s.finish(ctx, next)
+	if err == nil && out.State == domain.StateDeleted {
+		return out, domain.ErrOrgNotFound // settled: gone
+	}
+	return out, err
 }
 
 // change is how a use case begins an operation on an existing
@@ -207,7 +204,7 @@ func (s *Service) update(ctx context.Context, id domain.ID, reserved string, pla
 		}
 		written, err := s.replace(ctx, org, next)
 		if errors.Is(err, domain.ErrStale) {
-			if err := s.releaseAll(ctx, next.IntentClaims()); err != nil {
+			if err := s.releaseAll(ctx, intentClaims(next)); err != nil {
 				return org, next, err
 			}
 			continue
@@ -234,37 +231,24 @@ func (s *Service) carry(ctx context.Context, org domain.Organization, point stri
 	return s.finish(ctx, org)
 }
 
-// finish carries out the remaining steps of org's pending operation. It
-// returns the organization as the operation leaves it,
-// domain.ErrOrgNotFound if the operation removed it, or the error that
+// finish carries out the remaining steps of org's pending operation
+// (operation.finish). It returns the organization as the operation leaves
+// it (in state domain.StateDeleted if it removed it), or the error that
 // ended the operation.
 func (s *Service) finish(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	switch org.Pending.Op {
-	case domain.OpCreate:
-		return s.finishCreate(ctx, org)
-	case domain.OpUpdate:
-		return s.finishUpdate(ctx, org)
-	case domain.OpJoin:
-		return s.finishJoin(ctx, org)
-	case domain.OpSetRole:
-		return s.finishSetRole(ctx, org)
-	case domain.OpRemove:
-		return s.finishRemove(ctx, org)
-	case domain.OpDelete:
-		if err := s.finishDelete(ctx, org); err != nil {
-			return domain.Organization{}, err
-		}
-		return domain.Organization{}, domain.ErrOrgNotFound
-	default:
-		return domain.Organization{}, fmt.Errorf("organization %s: unknown pending operation %q", org.ID, org.Pending.Op)
+	op, err := opOf(org.Pending)
+	if err != nil {
+		return domain.Organization{}, fmt.Errorf("organization %s: %w", org.ID, err)
 	}
+	return op.finish(ctx, s, org)
 }
 
-// commit writes next (org with its operation applied) over org. If the
-// write loses because another owner finished the operation first, it
-// returns what that owner wrote.
+// commit ends org's pending operation: it writes next (org with the
+// operation's effect applied) without the intent, over org. If the write
+// loses because another owner finished the operation first, it returns
+// what that owner wrote.
 func (s *Service) commit(ctx context.Context, org, next domain.Organization) (domain.Organization, error) {
-	next, err := s.replace(ctx, org, next)
+	next, err := s.replace(ctx, org, next.Done())
 	if !errors.Is(err, domain.ErrStale) {
 		return next, err
 	}
@@ -276,6 +260,21 @@ func (s *Service) commit(ctx context.Context, org, next domain.Organization) (do
 		return cur, nil
 	}
 	return domain.Organization{}, domain.ErrOrgBusy
+}
+
+// drop ends org's pending operation with none of it applied: the intent
+// goes, nothing else changes.
+func (s *Service) drop(ctx context.Context, org domain.Organization) (domain.Organization, error) {
+	return s.commit(ctx, org, org)
+}
+
+// abandon drops org's pending operation, none of which was applied, gives
+// back the claims its intent took, and returns cause.
+func (s *Service) abandon(ctx context.Context, org domain.Organization, cause error) error {
+	if _, err := s.drop(ctx, org); err != nil {
+		return err
+	}
+	return errors.Join(cause, s.releaseAll(ctx, intentClaims(org)))
 }
 
 // moveCollection renames a tenant collection, treating a rename already

@@ -56,13 +56,14 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 		return s.issue(admin, domain.Organization{})
 	}
 	org, err := found.org, found.err
-	if err == nil && (s.expired(org) || (org.Pending != nil && org.Pending.Op == domain.OpUpdate)) {
-		// An update in flight decides what this login may see (an email
-		// or password change applies to the admin before the organization
-		// records it): wait for it, or finish any operation whose lease
-		// ran out, and check the credentials against what it left. A
-		// create or delete in flight needs no wait: its organization is
-		// not visible either way.
+	if err == nil && (s.expired(org) || writesAccount(org.Pending, admin.ID)) {
+		// An operation in flight on this account decides what this login
+		// may see (an email or password change, a role change or a
+		// removal writes the account before the organization records
+		// it): wait for it, or finish any operation whose lease ran out,
+		// and check the credentials against what it left. A create or
+		// delete in flight needs no wait: its organization is not visible
+		// either way.
 		org, err = s.settle(ctx, org.ID)
 	}
 	if err == nil {

@@ -58,15 +58,14 @@ func (s *Service) caller(ctx context.Context, org domain.Organization, p domain.
 // must be undone.
 var errEmailHeld = errors.New("email held by another account")
 
-// addMember inserts the account of the member org's pending create or join
-// adds, and lists it on its roster page; both idempotent. It returns
-// errEmailHeld if another account has the email.
-func (s *Service) addMember(ctx context.Context, org domain.Organization) error {
-	p := org.Pending
-	m := p.Member
+// addMember inserts the account of member m, whom org's pending create or
+// join adds with password hash hash, and lists it on roster page page;
+// both idempotent. It returns errEmailHeld if another account has the
+// email.
+func (s *Service) addMember(ctx context.Context, org domain.Organization, m domain.Member, page int, hash string) error {
 	admin := domain.Admin{
-		ID: m.AdminID, Email: m.Email, PasswordHash: p.PasswordHash, Role: domain.RoleOrgAdmin,
-		OrgID: org.ID, CreatedAt: m.JoinedAt, OrgRole: m.Role, EmailOp: m.EmailOp, Page: p.Page,
+		ID: m.AdminID, Email: m.Email, PasswordHash: hash, Role: domain.RoleOrgAdmin,
+		OrgID: org.ID, CreatedAt: m.JoinedAt, OrgRole: m.Role, EmailOp: m.EmailOp, Page: page,
 	}
 	if err := s.admins.Insert(ctx, admin); errors.Is(err, domain.ErrEmailExists) {
 		// Inserted by an earlier attempt of this operation, or the email is
@@ -84,7 +83,7 @@ func (s *Service) addMember(ctx context.Context, org domain.Organization) error 
 	} else if err != nil {
 		return err
 	}
-	return s.putRosterEntry(ctx, org.ID, p.Page, m)
+	return s.putRosterEntry(ctx, org.ID, page, m)
 }
 
 // putRosterEntry lists m on page i of org's roster, in place of its entry

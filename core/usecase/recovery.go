@@ -186,7 +186,7 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 			continue
 		}
 		for _, c := range claims {
-			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && o.Holds(c) {
+			if o, ok := byID[c.OrgID]; ok && o.Pending == nil && holds(o, c) {
 				continue
 			}
 			if a, ok := members[c.AdminID]; ok && c.OrgID != "" && a.OrgID == c.OrgID && a.Member().EmailClaim(c.OrgID).Same(c) {

@@ -41,8 +41,10 @@ func (s *Service) RemoveMember(ctx context.Context, p domain.Principal, email st
 		if org.LastOwner(cur.ID) {
 			return org, domain.ErrLastOwner
 		}
-		pending := s.newPending(domain.OpRemove)
-		pending.Member, pending.Page = cur.Member(), cur.Page
+		pending, err := s.intent(opRemove, s.opID(), &removeOp{Member: cur.Member(), Page: cur.Page})
+		if err != nil {
+			return org, err
+		}
 		removed = cur.Member()
 		return org.Begin(pending), nil
 	}})
@@ -52,28 +54,48 @@ func (s *Service) RemoveMember(ctx context.Context, p domain.Principal, email st
 	return removed, nil
 }
 
-// finishRemove carries out a removal's steps; each is idempotent. The
-// member's email is given back last, once it is listed nowhere.
-func (s *Service) finishRemove(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	p := org.Pending
-	if err := s.admins.Delete(ctx, p.Member.AdminID); err != nil {
+// opRemove is the removal operation (a member removed, or leaving).
+const opRemove domain.Op = "remove"
+
+// removeOp is a removal's intent: the member (as it was when the removal
+// began) and the roster page that lists it.
+type removeOp struct {
+	Member domain.Member `json:"member"`
+	Page   int           `json:"page,omitempty"`
+}
+
+// claims: a removal takes none (it gives the member's email back).
+func (op *removeOp) claims(domain.Organization) []domain.Claim { return nil }
+
+// account is the member's, which it deletes.
+func (op *removeOp) account() domain.ID { return op.Member.AdminID }
+
+// finish carries out a removal's steps; each is idempotent. The member's
+// email is given back last, once it is listed nowhere.
+func (op *removeOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if err := s.admins.Delete(ctx, op.Member.AdminID); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPRemoveAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.dropRosterEntry(ctx, org.ID, p.Page, p.Member.AdminID); err != nil {
+	if err := s.dropRosterEntry(ctx, org.ID, op.Page, op.Member.AdminID); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPRemoveRoster); err != nil {
 		return domain.Organization{}, err
 	}
-	out, err := s.commit(ctx, org, org.Removed())
+	out, err := s.commit(ctx, org, org.Removed(op.Member, op.Page))
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.releaseAll(ctx, []domain.Claim{p.Member.EmailClaim(org.ID)}); err != nil {
+	if err := s.releaseAll(ctx, []domain.Claim{op.Member.EmailClaim(org.ID)}); err != nil {
 		s.log.WarnContext(ctx, "lifecycle: a removed member's email not released", "org_id", org.ID, "error", err)
 	}
 	return out, nil
+}
+
+// lose: a removal holds no claims to lose.
+func (op *removeOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, nil
 }

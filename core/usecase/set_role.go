@@ -46,8 +46,10 @@ func (s *Service) SetRole(ctx context.Context, p domain.Principal, email, role s
 		if newRole != domain.RoleOwner && org.LastOwner(cur.ID) {
 			return org, domain.ErrLastOwner
 		}
-		pending := s.newPending(domain.OpSetRole)
-		pending.Member, pending.Page, pending.NewRole = cur.Member(), cur.Page, newRole
+		pending, err := s.intent(opSetRole, s.opID(), &setRoleOp{Member: cur.Member(), Page: cur.Page, NewRole: newRole})
+		if err != nil {
+			return org, err
+		}
 		return org.Begin(pending), nil
 	}})
 	if err != nil {
@@ -58,25 +60,46 @@ func (s *Service) SetRole(ctx context.Context, p domain.Principal, email, role s
 	return m, nil
 }
 
-// finishSetRole carries out a role change's steps; each is idempotent.
-func (s *Service) finishSetRole(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	p := org.Pending
-	admin, err := s.admins.ByID(ctx, p.Member.AdminID)
+// opSetRole is the role change operation.
+const opSetRole domain.Op = "setrole"
+
+// setRoleOp is a role change's intent: the member (as it was when the
+// change began), the roster page that lists it, and its new role.
+type setRoleOp struct {
+	Member  domain.Member  `json:"member"`
+	Page    int            `json:"page,omitempty"`
+	NewRole domain.OrgRole `json:"new_role"`
+}
+
+// claims: a role change takes none.
+func (op *setRoleOp) claims(domain.Organization) []domain.Claim { return nil }
+
+// account is the member's, whose role it writes.
+func (op *setRoleOp) account() domain.ID { return op.Member.AdminID }
+
+// finish carries out a role change's steps; each is idempotent.
+func (op *setRoleOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	admin, err := s.admins.ByID(ctx, op.Member.AdminID)
 	if errors.Is(err, domain.ErrAdminNotFound) {
-		return s.commit(ctx, org, org.Abort()) // gone with its organization's delete, say
+		return s.drop(ctx, org) // gone with its organization's delete, say
 	}
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	admin.OrgRole = p.NewRole
+	admin.OrgRole = op.NewRole
 	if err := s.admins.Update(ctx, admin); err != nil {
 		return domain.Organization{}, err
 	}
 	if err := s.step(ctx, FPRoleAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	if err := s.putRosterEntry(ctx, org.ID, p.Page, admin.Member()); err != nil {
+	if err := s.putRosterEntry(ctx, org.ID, op.Page, admin.Member()); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.commit(ctx, org, org.RoleSet(s.now()))
+	return s.commit(ctx, org, org.RoleSet(op.Member, op.NewRole, s.now()))
+}
+
+// lose: a role change holds no claims to lose.
+func (op *setRoleOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, nil
 }

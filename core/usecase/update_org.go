@@ -57,7 +57,11 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 			if ch.name != nil && !domain.Allowed(caller.OrgRole, domain.ActRename) {
 				return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActRename)
 			}
-			pending, err := s.planUpdate(org, caller, ch)
+			op := planUpdate(org, caller, ch)
+			if !op.changes() {
+				return org, errUnchanged
+			}
+			pending, err := s.intent(opUpdate, s.opID(), op)
 			if err != nil {
 				return org, err
 			}
@@ -107,34 +111,81 @@ func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (updateInp
 	return ch, nil
 }
 
-// planUpdate is the intent of applying ch (a rename, the caller's own
-// email and password) to org, or errUnchanged.
-func (s *Service) planUpdate(org domain.Organization, caller domain.Admin, ch updateInput) (*domain.Pending, error) {
-	pending := s.newPending(domain.OpUpdate)
-	pending.Member, pending.Page = caller.Member(), caller.Page
-	if ch.name != nil && *ch.name != org.Name {
-		pending.NewName = *ch.name
-	}
-	if ch.email != nil && *ch.email != caller.Email {
-		pending.NewEmail = *ch.email
-	}
-	if ch.password != "" {
-		pending.PasswordHash = ch.password
-		pending.CredentialsVersion = caller.CredentialsVersion + 1
-	}
-	if !pending.Changes() {
-		return nil, errUnchanged
-	}
-	return pending, nil
+// opUpdate is the update operation: a rename, and a member's own email
+// and password changes.
+const opUpdate domain.Op = "update"
+
+// updateOp is an update's intent: what changes, and the member whose
+// credentials change (as it was when the update began).
+type updateOp struct {
+	Member domain.Member `json:"member"`
+	// Page is the roster page that lists Member.
+	Page int `json:"page,omitempty"`
+	// PasswordHash is Member's new password hash, and CredentialsVersion
+	// its credentials version once the change is applied.
+	PasswordHash       string `json:"password_hash,omitempty"`
+	CredentialsVersion int64  `json:"credentials_version,omitempty"`
+	// NewName is the rename target; zero for none.
+	NewName domain.OrgName `json:"new_name,omitzero"`
+	// NewEmail is Member's new email.
+	NewEmail domain.Email `json:"new_email,omitempty"`
 }
 
-// finishUpdate carries out the update steps after the intent was recorded;
+// planUpdate is the update applying ch (a rename, the caller's own email
+// and password) to org.
+func planUpdate(org domain.Organization, caller domain.Admin, ch updateInput) *updateOp {
+	op := &updateOp{Member: caller.Member(), Page: caller.Page}
+	if ch.name != nil && *ch.name != org.Name {
+		op.NewName = *ch.name
+	}
+	if ch.email != nil && *ch.email != caller.Email {
+		op.NewEmail = *ch.email
+	}
+	if ch.password != "" {
+		op.PasswordHash = ch.password
+		op.CredentialsVersion = caller.CredentialsVersion + 1
+	}
+	return op
+}
+
+// changes reports whether the update changes anything.
+func (op *updateOp) changes() bool {
+	return !op.NewName.IsZero() || op.NewEmail != "" || op.PasswordHash != ""
+}
+
+// renames reports whether the update moves org to another name key (and
+// so to another collection).
+func (op *updateOp) renames(org domain.Organization) bool {
+	return !op.NewName.IsZero() && op.NewName.Key() != org.Name.Key()
+}
+
+// claims are the new name key's (if it changes) and the new email's.
+func (op *updateOp) claims(org domain.Organization) []domain.Claim {
+	var out []domain.Claim
+	if op.renames(org) {
+		out = append(out, domain.Claim{Kind: domain.KindName, Key: op.NewName.Key(), OrgID: org.ID, Op: org.Pending.ID})
+	}
+	if op.NewEmail != "" {
+		out = append(out, domain.Claim{Kind: domain.KindEmail, Key: string(op.NewEmail), OrgID: org.ID, AdminID: op.Member.AdminID, Op: org.Pending.ID})
+	}
+	return out
+}
+
+// account is the member's, if its email or password changes (a rename
+// does not touch it).
+func (op *updateOp) account() domain.ID {
+	if op.NewEmail != "" || op.PasswordHash != "" {
+		return op.Member.AdminID
+	}
+	return ""
+}
+
+// finish carries out the update steps after the intent was recorded;
 // each is idempotent.
-func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	p := org.Pending
-	if p.NewEmail != "" || p.PasswordHash != "" {
-		if err := s.updateCredentials(ctx, org); errors.Is(err, domain.ErrEmailExists) {
-			return domain.Organization{}, s.abortUpdate(ctx, org, err)
+func (op *updateOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if op.NewEmail != "" || op.PasswordHash != "" {
+		if err := op.updateCredentials(ctx, s, org); errors.Is(err, domain.ErrEmailExists) {
+			return domain.Organization{}, s.abandon(ctx, org, err)
 		} else if err != nil {
 			return domain.Organization{}, err
 		}
@@ -142,16 +193,23 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if err := s.step(ctx, FPUpdateAdmin); err != nil {
 		return domain.Organization{}, err
 	}
-	renames := p.Renames(org)
+	renames := op.renames(org)
 	if renames {
-		if err := s.moveCollection(ctx, org.ID, org.Name.Collection(), p.NewName.Collection()); err != nil {
+		if err := s.moveCollection(ctx, org.ID, org.Name.Collection(), op.NewName.Collection()); err != nil {
 			return domain.Organization{}, err
 		}
 	}
 	if err := s.step(ctx, FPUpdateCollection); err != nil {
 		return domain.Organization{}, err
 	}
-	out, err := s.commit(ctx, org, org.Apply())
+	next := org
+	if !op.NewName.IsZero() {
+		next = next.Renamed(op.NewName, org.Pending.ID)
+	}
+	if op.NewEmail != "" {
+		next = next.EmailChanged(op.Member.AdminID, op.NewEmail)
+	}
+	out, err := s.commit(ctx, org, next)
 	if err != nil {
 		return domain.Organization{}, err
 	}
@@ -164,8 +222,8 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 	if renames {
 		old = append(old, org.NameClaim())
 	}
-	if p.NewEmail != "" {
-		old = append(old, p.Member.EmailClaim(org.ID))
+	if op.NewEmail != "" {
+		old = append(old, op.Member.EmailClaim(org.ID))
 	}
 	if releaseErr := s.releaseAll(ctx, old); releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
@@ -177,35 +235,61 @@ func (s *Service) finishUpdate(ctx context.Context, org domain.Organization) (do
 // updateCredentials writes the member's new email (with the claim the
 // update took on it) and password to its account, and its new email to
 // its roster entry.
-func (s *Service) updateCredentials(ctx context.Context, org domain.Organization) error {
-	p := org.Pending
-	admin, err := s.admins.ByID(ctx, p.Member.AdminID)
+func (op *updateOp) updateCredentials(ctx context.Context, s *Service, org domain.Organization) error {
+	admin, err := s.admins.ByID(ctx, op.Member.AdminID)
 	if err != nil {
 		return err
 	}
-	if p.NewEmail != "" {
-		admin.Email, admin.EmailOp = p.NewEmail, p.ID
+	if op.NewEmail != "" {
+		admin.Email, admin.EmailOp = op.NewEmail, org.Pending.ID
 	}
-	if p.PasswordHash != "" {
-		admin.PasswordHash, admin.CredentialsVersion = p.PasswordHash, p.CredentialsVersion
+	if op.PasswordHash != "" {
+		admin.PasswordHash, admin.CredentialsVersion = op.PasswordHash, op.CredentialsVersion
 	}
 	if err := s.admins.Update(ctx, admin); err != nil {
 		return err
 	}
-	if p.NewEmail == "" {
+	if op.NewEmail == "" {
 		return nil
 	}
-	return s.putRosterEntry(ctx, org.ID, p.Page, admin.Member())
+	return s.putRosterEntry(ctx, org.ID, op.Page, admin.Member())
 }
 
-// abortUpdate drops an update that cannot complete (its email is taken)
-// before any of it was applied, and returns cause.
-func (s *Service) abortUpdate(ctx context.Context, org domain.Organization, cause error) error {
-	if _, err := s.commit(ctx, org, org.Abort()); err != nil {
-		return err
+// lose drops the parts of the update whose claims were lost, undoing what
+// of them was applied (a moved collection moves back, an email changed
+// goes back to the one the member still holds), and goes on with the
+// rest.
+func (op *updateOp) lose(ctx context.Context, s *Service, org domain.Organization, lost []domain.Claim) (domain.Organization, error) {
+	var name, email bool
+	for _, c := range lost {
+		name = name || c.Kind == domain.KindName
+		email = email || c.Kind == domain.KindEmail
 	}
-	if err := s.releaseAll(ctx, org.IntentClaims()); err != nil {
-		return err
+	if name {
+		if err := s.moveBack(ctx, org, op.NewName); err != nil {
+			return org, err
+		}
+		op.NewName = domain.OrgName{}
 	}
-	return cause
+	if email {
+		admin, err := s.admins.ByID(ctx, op.Member.AdminID)
+		if err != nil {
+			return org, err
+		}
+		if admin.Email == op.NewEmail {
+			admin.Email, admin.EmailOp = op.Member.Email, op.Member.EmailOp
+			if err := s.admins.Update(ctx, admin); err != nil {
+				return org, err
+			}
+			if err := s.putRosterEntry(ctx, org.ID, op.Page, admin.Member()); err != nil {
+				return org, err
+			}
+		}
+		op.NewEmail = ""
+	}
+	next, err := rewrite(org, op)
+	if err != nil {
+		return org, err
+	}
+	return s.replace(ctx, org, next)
 }

@@ -207,8 +207,11 @@ func lostClaim(t *testing.T, newStores NewStores) {
 
 			acme, err := r.st.Orgs.ByID(ctx(t), a.OrgID)
 			require.NoError(t, err)
-			require.Len(t, acme.IntentClaims(), 1)
-			require.NoError(t, r.st.Names.Release(ctx(t), acme.IntentClaims()[0]))
+			require.NotNil(t, acme.Pending)
+			taken, err := r.st.Names.Claim(ctx(t), target)
+			require.NoError(t, err)
+			require.Equal(t, acme.Pending.ID, taken.Op, "the rename's own claim")
+			require.NoError(t, r.st.Names.Release(ctx(t), taken))
 			bravo, err := r.st.Orgs.ByID(ctx(t), b.OrgID)
 			require.NoError(t, err)
 			stolen := bravo

@@ -16,7 +16,7 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 	t.Run("insert-get", func(t *testing.T) {
 		r := newStores(t).Orgs
 		o := sampleOrg("Acme_Corp")
-		o.Pending = &domain.Pending{Op: domain.OpCreate, LeaseUntil: t0.Add(30e9), PasswordHash: "h"}
+		o.Pending = &domain.Pending{Op: domain.OpCreate, LeaseUntil: t0.Add(30e9), Data: []byte(`{"password_hash":"h"}`)}
 		o.State = domain.StateCreating
 		require.NoError(t, r.Insert(ctx(t), o))
 
@@ -88,7 +88,7 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 	t.Run("with-pending", func(t *testing.T) {
 		r := newStores(t).Orgs
 		a, b := sampleOrg("calm"), sampleOrg("busy")
-		b.Pending = &domain.Pending{Op: domain.OpUpdate, LeaseUntil: t0, NewName: domain.StoredOrgName("Busier"), NewEmail: "x@y.test", CredentialsVersion: 3, PasswordHash: "h"}
+		b.Pending = &domain.Pending{Op: "update", LeaseUntil: t0, Data: []byte(`{"new_name":"Busier","new_email":"x@y.test","credentials_version":3,"password_hash":"h"}`)}
 		require.NoError(t, r.Insert(ctx(t), a))
 		require.NoError(t, r.Insert(ctx(t), b))
 		got, err := r.WithPending(ctx(t))

@@ -123,7 +123,7 @@ func Markers(t *testing.T, newStores NewStores) {
 	t.Run("unmark-only-as-listed", func(t *testing.T) {
 		r := newStores(t).Orgs
 		org := sampleOrg("marked")
-		org.Pending = &domain.Pending{Op: domain.OpUpdate, ID: domain.NewID(t0), LeaseUntil: t0, NewName: domain.StoredOrgName("renamed")}
+		org.Pending = &domain.Pending{Op: "update", ID: domain.NewID(t0), LeaseUntil: t0, Data: []byte(`{"new_name":"renamed"}`)}
 		require.NoError(t, r.Insert(ctx(t), org))
 		marks, err := r.Markers(ctx(t))
 		require.NoError(t, err)
@@ -140,7 +140,7 @@ func Markers(t *testing.T, newStores NewStores) {
 		// A next intent rewrites the marker: the old listing no longer
 		// removes it.
 		next := org
-		next.Version, next.Pending = 2, &domain.Pending{Op: domain.OpSetRole, ID: domain.NewID(t0), LeaseUntil: t0}
+		next.Version, next.Pending = 2, &domain.Pending{Op: "setrole", ID: domain.NewID(t0), LeaseUntil: t0}
 		require.NoError(t, r.Replace(ctx(t), next, 1))
 		require.NoError(t, r.Unmark(ctx(t), marks[0]))
 		now, err := r.Markers(ctx(t))
