@@ -54,6 +54,7 @@ type Config struct {
 	SuperAdminPassword       string        `mapstructure:"FIRST_SUPERADMIN_PASSWORD" help:"its password (production: 12+ characters, not an example)"`
 	OperationLease           time.Duration `mapstructure:"OPERATION_LEASE" default:"30s" help:"how long the owner of a create, rename or delete has to finish it before a request, the periodic sweep or another replica takes it over"`
 	IntegrityCheckInterval   time.Duration `mapstructure:"INTEGRITY_CHECK_INTERVAL" default:"10m" help:"how often orgd audits the whole store (orgd check) for its metrics; 0: never"`
+	EventRetention           time.Duration `mapstructure:"EVENT_RETENTION" default:"2160h" help:"how long the event log keeps an event (2160h: 90 days); older ones are pruned a bounded batch per sweep; 0: kept forever"`
 	PprofAddr                string        `mapstructure:"PPROF_ADDR" help:"serve /debug/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off"`
 	ConfigFile               string        `mapstructure:"CONFIG_FILE" help:"optional config file (yaml, json, toml or env) with these keys"`
 
@@ -242,6 +243,9 @@ func (c Config) Validate() error {
 	}
 	if c.OperationLease < time.Second {
 		errs = append(errs, errors.New("OPERATION_LEASE must be 1s or more"))
+	}
+	if c.EventRetention != 0 && c.EventRetention < time.Hour {
+		errs = append(errs, errors.New("EVENT_RETENTION must be 0 (forever) or 1h or more"))
 	}
 	if c.IntegrityCheckInterval < 0 {
 		errs = append(errs, errors.New("INTEGRITY_CHECK_INTERVAL must be 0 (never) or more"))

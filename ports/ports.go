@@ -44,6 +44,34 @@ type OrgRepository interface {
 	Unmark(ctx context.Context, m domain.Marker) error
 }
 
+// EventLog stores the event log: its head, and its streams (the whole
+// log's, named "", and one per organization, named by its ID), each event
+// one document at its place, read and written by key. It decides nothing:
+// the core places events.
+type EventLog interface {
+	// Head returns the log's head (the zero head for a log never
+	// written).
+	Head(ctx context.Context) (domain.LogHead, error)
+	// PutHead writes head if the stored version is expected (0: none
+	// stored yet), giving it version expected+1; domain.ErrStale if not.
+	PutHead(ctx context.Context, head domain.LogHead, expected int64) error
+	// Put stores e at place pos of stream; domain.ErrStale if the place
+	// is taken (by e or another).
+	Put(ctx context.Context, stream string, pos int64, e domain.Event) error
+	// Get returns the event at place pos of stream, or
+	// domain.ErrEventNotFound.
+	Get(ctx context.Context, stream string, pos int64) (domain.Event, error)
+	// Drop removes the event at place pos of stream (retention); a
+	// missing one is no error.
+	Drop(ctx context.Context, stream string, pos int64) error
+	// First returns the first place of stream that retention kept (0 if
+	// it never pruned it).
+	First(ctx context.Context, stream string) (int64, error)
+	// SetFirst records that retention dropped stream's places before
+	// first; it never moves back.
+	SetFirst(ctx context.Context, stream string, first int64) error
+}
+
 // ClaimRegistry holds claims on unique keys (organization name keys, admin
 // emails): at most one claim per key, taken atomically, read by key.
 type ClaimRegistry interface {
@@ -104,7 +132,8 @@ type RosterPage struct {
 
 // Invitations stores invitations by ID.
 type Invitations interface {
-	// Insert stores a new invitation.
+	// Insert stores a new invitation; domain.ErrInvitationExists if its
+	// ID is stored already.
 	Insert(ctx context.Context, inv domain.Invitation) error
 	// ByID returns the invitation, or domain.ErrInvitationNotFound.
 	ByID(ctx context.Context, id domain.ID) (domain.Invitation, error)

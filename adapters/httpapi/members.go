@@ -114,7 +114,6 @@ func (h *handlers) setRole(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "member.role", &p, "org_id", string(p.OrgID), "target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
 	return c.JSON(http.StatusOK, newMemberResponse(m))
 }
 
@@ -127,11 +126,6 @@ func (h *handlers) removeMember(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	action := "member.remove"
-	if m.AdminID == p.AdminID {
-		action = "member.leave"
-	}
-	h.event(c, action, &p, "org_id", string(p.OrgID), "target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
 	return c.JSON(http.StatusOK, newMemberResponse(m))
 }
 
@@ -144,7 +138,6 @@ func (h *handlers) invite(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "invitation.create", &p, "org_id", string(p.OrgID), "invitation_id", string(inv.ID), "target_email", string(inv.Email), "role", string(inv.Role))
 	c.Response().Header().Set("Cache-Control", "no-store")
 	out := newInvitationResponse(inv.Invitation)
 	out.Token = inv.Token
@@ -172,7 +165,6 @@ func (h *handlers) revoke(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "invitation.revoke", &p, "org_id", string(p.OrgID), "invitation_id", string(inv.ID), "target_email", string(inv.Email), "role", string(inv.Role))
 	return c.JSON(http.StatusOK, newInvitationResponse(inv))
 }
 
@@ -196,8 +188,6 @@ func (h *handlers) accept(c *echo.Context) error {
 		}
 		return err
 	}
-	h.event(c, "member.join", &domain.Principal{AdminID: m.AdminID, OrgID: org.ID}, "org_id", string(org.ID),
-		"target_admin_id", string(m.AdminID), "target_email", string(m.Email), "role", string(m.Role))
 	return c.JSON(http.StatusCreated, membershipResponse{memberResponse: newMemberResponse(m), OrganizationName: org.Name.String()})
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"orgd/core/usecase"
+
 	"github.com/labstack/echo/v5"
 	"github.com/labstack/echo/v5/middleware"
 	"github.com/ulule/limiter/v3"
@@ -29,7 +31,11 @@ func requestIDMiddleware() echo.MiddlewareFunc {
 			_, _ = rand.Read(b[:])
 			return hex.EncodeToString(b[:])
 		},
-		RequestIDHandler: func(c *echo.Context, id string) { c.Set(ctxRequestID, id) },
+		RequestIDHandler: func(c *echo.Context, id string) {
+			c.Set(ctxRequestID, id)
+			// The operations a request begins record it in their events.
+			c.SetRequest(c.Request().WithContext(usecase.WithRequestID(c.Request().Context(), id)))
+		},
 	})
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		withID := rid(next)

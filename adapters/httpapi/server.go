@@ -112,6 +112,8 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.GET("/org/invitations", h.authed(h.listInvitations))
 	e.DELETE("/org/invitations", h.authed(h.revoke))
 	e.POST("/org/invitations/accept", h.accept)
+	e.GET("/org/events", h.authed(h.orgEvents))
+	e.GET("/events", h.authed(h.allEvents))
 	e.POST("/admin/login", h.login)
 	e.GET("/admin/snapshot", h.authed(h.snapshot))
 	e.GET("/healthz", h.healthz)
@@ -167,7 +169,6 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.create", in.By, "org_id", string(org.ID), "organization_name", org.Name.String(), "admin_email", string(org.AdminEmail()))
 	return c.JSON(http.StatusCreated, newOrgResponse(org))
 }
 
@@ -240,8 +241,6 @@ func (h *handlers) updateOrg(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.update", &p, "org_id", string(org.ID), "organization_name", org.Name.String(),
-		"renamed", req.OrganizationName != nil, "email_changed", req.Email != nil, "password_changed", req.Password != nil)
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }
 
@@ -254,7 +253,6 @@ func (h *handlers) deleteOrg(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	h.event(c, "org.delete", &p, "organization_name", deleted)
 	return c.JSON(http.StatusOK, messageResponse{Message: fmt.Sprintf("Organization '%s' deleted successfully", deleted)})
 }
 

@@ -39,7 +39,7 @@ func TestStoreDownAnswers503(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.Orgs(), Names: downClaims{st.Names()}, Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Rosters: st.Rosters(), Invitations: st.Invitations(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(),
 		Hasher: fakes.Hasher{}, Tokens: tok,
 	})
 	require.NoError(t, err)
@@ -113,7 +113,7 @@ func newServer(t *testing.T, hasher ports.PasswordHasher) (http.Handler, *bytes.
 	require.NoError(t, err)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Rosters: st.Rosters(), Invitations: st.Invitations(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(),
 		Hasher: hasher, Tokens: tok,
 	})
 	require.NoError(t, err)

@@ -70,7 +70,7 @@ func (r *Rosters) All(context.Context) ([]ports.RosterPage, error) {
 func (r *Invitations) Insert(_ context.Context, inv domain.Invitation) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return insert(r.invites, inv.ID, inv, func(domain.Invitation) bool { return false }, domain.ErrInvitationInvalid)
+	return insert(r.invites, inv.ID, inv, func(domain.Invitation) bool { return false }, domain.ErrInvitationExists)
 }
 
 // ByID implements ports.Invitations.

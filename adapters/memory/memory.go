@@ -27,6 +27,9 @@ type Store struct {
 	rosters map[rosterKey][]domain.Member
 	invites map[domain.ID]domain.Invitation
 	tenants map[string][]map[string]any
+	head    domain.LogHead
+	events  map[place]domain.Event
+	firsts  map[string]int64
 }
 
 // New returns an empty Store.
@@ -39,6 +42,8 @@ func New() *Store {
 		rosters: map[rosterKey][]domain.Member{},
 		invites: map[domain.ID]domain.Invitation{},
 		tenants: map[string][]map[string]any{},
+		events:  map[place]domain.Event{},
+		firsts:  map[string]int64{},
 	}
 }
 
@@ -113,6 +118,7 @@ func clone(o domain.Organization) domain.Organization {
 		o.Pending = &p
 	}
 	o.Owners, o.Roster, o.Invitations = slices.Clone(o.Owners), slices.Clone(o.Roster), slices.Clone(o.Invitations)
+	o.Outbox = cloneEvents(o.Outbox)
 	return o
 }
 
@@ -169,7 +175,7 @@ func (r *Orgs) WithPending(context.Context) ([]domain.Organization, error) {
 	defer r.mu.Unlock()
 	var out []domain.Organization
 	for _, o := range r.orgs {
-		if o.Pending != nil {
+		if o.Unsettled() {
 			out = append(out, clone(o))
 		}
 	}

@@ -11,7 +11,7 @@ import (
 
 func newStores(*testing.T) contract.Stores {
 	s := memory.New()
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Tenants: s.Tenants()}
 }
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }

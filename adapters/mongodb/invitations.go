@@ -45,7 +45,9 @@ func (r *Invitations) Insert(ctx context.Context, inv domain.Invitation) error {
 	if c.err != nil {
 		return fmt.Errorf("invitation: %w", c.err)
 	}
-	if _, err := r.c.InsertOne(ctx, d); err != nil {
+	if _, err := r.c.InsertOne(ctx, d); isDuplicate(err) {
+		return fmt.Errorf("insert invitation %s: %w", inv.ID, domain.ErrInvitationExists)
+	} else if err != nil {
 		return fmt.Errorf("insert invitation: %w", translate(err))
 	}
 	return nil

@@ -3,9 +3,11 @@ package mongodb
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
+	"go.mongodb.org/mongo-driver/v2/mongo"
 
 	"orgd/core/domain"
 )
@@ -136,6 +138,35 @@ func decodeIntents(ctx context.Context, s *Store) error {
 		_, err = s.db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: o.ID}, {Key: "version", Value: o.Version}}, update)
 		if err != nil {
 			return fmt.Errorf("organization %s: %w", o.ID.Hex(), translate(err))
+		}
+	}
+	return nil
+}
+
+// dropEventLog (migration 8's down) drops the event log, its history
+// with it (events committed and not yet placed too), and the
+// organizations' event counts: the orgd before it keeps no history.
+func dropEventLog(ctx context.Context, s *Store) error {
+	if _, err := s.db.Collection(collOrgs).UpdateMany(ctx, bson.D{{Key: "event_seq", Value: bson.D{{Key: "$exists", Value: true}}}},
+		bson.D{{Key: "$unset", Value: bson.D{{Key: "event_seq", Value: ""}, {Key: "outbox", Value: ""}}}}); err != nil {
+		return fmt.Errorf("organizations: %w", translate(err))
+	}
+	if err := s.db.Collection(collEvents).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
+		return fmt.Errorf("drop %s: %w", collEvents, translate(err))
+	}
+	// The markers of organizations that kept only an outbox go too: the
+	// orgd before it marks operations only.
+	marks, err := s.orgs.markers(ctx)
+	if err != nil {
+		return err
+	}
+	for _, m := range marks {
+		err := s.db.Collection(collOrgs).FindOne(ctx, bson.D{{Key: "_id", Value: m.ID}, {Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}}).Err()
+		if errors.Is(err, mongo.ErrNoDocuments) {
+			err = s.orgs.unmark(ctx, m.ID, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("marker of %s: %w", m.ID.Hex(), translate(err))
 		}
 	}
 	return nil

@@ -66,6 +66,9 @@ var Migrations = []Migration{
 		Up: addMembers, Down: removeMembers, CanUndo: membersUndoable},
 	{Version: 7, Name: "intents keep their operation's own data as the core encodes it",
 		Up: encodeIntents, Down: decodeIntents},
+	{Version: 8, Name: "the event log",
+		Up:   func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collEvents) },
+		Down: dropEventLog},
 }
 
 // index is one index of a master collection.
@@ -99,7 +102,7 @@ var (
 // every start by ensureSchema, since a restore by other tools (mongorestore
 // --drop) or a hand can remove it after its migration ran.
 var (
-	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites}
+	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents}
 	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
 )
 

@@ -233,7 +233,7 @@ func TestMigrationKeepsIntentsWhole(t *testing.T) {
 		require.NoError(t, err)
 		s, err := usecase.New(ctx, usecase.Deps{
 			Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Rosters: st.Rosters(),
-			Invitations: st.Invitations(), Tenants: st.Tenants(), Hasher: fakes.Hasher{}, Tokens: tok, Failpoints: fp,
+			Invitations: st.Invitations(), Events: st.Events(), Tenants: st.Tenants(), Hasher: fakes.Hasher{}, Tokens: tok, Failpoints: fp,
 			Lease: time.Second, Logger: slog.New(slog.DiscardHandler),
 		})
 		require.NoError(t, err)

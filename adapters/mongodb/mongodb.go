@@ -45,6 +45,7 @@ const (
 	collPending = "pending_ops"
 	collRosters = "rosters"
 	collInvites = "invitations"
+	collEvents  = "event_log"
 )
 
 // TenantDatabases is how many tenant databases share the tenant
@@ -119,6 +120,7 @@ type Store struct {
 	orgs         *Orgs
 	names        *Claims
 	emails       *Claims
+	events       *EventLog
 }
 
 // Open connects to the server and applies pending migrations (Migrations)
@@ -157,6 +159,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
+	s.events = &EventLog{c: db.Collection(collEvents), cas: s.newCAS()}
 	if !o.AnySchema && o.SkipMigrations { // Migrate checks it otherwise
 		if err := s.CheckSchema(ctx); err != nil {
 			_ = client.Disconnect(context.WithoutCancel(ctx))
@@ -309,6 +312,9 @@ func (s *Store) Names() *Claims { return s.names }
 
 // Emails returns the claims on admin emails.
 func (s *Store) Emails() *Claims { return s.emails }
+
+// Events returns the event log.
+func (s *Store) Events() *EventLog { return s.events }
 
 // Admins returns the admin repository.
 func (s *Store) Admins() *Admins { return &Admins{c: s.db.Collection(collAdmins)} }

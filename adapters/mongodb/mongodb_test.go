@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
 func newStores(t *testing.T) contract.Stores {
 	s := mongotest.NewStore(t)
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Tenants: s.Tenants()}
 }
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }

@@ -67,6 +67,11 @@ type orgDoc struct {
 	Members     int             `bson:"members"`
 	Roster      []int           `bson:"roster"`
 	Invitations []bson.ObjectID `bson:"invitations,omitempty"`
+	// Outbox holds the events committed and not yet in the event log;
+	// EventSeq counts the events committed (the organization's stream's
+	// length once the outbox is placed).
+	Outbox   []eventDoc `bson:"outbox,omitempty"`
+	EventSeq int64      `bson:"event_seq,omitempty"`
 }
 
 type ownerDoc struct {
@@ -82,6 +87,7 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 		AdminEmail: string(o.AdminEmail()), CreatedAt: o.CreatedAt,
 		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
 		NameOp: c.opt(o.NameOp), Members: o.Members, Roster: o.Roster,
+		Outbox: c.events(o.Outbox), EventSeq: o.EventSeq,
 	}
 	for _, w := range o.Owners {
 		d.Owners = append(d.Owners, ownerDoc{AdminID: c.oid(w.AdminID), Email: string(w.Email), Since: w.Since})
@@ -103,6 +109,7 @@ func (d orgDoc) toDomain() domain.Organization {
 		ID: domain.ID(d.ID.Hex()), Name: domain.StoredOrgName(d.Name),
 		CreatedAt: d.CreatedAt.UTC(), State: domain.State(d.State), Version: d.Version,
 		NameOp: fromOptOID(d.NameOp), Members: d.Members, Roster: d.Roster,
+		Outbox: eventsToDomain(d.Outbox), EventSeq: d.EventSeq,
 	}
 	for _, w := range d.Owners {
 		o.Owners = append(o.Owners, domain.Owner{AdminID: domain.ID(w.AdminID.Hex()), Email: domain.Email(w.Email), Since: w.Since.UTC()})
@@ -125,7 +132,7 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 	if err != nil {
 		return err
 	}
-	if d.Pending != nil {
+	if org.Unsettled() {
 		if err := r.mark(ctx, d.ID, d.Version); err != nil {
 			return err
 		}
@@ -196,7 +203,7 @@ func (r *Orgs) Replace(ctx context.Context, org domain.Organization, expected in
 		return err
 	}
 	defer r.cas.lock(d.ID)()
-	if d.Pending != nil {
+	if org.Unsettled() {
 		if err := r.mark(ctx, d.ID, d.Version); err != nil {
 			return err
 		}
@@ -217,7 +224,7 @@ func (r *Orgs) Replace(ctx context.Context, org domain.Organization, expected in
 	if !ok {
 		return domain.ErrStale
 	}
-	if d.Pending == nil {
+	if !org.Unsettled() {
 		return r.unmark(ctx, d.ID, d.Version)
 	}
 	return nil
@@ -297,7 +304,7 @@ func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
 		if err != nil {
 			return nil, err
 		}
-		if org.Pending != nil {
+		if org.Unsettled() {
 			out = append(out, org)
 		}
 	}

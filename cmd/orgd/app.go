@@ -180,7 +180,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 // dependencies.
 func (a *app) newService(d usecase.Deps) (*usecase.Service, error) {
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = a.st.Orgs(), a.st.Names(), a.st.Emails(), a.st.Admins(), a.st.Tenants()
-	d.Rosters, d.Invitations = a.st.Rosters(), a.st.Invitations()
+	d.Rosters, d.Invitations, d.Events = a.st.Rosters(), a.st.Invitations(), a.st.Events()
 	d.Logger, d.Lease = a.log, a.cfg.OperationLease
 	if a.server != nil {
 		d.Snapshots = a.server

@@ -53,6 +53,8 @@ type Principal struct {
 	AdminID ID
 	OrgID   ID // empty for the super admin
 	Super   bool
+	// Email is the account's, as of this request.
+	Email Email
 	// OrgRole is its role in its organization, as of this request.
 	OrgRole OrgRole
 	// CredentialsVersion is the account's as its token carried it: an

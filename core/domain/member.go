@@ -52,6 +52,7 @@ const (
 	ActChangeRole      Action = "change a member's role"
 	ActRemove          Action = "remove a member"
 	ActDelete          Action = "delete the organization"
+	ActReadEvents      Action = "read the organization's events"
 )
 
 // Allowed is the rights table: whether a member with role may take act,
@@ -63,7 +64,7 @@ const (
 //	                          password, leave
 //	admin and owner:          rename; invite, remove, and change the role
 //	                          of members and admins; list and revoke
-//	                          invitations
+//	                          invitations; read the organization's events
 //	owner only:               all of that with owners as targets; delete
 //	                          the organization
 //
@@ -75,7 +76,7 @@ func Allowed(role OrgRole, act Action, targets ...OrgRole) bool {
 		return role.rank() > 0
 	case ActDelete:
 		return role == RoleOwner
-	case ActRename, ActListInvitations:
+	case ActRename, ActListInvitations, ActReadEvents:
 		return role.rank() >= RoleAdmin.rank()
 	case ActInvite, ActRevoke, ActChangeRole, ActRemove:
 		if role.rank() < RoleAdmin.rank() {
@@ -139,20 +140,23 @@ const RosterPageSize = 100
 // Only a digest of its secret is kept; whoever holds the token (its ID and
 // the secret) may accept it once, before it expires.
 type Invitation struct {
-	ID        ID
-	OrgID     ID
-	Email     Email
-	Role      OrgRole
-	Digest    string // of the secret (see usecase's invitation tokens)
-	CreatedBy ID
-	CreatedAt time.Time
-	ExpiresAt time.Time
+	ID        ID        `json:"id"`
+	OrgID     ID        `json:"org_id"`
+	Email     Email     `json:"email"`
+	Role      OrgRole   `json:"role"`
+	Digest    string    `json:"digest,omitempty"` // of the secret (see usecase's invitation tokens)
+	CreatedBy ID        `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // ErrInvitationInvalid answers any invitation token that cannot be used:
 // unknown, wrong, expired, used, revoked, or its organization gone. One
 // answer for all, so a guesser learns nothing.
 var ErrInvitationInvalid = Errorf(CodeUnauthorized, "Invitation is invalid or has expired")
+
+// ErrInvitationExists says an invitation of that id is stored already.
+var ErrInvitationExists = Errorf(CodeConflict, "An invitation of that id exists")
 
 // ErrInvitationNotFound says an organization has no invitation of that
 // id (a revocation's answer; an accept answers ErrInvitationInvalid).

@@ -46,6 +46,10 @@ type Pending struct {
 	// then nobody else touches the organization; after it, anyone may take
 	// the operation over and finish it.
 	LeaseUntil time.Time
+	// Actor is who asked for the operation, and RequestID the request
+	// that asked: its events name them, whoever finishes it.
+	Actor     Actor
+	RequestID string
 	// Data is the operation's own part of the intent (the member it
 	// concerns, a new name, a password hash…), as its operation encoded
 	// it (JSON): opaque to the domain and to stores, which keep it as
@@ -79,6 +83,28 @@ type Organization struct {
 	// Invitations are its invitations not yet accepted, revoked or
 	// expired and swept.
 	Invitations []ID
+	// Outbox holds the events of changes committed to o that are not yet
+	// placed in the event log, oldest first; EventSeq counts every event
+	// committed to o (the next one's place in its stream).
+	Outbox   []Event
+	EventSeq int64
+}
+
+// Unsettled reports whether o has work left that recovery must find: an
+// operation pending, or committed events not yet in the event log.
+func (o Organization) Unsettled() bool { return o.Pending != nil || len(o.Outbox) > 0 }
+
+// Record commits events to o's outbox, each at its place in o's stream.
+func (o Organization) Record(events ...Event) Organization {
+	if len(events) == 0 {
+		return o
+	}
+	o.Outbox = append(append([]Event(nil), o.Outbox...), events...)
+	for i := len(o.Outbox) - len(events); i < len(o.Outbox); i++ {
+		o.Outbox[i].OrgSeq = o.EventSeq
+		o.EventSeq++
+	}
+	return o
 }
 
 // AdminEmail is the email of the owner who has been owner longest, the

@@ -66,7 +66,8 @@ func (s *Service) join(ctx context.Context, token string, pw domain.Password) (d
 			}
 			id := s.opID()
 			joined = domain.Member{AdminID: domain.NewID(s.now()), Email: inv.Email, Role: inv.Role, JoinedAt: s.now(), EmailOp: id}
-			pending, err := s.intent(opJoin, id, &joinOp{Member: joined, Page: org.NextPage(), PasswordHash: hash, Invitation: inv.ID})
+			actor := domain.Actor{ID: joined.AdminID, Email: joined.Email, Kind: domain.ActorAdmin}
+			pending, err := s.intent(ctx, actor, opJoin, id, &joinOp{Member: joined, Page: org.NextPage(), PasswordHash: hash, Invitation: inv.ID})
 			if err != nil {
 				return org, err
 			}
@@ -142,7 +143,17 @@ func (op *joinOp) finish(ctx context.Context, s *Service, org domain.Organizatio
 	if err := s.invites.Delete(ctx, op.Invitation); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.commit(ctx, org, org.Joined(op.Member, op.Page, op.Invitation, s.now()))
+	return s.commit(ctx, op, org, org.Joined(op.Member, op.Page, op.Invitation, s.now()))
+}
+
+// events: the member joined, by its invitation.
+func (op *joinOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventMemberJoined, struct {
+		AdminID      domain.ID      `json:"admin_id"`
+		Email        domain.Email   `json:"email"`
+		Role         domain.OrgRole `json:"role"`
+		InvitationID domain.ID      `json:"invitation_id"`
+	}{op.Member.AdminID, op.Member.Email, op.Member.Role, op.Invitation})}
 }
 
 // lose: a join that lost its email is undone.

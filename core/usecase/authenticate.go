@@ -35,7 +35,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 	if admin.OrgID != c.OrgID || super != c.Super || admin.CredentialsVersion != c.CredentialsVersion || (!super && !org.Visible()) {
 		return domain.Principal{}, domain.ErrInvalidToken
 	}
-	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super, OrgRole: admin.OrgRole, CredentialsVersion: admin.CredentialsVersion}, nil
+	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super, Email: admin.Email, OrgRole: admin.OrgRole, CredentialsVersion: admin.CredentialsVersion}, nil
 }
 
 // account reads the account a token names and, unless it is the super

@@ -89,7 +89,7 @@ func TestUnchangedAnswersTheStateAfter(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: admins, Tenants: st.Tenants(),
-		Rosters: st.Rosters(), Invitations: st.Invitations(), Hasher: fakes.Hasher{}, Tokens: tok,
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(), Hasher: fakes.Hasher{}, Tokens: tok,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

@@ -109,7 +109,11 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	}
 	now, id := s.now(), s.opID()
 	creator := domain.Member{AdminID: domain.NewID(now), Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: id}
-	pending, err := s.intent(domain.OpCreate, id, &createOp{Member: creator, PasswordHash: hash})
+	actor := domain.Actor{ID: creator.AdminID, Email: email, Kind: domain.ActorAdmin}
+	if in.By != nil {
+		actor = domain.ActorOf(*in.By) // the super admin, creating for someone
+	}
+	pending, err := s.intent(ctx, actor, domain.OpCreate, id, &createOp{Member: creator, PasswordHash: hash})
 	if err != nil {
 		return domain.Organization{}, err
 	}
@@ -159,7 +163,14 @@ func (op *createOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	if err := s.step(ctx, FPCreateCollection); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.commit(ctx, org, org.Activate())
+	return s.commit(ctx, op, org, org.Activate())
+}
+
+// events: the organization is created, with its first owner.
+func (op *createOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventOrgCreated, struct {
+		AdminEmail domain.Email `json:"admin_email"`
+	}{op.Member.Email})}
 }
 
 // lose: a create that lost its name or its email is undone.

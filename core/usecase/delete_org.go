@@ -3,6 +3,7 @@ package usecase
 import (
 	"context"
 	"errors"
+	"slices"
 
 	"orgd/core/domain"
 )
@@ -54,7 +55,15 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 					return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActDelete)
 				}
 			}
-			pending, err := s.intent(domain.OpDelete, s.opID(), &deleteOp{})
+			actor := domain.ActorOf(p)
+			if !p.Super {
+				caller, err := s.caller(ctx, org, p)
+				if err != nil {
+					return org, err
+				}
+				actor = callerActor(caller)
+			}
+			pending, err := s.intent(ctx, actor, domain.OpDelete, s.opID(), &deleteOp{})
 			if err != nil {
 				return org, err
 			}
@@ -80,6 +89,11 @@ func (op *deleteOp) account() domain.ID { return "" }
 // lose: a delete holds no claims to lose.
 func (op *deleteOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
 	return org, nil
+}
+
+// events: the organization is deleted.
+func (op *deleteOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventOrgDeleted, struct{}{})}
 }
 
 // finish carries out the delete steps after the organization was marked
@@ -110,6 +124,20 @@ func (op *deleteOp) finish(ctx context.Context, s *Service, org domain.Organizat
 		if err := s.removePage(ctx, org, i); err != nil {
 			return domain.Organization{}, err
 		}
+	}
+	// Its event goes into the log before the organization goes: a delete
+	// only moves forward, so the event is as good as committed.
+	if !slices.ContainsFunc(org.Outbox, func(e domain.Event) bool { return e.ID == string(org.Pending.ID)+".0" }) {
+		var err error
+		if org, err = s.replace(ctx, org, org.Record(s.record(org, org, op.events(org, org))...)); err != nil {
+			if errors.Is(err, domain.ErrStale) {
+				return domain.Organization{}, domain.ErrOrgBusy // taken over: the new owner finishes it
+			}
+			return domain.Organization{}, err
+		}
+	}
+	if err := s.publish(ctx, org); err != nil {
+		return domain.Organization{}, err
 	}
 	err := s.orgs.Delete(ctx, org.ID, org.Version)
 	if errors.Is(err, domain.ErrStale) {

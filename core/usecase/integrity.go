@@ -45,13 +45,17 @@ const (
 	// list (it is gone, or the invitation was revoked or used), older
 	// than a lease.
 	FindingStrayInvitation FindingKind = "stray_invitation"
+	// FindingUnplacedEvents: events committed to an organization that are
+	// not in the event log (committed more than a lease ago, online), or
+	// its stream ends before the events it counts.
+	FindingUnplacedEvents FindingKind = "unplaced_events"
 )
 
 // FindingKinds lists every kind, in the order reports give them.
 var FindingKinds = []FindingKind{
 	FindingNameClaim, FindingEmailClaim, FindingAdmin, FindingCollection, FindingOrphan,
 	FindingDeadClaim, FindingStaleIntent, FindingStaleMarker, FindingStrayAdmin,
-	FindingStrayRoster, FindingStrayInvitation,
+	FindingStrayRoster, FindingStrayInvitation, FindingUnplacedEvents,
 }
 
 // Finding is one thing the audit found wrong.

@@ -112,6 +112,12 @@ func (a *checker) check(ctx context.Context, org domain.Organization, v orgView)
 			}
 		}
 	}
+	if f, err := a.checkEvents(ctx, org); err != nil || f != nil {
+		if err != nil {
+			return nil, err
+		}
+		add(*f)
+	}
 	if total != org.Members {
 		add(Finding{Kind: FindingAdmin, Key: org.Name.Key(), Detail: fmt.Sprintf("its roster lists %d members; it counts %d", total, org.Members)})
 	}
@@ -252,14 +258,14 @@ func (a *checker) held(ctx context.Context, c domain.Claim) (bool, error) {
 // lease.
 func (a *checker) markers(ctx context.Context) error {
 	for _, m := range a.st.markers {
-		if o, ok := a.st.orgs[m.OrgID]; ok && o.Pending != nil {
+		if o, ok := a.st.orgs[m.OrgID]; ok && o.Unsettled() {
 			continue
 		}
 		if !a.offline && !a.s.pastLease(m.At) {
 			continue
 		}
 		org, err := a.s.orgs.ByID(ctx, m.OrgID)
-		if err == nil && org.Pending != nil {
+		if err == nil && org.Unsettled() {
 			continue
 		}
 		if err != nil && !errors.Is(err, domain.ErrOrgNotFound) {
@@ -378,4 +384,35 @@ func (a *checker) invitations(ctx context.Context) error {
 			Detail: fmt.Sprintf("invitation %s its organization does not list", inv.ID)})
 	}
 	return nil
+}
+
+// checkEvents reports the events committed to org that are not in the
+// event log: in its outbox and not placed (online, only those committed
+// more than a lease ago: their committer is gone), or, its outbox empty,
+// its stream ending before the events it counts.
+func (a *checker) checkEvents(ctx context.Context, org domain.Organization) (*Finding, error) {
+	missing := 0
+	for _, e := range org.Outbox {
+		if !a.offline && !a.s.pastLease(e.OccurredAt) {
+			continue
+		}
+		placed, err := a.s.placed(ctx, e)
+		if err != nil {
+			return nil, err
+		}
+		if !placed {
+			missing++
+		}
+	}
+	if missing > 0 {
+		return &Finding{Kind: FindingUnplacedEvents, Key: org.Name.Key(), Detail: fmt.Sprintf("%d committed events are not in the event log", missing)}, nil
+	}
+	if len(org.Outbox) > 0 || org.EventSeq == 0 {
+		return nil, nil
+	}
+	placed, err := a.s.placed(ctx, domain.Event{OrgID: org.ID, OrgSeq: org.EventSeq - 1})
+	if err != nil || placed {
+		return nil, err
+	}
+	return &Finding{Kind: FindingUnplacedEvents, Key: org.Name.Key(), Detail: fmt.Sprintf("its stream in the event log ends before the %d events it counts", org.EventSeq)}, nil
 }

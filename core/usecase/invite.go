@@ -61,12 +61,7 @@ func (s *Service) Invite(ctx context.Context, p domain.Principal, email, role st
 		ID: domain.NewID(now), OrgID: p.OrgID, Email: e, Role: r, Digest: digest(secret),
 		CreatedBy: p.AdminID, CreatedAt: now, ExpiresAt: now.Add(s.inviteTTL),
 	}
-	if err := s.invites.Insert(ctx, inv); err != nil {
-		return InvitationToken{}, err
-	}
-	// Listed on the organization only once stored: an invitation the
-	// organization does not list can never be accepted.
-	_, _, err = s.update(ctx, p.OrgID, "", func(org domain.Organization) (domain.Organization, error) {
+	_, _, _, err = s.perform(ctx, p.OrgID, change{begun: FPInvitePending, plan: func(org domain.Organization) (domain.Organization, error) {
 		// The inviter's role, read again: it may have been demoted or
 		// removed since its request was authenticated.
 		me, err := s.caller(ctx, org, p)
@@ -79,12 +74,71 @@ func (s *Service) Invite(ctx context.Context, p domain.Principal, email, role st
 		if len(org.Invitations) >= MaxInvitations {
 			return org, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("an organization has at most %d pending invitations; revoke some first", MaxInvitations))
 		}
-		return org.Invite(inv.ID), nil
-	})
+		pending, err := s.intent(ctx, callerActor(me), opInvite, s.opID(), &inviteOp{Invitation: inv})
+		if err != nil {
+			return org, err
+		}
+		return org.Begin(pending), nil
+	}})
 	if err != nil {
-		return InvitationToken{}, errors.Join(err, s.invites.Delete(context.WithoutCancel(ctx), inv.ID))
+		return InvitationToken{}, err
 	}
+	inv.Digest = ""
 	return InvitationToken{Invitation: inv, Token: string(inv.ID) + "." + base64.RawURLEncoding.EncodeToString(secret)}, nil
+}
+
+// Failpoints of an invite.
+const (
+	FPInvitePending = "invite.pending"
+	FPInviteStored  = "invite.stored"
+)
+
+// opInvite is the invite operation.
+const opInvite domain.Op = "invite"
+
+// inviteOp is an invite's intent: the invitation, stored before its
+// organization lists it (only a listed one can be accepted).
+type inviteOp struct {
+	Invitation domain.Invitation `json:"invitation"`
+}
+
+// claims: an invite takes none (the acceptance claims the email).
+func (op *inviteOp) claims(domain.Organization) []domain.Claim { return nil }
+
+// account: an invite changes no account.
+func (op *inviteOp) account() domain.ID { return "" }
+
+// finish stores the invitation (once) and lists it.
+func (op *inviteOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if err := s.invites.Insert(ctx, op.Invitation); err != nil && !errors.Is(err, domain.ErrInvitationExists) {
+		return domain.Organization{}, err
+	}
+	if err := s.step(ctx, FPInviteStored); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.commit(ctx, op, org, org.Invite(op.Invitation.ID))
+}
+
+// lose: an invite holds no claims to lose.
+func (op *inviteOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, nil
+}
+
+// events: the invitation was made (never its secret or digest).
+func (op *inviteOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventInvitationCreated, invitationData(op.Invitation))}
+}
+
+// invitationEvent is what an invitation's events say of it.
+type invitationEvent struct {
+	InvitationID domain.ID      `json:"invitation_id"`
+	Email        domain.Email   `json:"email"`
+	Role         domain.OrgRole `json:"role"`
+	ExpiresAt    time.Time      `json:"expires_at"`
+}
+
+func invitationData(inv domain.Invitation) invitationEvent {
+	return invitationEvent{InvitationID: inv.ID, Email: inv.Email, Role: inv.Role, ExpiresAt: inv.ExpiresAt.UTC()}
 }
 
 // emailTaken reports whether email is held, settled, by an account, or by

@@ -243,12 +243,22 @@ func (s *Service) finish(ctx context.Context, org domain.Organization) (domain.O
 	return op.finish(ctx, s, org)
 }
 
-// commit ends org's pending operation: it writes next (org with the
-// operation's effect applied) without the intent, over org. If the write
-// loses because another owner finished the operation first, it returns
-// what that owner wrote.
-func (s *Service) commit(ctx context.Context, org, next domain.Organization) (domain.Organization, error) {
-	next, err := s.replace(ctx, org, next.Done())
+// commit ends org's pending operation op: it writes next (org with the
+// operation's effect applied) without the intent and with the events op
+// records, over org, and then places those events in the event log. If
+// the write loses because another owner finished the operation first, it
+// returns what that owner wrote.
+func (s *Service) commit(ctx context.Context, op operation, org, next domain.Organization) (domain.Organization, error) {
+	unplaced, err := s.unplaced(ctx, org)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	next.Outbox = unplaced
+	next = next.Done().Record(s.record(org, next, op.events(org, next))...)
+	next, err = s.replace(ctx, org, next)
+	if err == nil {
+		s.publishNow(ctx, next)
+	}
 	if !errors.Is(err, domain.ErrStale) {
 		return next, err
 	}
@@ -263,10 +273,15 @@ func (s *Service) commit(ctx context.Context, org, next domain.Organization) (do
 }
 
 // drop ends org's pending operation with none of it applied: the intent
-// goes, nothing else changes.
+// goes, nothing else changes, and no event is recorded.
 func (s *Service) drop(ctx context.Context, org domain.Organization) (domain.Organization, error) {
-	return s.commit(ctx, org, org)
+	return s.commit(ctx, nothing{}, org, org)
 }
+
+// nothing is what a dropped operation commits: no event.
+type nothing struct{ operation }
+
+func (nothing) events(domain.Organization, domain.Organization) []domain.Event { return nil }
 
 // abandon drops org's pending operation, none of which was applied, gives
 // back the claims its intent took, and returns cause.

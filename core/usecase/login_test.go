@@ -50,7 +50,7 @@ func TestLogin(t *testing.T) {
 				assert.Equal(t, h.clock.Now().Add(usecase.DefaultTokenTTL), res.Claims.ExpiresAt)
 				p, err := h.svc.Authenticate(context.Background(), res.Token)
 				require.NoError(t, err)
-				assert.Equal(t, domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, OrgRole: domain.RoleOwner}, p)
+				assert.Equal(t, domain.Principal{AdminID: org.Owners[0].AdminID, OrgID: org.ID, Email: org.AdminEmail(), OrgRole: domain.RoleOwner}, p)
 			}
 		})
 	}

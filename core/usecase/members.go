@@ -15,14 +15,15 @@ import (
 // lifecycle engine), so it is crash-safe and one at a time per
 // organization.
 
-// member returns the member of the caller's organization with email.
-func (s *Service) member(ctx context.Context, p domain.Principal, email string) (domain.Admin, error) {
-	e, err := domain.NewEmail(email)
-	if err != nil {
-		return domain.Admin{}, err
+// memberOf returns the member of org that has email now, as the plan of
+// an operation on it must read it: since the request began, the member
+// may have changed its email (then another may have taken it), or left.
+func (s *Service) memberOf(ctx context.Context, org domain.Organization, email domain.Email) (domain.Admin, error) {
+	if !org.Visible() {
+		return domain.Admin{}, domain.ErrOrgNotFound
 	}
-	admin, err := s.adminByEmail(ctx, e)
-	if errors.Is(err, domain.ErrAdminNotFound) || (err == nil && admin.OrgID != p.OrgID) {
+	admin, err := s.adminByEmail(ctx, email)
+	if errors.Is(err, domain.ErrAdminNotFound) || (err == nil && admin.OrgID != org.ID) {
 		return domain.Admin{}, domain.ErrMemberNotFound
 	}
 	return admin, err
@@ -39,6 +40,12 @@ func (s *Service) current(ctx context.Context, org domain.Organization, id domai
 		return domain.Admin{}, domain.ErrMemberNotFound
 	}
 	return admin, err
+}
+
+// callerActor is caller, an organization's member, as the actor of a
+// change it asks.
+func callerActor(caller domain.Admin) domain.Actor {
+	return domain.Actor{ID: caller.ID, Email: caller.Email, Kind: domain.ActorAdmin}
 }
 
 // caller reads the member p of org again, as the plan of an operation it

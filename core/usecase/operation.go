@@ -33,6 +33,11 @@ type operation interface {
 	// and returns the organization as it now is, for finish to go on
 	// with, or the error that ends the operation.
 	lose(ctx context.Context, s *Service, org domain.Organization, lost []domain.Claim) (domain.Organization, error)
+	// events are the events its commit records, org being the
+	// organization its intent is on and next the one the commit writes
+	// (happened gives each its type and data; the engine stamps the
+	// rest). An operation that ends with nothing applied records none.
+	events(org, next domain.Organization) []domain.Event
 }
 
 // operations is the registry: every kind of operation an intent can
@@ -43,6 +48,8 @@ var operations = map[domain.Op]func() operation{
 	opJoin:          func() operation { return new(joinOp) },
 	opSetRole:       func() operation { return new(setRoleOp) },
 	opRemove:        func() operation { return new(removeOp) },
+	opInvite:        func() operation { return new(inviteOp) },
+	opRevoke:        func() operation { return new(revokeOp) },
 	domain.OpDelete: func() operation { return new(deleteOp) },
 }
 
@@ -65,14 +72,14 @@ func opOf(p *domain.Pending) (operation, error) {
 // takes and the data it carries may name).
 func (s *Service) opID() domain.ID { return domain.NewID(s.now()) }
 
-// intent is the intent of operation op, of kind kind, with ID id, whose
-// lease begins now.
-func (s *Service) intent(kind domain.Op, id domain.ID, op operation) (*domain.Pending, error) {
+// intent is the intent of operation op, of kind kind, with ID id, asked
+// by actor in the request ctx serves, whose lease begins now.
+func (s *Service) intent(ctx context.Context, actor domain.Actor, kind domain.Op, id domain.ID, op operation) (*domain.Pending, error) {
 	data, err := json.Marshal(op)
 	if err != nil {
 		return nil, fmt.Errorf("encode operation %s: %w", kind, err)
 	}
-	return &domain.Pending{Op: kind, ID: id, LeaseUntil: s.now().Add(s.lease), Data: data}, nil
+	return &domain.Pending{Op: kind, ID: id, LeaseUntil: s.now().Add(s.lease), Actor: actor, RequestID: requestID(ctx), Data: data}, nil
 }
 
 // rewrite replaces the data of org's pending operation with op's.

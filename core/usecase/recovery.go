@@ -21,6 +21,10 @@ type RecoveryReport struct {
 	// InvitationsDeleted counts invitations stored but never listed by
 	// their organization (an invite cut off between its two writes).
 	InvitationsDeleted int `json:"invitations_deleted"`
+	// EventsPlaced counts the committed events recovery placed in the
+	// event log (their committer died first, or the log could not take
+	// them then).
+	EventsPlaced int `json:"events_placed"`
 }
 
 // add counts what o did into r.
@@ -28,6 +32,7 @@ func (r *RecoveryReport) add(o RecoveryReport) {
 	r.Resumed += o.Resumed
 	r.ClaimsReleased += o.ClaimsReleased
 	r.InvitationsDeleted += o.InvitationsDeleted
+	r.EventsPlaced += o.EventsPlaced
 }
 
 // Recover finishes every pending operation, frees every abandoned claim
@@ -113,6 +118,15 @@ func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *Recove
 	}
 	var errs []error
 	for _, org := range pending {
+		if org.Pending == nil {
+			// Committed, its events not all placed: place them.
+			n, err := s.settleOutbox(ctx, org)
+			rep.EventsPlaced += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("place events of %s: %w", org.ID, err))
+			}
+			continue
+		}
 		if !exclusive && !s.expired(org) {
 			continue
 		}
@@ -245,13 +259,20 @@ func (s *Service) deleteStrayInvitations(ctx context.Context, orgs map[domain.ID
 	return nil
 }
 
+// prunePerSweep bounds the event log's retention work per sweep: at most
+// this many events (four writes each) are dropped.
+const prunePerSweep = 1000
+
 // RecoverEvery finishes, every interval until ctx ends, the operations
 // whose lease ran out (a request that failed midway, or a replica that
-// died), even if nobody touches their organization. With sweepClaims it
-// also frees abandoned claims; that is only needed when other processes
-// share the store, since this process's own leftovers are freed at its
-// next start or when someone reserves the key. Errors are logged.
-func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool) {
+// died), even if nobody touches their organization, and places the
+// committed events left out of the event log. With sweepClaims it also
+// frees abandoned claims; that is only needed when other processes share
+// the store, since this process's own leftovers are freed at its next
+// start or when someone reserves the key. With a retention, it also
+// prunes events older than that, a bounded batch each time. Errors are
+// logged.
+func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool, retention time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -264,12 +285,19 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, swee
 			if sweepClaims {
 				err = errors.Join(err, s.releaseAbandoned(ctx, &rep))
 			}
+			if retention > 0 {
+				n, perr := s.PruneEvents(ctx, s.clock.Now().Add(-retention), prunePerSweep)
+				err = errors.Join(err, perr)
+				if n > 0 {
+					s.log.InfoContext(ctx, "event log: old events pruned", "events", n)
+				}
+			}
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
 			}
 			if rep != (RecoveryReport{}) {
 				s.log.InfoContext(ctx, "lifecycle: periodic recovery", "resumed", rep.Resumed,
-					"claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
+					"claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted, "events_placed", rep.EventsPlaced)
 			}
 		}
 	}

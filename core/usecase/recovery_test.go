@@ -95,6 +95,6 @@ func TestRecoveryReportsWhatItDid(t *testing.T) {
 	require.NoError(t, err)
 	b, err := json.Marshal(repair.Recovered)
 	require.NoError(t, err)
-	assert.JSONEq(t, `{"resumed":0,"claims_released":1,"invitations_deleted":1}`, string(b))
+	assert.JSONEq(t, `{"resumed":0,"claims_released":1,"invitations_deleted":1,"events_placed":0}`, string(b))
 	assert.Empty(t, repair.Left.Findings)
 }

@@ -20,7 +20,7 @@ func (s *Service) RemoveMember(ctx context.Context, p domain.Principal, email st
 	if p.Super {
 		return domain.Member{}, domain.ErrNoOrganization
 	}
-	target, err := s.member(ctx, p, email)
+	e, err := domain.NewEmail(email)
 	if err != nil {
 		return domain.Member{}, err
 	}
@@ -30,7 +30,7 @@ func (s *Service) RemoveMember(ctx context.Context, p domain.Principal, email st
 		if err != nil {
 			return org, err
 		}
-		cur, err := s.current(ctx, org, target.ID)
+		cur, err := s.memberOf(ctx, org, e)
 		if err != nil {
 			return org, err
 		}
@@ -41,7 +41,7 @@ func (s *Service) RemoveMember(ctx context.Context, p domain.Principal, email st
 		if org.LastOwner(cur.ID) {
 			return org, domain.ErrLastOwner
 		}
-		pending, err := s.intent(opRemove, s.opID(), &removeOp{Member: cur.Member(), Page: cur.Page})
+		pending, err := s.intent(ctx, callerActor(me), opRemove, s.opID(), &removeOp{Member: cur.Member(), Page: cur.Page})
 		if err != nil {
 			return org, err
 		}
@@ -85,7 +85,7 @@ func (op *removeOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	if err := s.step(ctx, FPRemoveRoster); err != nil {
 		return domain.Organization{}, err
 	}
-	out, err := s.commit(ctx, org, org.Removed(op.Member, op.Page))
+	out, err := s.commit(ctx, op, org, org.Removed(op.Member, op.Page))
 	if err != nil {
 		return domain.Organization{}, err
 	}
@@ -93,6 +93,21 @@ func (op *removeOp) finish(ctx context.Context, s *Service, org domain.Organizat
 		s.log.WarnContext(ctx, "lifecycle: a removed member's email not released", "org_id", org.ID, "error", err)
 	}
 	return out, nil
+}
+
+// events: the member was removed, or left (its own removal).
+func (op *removeOp) events(org, _ domain.Organization) []domain.Event {
+	reason := "removed"
+	if org.Pending.Actor.ID == op.Member.AdminID {
+		reason = "left"
+	}
+	return []domain.Event{happened(EventMemberRemoved, struct {
+		AdminID domain.ID      `json:"admin_id"`
+		Email   domain.Email   `json:"email"`
+		Role    domain.OrgRole `json:"role"`
+		Reason  string         `json:"reason"`
+		By      domain.ID      `json:"by"`
+	}{op.Member.AdminID, op.Member.Email, op.Member.Role, reason, org.Pending.Actor.ID})}
 }
 
 // lose: a removal holds no claims to lose.

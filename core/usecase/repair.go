@@ -72,7 +72,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 // what takes them.
 var repairOrder = []FindingKind{
 	FindingStaleMarker, FindingDeadClaim, FindingStrayAdmin, FindingStrayRoster, FindingStrayInvitation, FindingOrphan,
-	FindingNameClaim, FindingEmailClaim, FindingCollection,
+	FindingNameClaim, FindingEmailClaim, FindingCollection, FindingUnplacedEvents,
 }
 
 // giveBack pairs orphan collections with the organizations they belong
@@ -121,6 +121,13 @@ func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.Tenant
 		return "removed", s.orgs.Unmark(ctx, f.marker)
 	case FindingStrayRoster:
 		return "dropped", s.rosters.Drop(ctx, f.OrgID, f.page)
+	case FindingUnplacedEvents:
+		org, err := s.orgs.ByID(ctx, f.OrgID)
+		if err != nil || len(org.Outbox) == 0 {
+			return "", err // a stream shorter than it counts: an operator decides
+		}
+		n, err := s.settleOutbox(ctx, org)
+		return fmt.Sprintf("placed %d in the event log", n), err
 	case FindingStrayInvitation:
 		return "deleted", s.invites.Delete(ctx, f.invitation)
 	case FindingStrayAdmin:

@@ -26,7 +26,8 @@ func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (do
 	if !domain.Allowed(p.OrgRole, domain.ActRevoke, inv.Role) {
 		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
 	}
-	_, _, err = s.update(ctx, p.OrgID, "", func(org domain.Organization) (domain.Organization, error) {
+	inv.Digest = ""
+	_, _, _, err = s.perform(ctx, p.OrgID, change{begun: FPRevokePending, plan: func(org domain.Organization) (domain.Organization, error) {
 		// The revoker's role, read again: it may have been demoted or
 		// removed since its request was authenticated.
 		me, err := s.caller(ctx, org, p)
@@ -39,11 +40,50 @@ func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (do
 		if !containsID(org.Invitations, inv.ID) {
 			return org, domain.ErrInvitationNotFound // accepted or revoked meanwhile
 		}
-		return org.Uninvite(inv.ID), nil
-	})
+		pending, err := s.intent(ctx, callerActor(me), opRevoke, s.opID(), &revokeOp{Invitation: inv})
+		if err != nil {
+			return org, err
+		}
+		return org.Begin(pending), nil
+	}})
 	if err != nil {
 		return domain.Invitation{}, err
 	}
-	inv.Digest = ""
-	return inv, s.invites.Delete(ctx, inv.ID)
+	return inv, nil
+}
+
+// FPRevokePending is the failpoint after a revocation's intent.
+const FPRevokePending = "revoke.pending"
+
+// opRevoke is the revocation operation.
+const opRevoke domain.Op = "revoke"
+
+// revokeOp is a revocation's intent: the invitation (without its digest).
+type revokeOp struct {
+	Invitation domain.Invitation `json:"invitation"`
+}
+
+// claims: a revocation takes none.
+func (op *revokeOp) claims(domain.Organization) []domain.Claim { return nil }
+
+// account: a revocation changes no account.
+func (op *revokeOp) account() domain.ID { return "" }
+
+// finish deletes the invitation, then unlists it: its token is dead from
+// the first step.
+func (op *revokeOp) finish(ctx context.Context, s *Service, org domain.Organization) (domain.Organization, error) {
+	if err := s.invites.Delete(ctx, op.Invitation.ID); err != nil {
+		return domain.Organization{}, err
+	}
+	return s.commit(ctx, op, org, org.Uninvite(op.Invitation.ID))
+}
+
+// lose: a revocation holds no claims to lose.
+func (op *revokeOp) lose(_ context.Context, _ *Service, org domain.Organization, _ []domain.Claim) (domain.Organization, error) {
+	return org, nil
+}
+
+// events: the invitation was revoked.
+func (op *revokeOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventInvitationRevoked, invitationData(op.Invitation))}
 }

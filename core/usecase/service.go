@@ -26,7 +26,7 @@ const (
 )
 
 // Deps are the Service's collaborators. Orgs, Names, Emails, Admins,
-// Rosters, Invitations, Tenants, Hasher and Tokens are required.
+// Rosters, Invitations, Events, Tenants, Hasher and Tokens are required.
 type Deps struct {
 	Orgs        ports.OrgRepository
 	Names       ports.ClaimRegistry // organization name keys
@@ -34,6 +34,7 @@ type Deps struct {
 	Admins      ports.AdminRepository
 	Rosters     ports.Rosters
 	Invitations ports.Invitations
+	Events      ports.EventLog
 	Tenants     ports.TenantStore
 	Hasher      ports.PasswordHasher
 	Tokens      ports.TokenIssuer
@@ -70,6 +71,7 @@ type Service struct {
 	admins    ports.AdminRepository
 	rosters   ports.Rosters
 	invites   ports.Invitations
+	eventLog  ports.EventLog
 	tenants   ports.TenantStore
 	inventory ports.TenantInventory
 	hasher    ports.PasswordHasher
@@ -98,8 +100,8 @@ type Service struct {
 // New checks d and returns a Service.
 func New(ctx context.Context, d Deps) (*Service, error) {
 	if d.Orgs == nil || d.Names == nil || d.Emails == nil || d.Admins == nil || d.Rosters == nil || d.Invitations == nil ||
-		d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
-		return nil, errors.New("usecase: Orgs, Names, Emails, Admins, Rosters, Invitations, Tenants, Hasher and Tokens are required")
+		d.Events == nil || d.Tenants == nil || d.Hasher == nil || d.Tokens == nil {
+		return nil, errors.New("usecase: Orgs, Names, Emails, Admins, Rosters, Invitations, Events, Tenants, Hasher and Tokens are required")
 	}
 	s := &Service{
 		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
@@ -107,7 +109,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
-		rosters: d.Rosters, invites: d.Invitations, inviteTTL: d.InvitationTTL,
+		rosters: d.Rosters, invites: d.Invitations, eventLog: d.Events, inviteTTL: d.InvitationTTL,
 	}
 	s.inventory = d.Inventory
 	if inv, ok := d.Tenants.(ports.TenantInventory); ok && s.inventory == nil {

@@ -24,19 +24,21 @@ func (s *Service) SetRole(ctx context.Context, p domain.Principal, email, role s
 	if err != nil {
 		return domain.Member{}, err
 	}
-	target, err := s.member(ctx, p, email)
+	e, err := domain.NewEmail(email)
 	if err != nil {
 		return domain.Member{}, err
 	}
+	var target domain.Admin
 	_, _, _, err = s.perform(ctx, p.OrgID, change{begun: FPRoleSet, plan: func(org domain.Organization) (domain.Organization, error) {
 		me, err := s.caller(ctx, org, p)
 		if err != nil {
 			return org, err
 		}
-		cur, err := s.current(ctx, org, target.ID)
+		cur, err := s.memberOf(ctx, org, e)
 		if err != nil {
 			return org, err
 		}
+		target = cur
 		if !domain.Allowed(me.OrgRole, domain.ActChangeRole, cur.OrgRole, newRole) {
 			return org, domain.ErrNotAllowed(me.OrgRole, domain.ActChangeRole)
 		}
@@ -46,7 +48,7 @@ func (s *Service) SetRole(ctx context.Context, p domain.Principal, email, role s
 		if newRole != domain.RoleOwner && org.LastOwner(cur.ID) {
 			return org, domain.ErrLastOwner
 		}
-		pending, err := s.intent(opSetRole, s.opID(), &setRoleOp{Member: cur.Member(), Page: cur.Page, NewRole: newRole})
+		pending, err := s.intent(ctx, callerActor(me), opSetRole, s.opID(), &setRoleOp{Member: cur.Member(), Page: cur.Page, NewRole: newRole})
 		if err != nil {
 			return org, err
 		}
@@ -96,7 +98,17 @@ func (op *setRoleOp) finish(ctx context.Context, s *Service, org domain.Organiza
 	if err := s.putRosterEntry(ctx, org.ID, op.Page, admin.Member()); err != nil {
 		return domain.Organization{}, err
 	}
-	return s.commit(ctx, org, org.RoleSet(op.Member, op.NewRole, s.now()))
+	return s.commit(ctx, op, org, org.RoleSet(op.Member, op.NewRole, s.now()))
+}
+
+// events: the member's role changed.
+func (op *setRoleOp) events(domain.Organization, domain.Organization) []domain.Event {
+	return []domain.Event{happened(EventMemberRoleChanged, struct {
+		AdminID domain.ID      `json:"admin_id"`
+		Email   domain.Email   `json:"email"`
+		From    domain.OrgRole `json:"from"`
+		To      domain.OrgRole `json:"to"`
+	}{op.Member.AdminID, op.Member.Email, op.Member.Role, op.NewRole})}
 }
 
 // lose: a role change holds no claims to lose.

@@ -61,7 +61,7 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 			if !op.changes() {
 				return org, errUnchanged
 			}
-			pending, err := s.intent(opUpdate, s.opID(), op)
+			pending, err := s.intent(ctx, callerActor(caller), opUpdate, s.opID(), op)
 			if err != nil {
 				return org, err
 			}
@@ -209,7 +209,7 @@ func (op *updateOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	if op.NewEmail != "" {
 		next = next.EmailChanged(op.Member.AdminID, op.NewEmail)
 	}
-	out, err := s.commit(ctx, org, next)
+	out, err := s.commit(ctx, op, org, next)
 	if err != nil {
 		return domain.Organization{}, err
 	}
@@ -230,6 +230,35 @@ func (op *updateOp) finish(ctx context.Context, s *Service, org domain.Organizat
 		s.log.WarnContext(ctx, "lifecycle: old name or email not released", "org_id", org.ID, "error", releaseErr)
 	}
 	return out, nil
+}
+
+// events: the rename (from the name the organization had), the member's
+// email change, its password change, each as it committed.
+func (op *updateOp) events(org, _ domain.Organization) []domain.Event {
+	var out []domain.Event
+	if !op.NewName.IsZero() {
+		out = append(out, happened(EventOrgRenamed, struct {
+			From string `json:"from"`
+			To   string `json:"to"`
+		}{org.Name.String(), op.NewName.String()}))
+	}
+	type account struct {
+		AdminID domain.ID    `json:"admin_id"`
+		Email   domain.Email `json:"email"`
+	}
+	email := op.Member.Email
+	if op.NewEmail != "" {
+		out = append(out, happened(EventEmailChanged, struct {
+			AdminID domain.ID    `json:"admin_id"`
+			From    domain.Email `json:"from"`
+			To      domain.Email `json:"to"`
+		}{op.Member.AdminID, op.Member.Email, op.NewEmail}))
+		email = op.NewEmail
+	}
+	if op.PasswordHash != "" {
+		out = append(out, happened(EventPasswordChanged, account{op.Member.AdminID, email}))
+	}
+	return out
 }
 
 // updateCredentials writes the member's new email (with the claim the

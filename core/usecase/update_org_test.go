@@ -119,7 +119,7 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: orgs, Names: h.store.Names(), Emails: h.store.Emails(), Admins: h.store.Admins(), Tenants: h.store.Tenants(),
-		Rosters: h.store.Rosters(), Invitations: h.store.Invitations(),
+		Rosters: h.store.Rosters(), Invitations: h.store.Invitations(), Events: h.store.Events(),
 		Hasher: fakes.Hasher{}, Tokens: tok, Clock: h.clock, Logger: slog.New(slog.DiscardHandler), BusyWait: 50 * time.Millisecond,
 	})
 	require.NoError(t, err)

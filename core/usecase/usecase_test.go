@@ -34,7 +34,7 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	if d.Rosters == nil {
 		d.Rosters = st.Rosters()
 	}
-	d.Invitations = st.Invitations()
+	d.Invitations, d.Events = st.Invitations(), st.Events()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}
@@ -47,6 +47,25 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	svc, err := usecase.New(context.Background(), d)
 	require.NoError(t, err)
 	return &harness{svc: svc, store: st, clock: clock}
+}
+
+// with returns another Service on h's store and clock, with d's other
+// dependencies (failpoints, say): a second process sharing the store.
+func (h *harness) with(t *testing.T, d usecase.Deps) *usecase.Service {
+	t.Helper()
+	d.Clock = h.clock
+	st := h.store
+	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
+	d.Rosters, d.Invitations, d.Events = st.Rosters(), st.Invitations(), st.Events()
+	if d.Hasher == nil {
+		d.Hasher = fakes.Hasher{}
+	}
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(h.clock))
+	require.NoError(t, err)
+	d.Tokens, d.Logger = tok, slog.New(slog.DiscardHandler)
+	svc, err := usecase.New(context.Background(), d)
+	require.NoError(t, err)
+	return svc
 }
 
 func (h *harness) create(t *testing.T, name, email, pw string) domain.Organization {

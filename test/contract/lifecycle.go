@@ -40,7 +40,7 @@ func newRig(t *testing.T, newStores NewStores) *rig {
 func (r *rig) service(t *testing.T, fp ports.Failpoints, clock ports.Clock) *usecase.Service {
 	s, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: r.st.Orgs, Names: r.st.Names, Emails: r.st.Emails, Admins: r.st.Admins, Tenants: r.st.Tenants,
-		Rosters: r.st.Rosters, Invitations: r.st.Invitations,
+		Rosters: r.st.Rosters, Invitations: r.st.Invitations, Events: r.st.Events,
 		Hasher: fakes.Hasher{}, Tokens: r.tokens, Clock: clock, Failpoints: fp,
 		BusyWait: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -69,9 +69,8 @@ type whole struct {
 // no pending operation, no stray claim, collection or admin.
 func (r *rig) checkInvariants(t *testing.T, s *usecase.Service, want []whole, strayEmails ...string) {
 	t.Helper()
-	pending, err := r.st.Orgs.WithPending(ctx(t))
-	require.NoError(t, err)
-	assert.Empty(t, pending, "no operation may stay pending")
+	assert.Empty(t, r.intents(t), "no operation may stay pending")
+	r.checkStreams(t)
 
 	var wantKeys, wantColls, wantEmails []string
 	for _, w := range want {
@@ -168,10 +167,8 @@ var recoveries = []struct {
 		}
 		// Touching settles the organization; the sweep then finds only
 		// abandoned claims left to free.
-		pending, err := r.st.Orgs.WithPending(ctx(t))
-		require.NoError(t, err)
-		require.Empty(t, pending, "touching must finish the operation")
-		_, err = s.Recover(ctx(t), false)
+		require.Empty(t, r.intents(t), "touching must finish the operation")
+		_, err := s.Recover(ctx(t), false)
 		require.NoError(t, err)
 	}},
 }
@@ -244,9 +241,7 @@ func lostClaim(t *testing.T, newStores NewStores) {
 			n, err := r.st.Tenants.Count(ctx(t), org.ID, "org_acme")
 			require.NoError(t, err)
 			assert.Equal(t, int64(7), n, "with every document")
-			pending, err := r.st.Orgs.WithPending(ctx(t))
-			require.NoError(t, err)
-			assert.Empty(t, pending)
+			assert.Empty(t, r.intents(t))
 		})
 	}
 }
@@ -624,4 +619,39 @@ func races(t *testing.T, newStores NewStores) {
 		assert.Equal(t, n-1, o.count(nil)+o.count(domain.ErrInvalidCredentials), "logins succeed or are refused, nothing else: %v", o.errs)
 		r.checkInvariants(t, s, nil, "admin@acme.test")
 	})
+}
+
+// intents returns the organizations with an operation pending.
+func (r *rig) intents(t *testing.T) []domain.Organization {
+	t.Helper()
+	unsettled, err := r.st.Orgs.WithPending(ctx(t))
+	require.NoError(t, err)
+	var out []domain.Organization
+	for _, o := range unsettled {
+		if o.Pending != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// checkStreams asserts that every organization's events are in the event
+// log: its stream holds exactly the EventSeq events committed to it, in
+// order, each also in the whole log at its place.
+func (r *rig) checkStreams(t *testing.T) {
+	t.Helper()
+	orgs, err := r.st.Orgs.All(ctx(t))
+	require.NoError(t, err)
+	for _, o := range orgs {
+		for i := range o.EventSeq {
+			e, err := r.st.Events.Get(ctx(t), string(o.ID), i)
+			require.NoError(t, err, "organization %s: event %d of %d is in its stream", o.Name, i, o.EventSeq)
+			assert.Equal(t, i, e.OrgSeq)
+			all, err := r.st.Events.Get(ctx(t), "", e.Seq)
+			require.NoError(t, err)
+			assert.Equal(t, e.ID, all.ID, "in the whole log at its place")
+		}
+		_, err := r.st.Events.Get(ctx(t), string(o.ID), o.EventSeq)
+		assert.ErrorIs(t, err, domain.ErrEventNotFound, "organization %s: no event past its %d", o.Name, o.EventSeq)
+	}
 }

@@ -63,9 +63,8 @@ func (r *rig) members(t *testing.T, s *usecase.Service, org string) map[string]d
 // audited asserts the integrity audit finds nothing, nothing pending.
 func (r *rig) audited(t *testing.T, s *usecase.Service) {
 	t.Helper()
-	pending, err := r.st.Orgs.WithPending(ctx(t))
-	require.NoError(t, err)
-	assert.Empty(t, pending, "no operation may stay pending")
+	assert.Empty(t, r.intents(t), "no operation may stay pending")
+	r.checkStreams(t)
 	rep, err := s.CheckIntegrity(ctx(t), false)
 	require.NoError(t, err)
 	assert.Empty(t, rep.Findings, "the audit finds nothing")

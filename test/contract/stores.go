@@ -40,6 +40,7 @@ type Stores struct {
 	Admins      AdminFixture
 	Rosters     ports.Rosters
 	Invitations ports.Invitations
+	Events      ports.EventLog
 	Tenants     TenantFixture
 }
 

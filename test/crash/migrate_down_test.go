@@ -92,7 +92,7 @@ func seedOrgs(t *testing.T, dir string, n int) {
 		require.NoError(t, err)
 		svc, err := usecase.New(ctx, usecase.Deps{
 			Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-			Rosters: st.Rosters(), Invitations: st.Invitations(), Hasher: fixedHasher{h, hash}, Tokens: tok,
+			Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(), Hasher: fixedHasher{h, hash}, Tokens: tok,
 			Logger: slog.New(slog.DiscardHandler),
 		})
 		require.NoError(t, err)

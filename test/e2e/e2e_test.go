@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"testing"
@@ -101,6 +102,34 @@ func (c client) login(email, pw string) string {
 	r := c.call(http.MethodPost, "/admin/login", map[string]string{"email": email, "password": pw}, "")
 	require.Equal(c.t, http.StatusOK, r.status, r.raw)
 	return r.body["access_token"].(string)
+}
+
+// eventsAfter reads the caller's organization's events after cursor,
+// following next to the end, and returns them and the cursor to go on
+// from.
+func (c client) eventsAfter(token, cursor string) ([]map[string]any, string) {
+	c.t.Helper()
+	var out []map[string]any
+	for {
+		r := c.call(http.MethodGet, "/org/events?limit=100&after="+url.QueryEscape(cursor), nil, token)
+		require.Equal(c.t, http.StatusOK, r.status, r.raw)
+		items := r.body["items"].([]any)
+		cursor = r.body["next"].(string)
+		for _, it := range items {
+			out = append(out, it.(map[string]any))
+		}
+		if len(items) == 0 {
+			return out, cursor
+		}
+	}
+}
+
+// events returns the cursor after the caller's organization's events so
+// far.
+func (c client) events(token, cursor string) string {
+	c.t.Helper()
+	_, next := c.eventsAfter(token, cursor)
+	return next
 }
 
 func start(t *testing.T, env map[string]string) client {

@@ -18,6 +18,8 @@ type team struct {
 	tokens map[string]string
 	n      int
 	live   int // how many members it has
+	// lastToken is the last invitation token handed out.
+	lastToken string
 }
 
 func newTeam(c client, org string) *team {
@@ -32,7 +34,8 @@ func (tm *team) invite(email, role string) string {
 	tm.c.t.Helper()
 	r := tm.c.call(http.MethodPost, "/org/invitations", map[string]string{"email": email, "role": role}, tm.tokens["owner"])
 	require.Equal(tm.c.t, http.StatusCreated, r.status, r.raw)
-	return r.body["token"].(string)
+	tm.lastToken = r.body["token"].(string)
+	return tm.lastToken
 }
 
 // join brings in a fresh member with role, and returns its name.

@@ -14,7 +14,8 @@ import (
 	"orgd/test/harness"
 )
 
-// auditLines returns the process's audit log lines with the given action.
+// auditLines returns the process's audit log lines with the given action
+// (an access: login, login.failed, …) or event type (a committed change).
 func auditLines(t *testing.T, c client, action string) []map[string]any {
 	t.Helper()
 	c.p.Sync(t)
@@ -25,7 +26,7 @@ func auditLines(t *testing.T, c client, action string) []map[string]any {
 		}
 		var m map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
-		if m["action"] == action {
+		if m["action"] == action || m["event"] == action {
 			out = append(out, m)
 		}
 	}
@@ -76,13 +77,15 @@ func TestSuperAdminAndCreationPolicy(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.status, "the super admin deletes any organization: %s", r.raw)
 	assert.Equal(t, http.StatusForbidden, c.call(http.MethodPut, "/org/update", map[string]string{"organization_name": "mine"}, root).status)
 
-	creates := auditLines(t, c, "org.create")
+	// One audit line per committed change, from its event.
+	creates := auditLines(t, c, "organization.created")
 	require.Len(t, creates, 2)
 	assert.Equal(t, "acme", creates[0]["organization_name"])
-	assert.Equal(t, true, creates[0]["actor_super"])
-	assert.Equal(t, "127.0.0.1", creates[0]["client_ip"])
+	assert.Equal(t, "super_admin", creates[0]["actor_kind"])
+	assert.Equal(t, "root@platform.test", creates[0]["actor_email"])
+	assert.NotEmpty(t, creates[0]["request_id"], "the request id ties it to its access line, and so to the client")
 	assert.NotEmpty(t, creates[0]["time"])
-	deletes := auditLines(t, c, "org.delete")
+	deletes := auditLines(t, c, "organization.deleted")
 	require.Len(t, deletes, 1)
 	assert.Equal(t, "beta", deletes[0]["organization_name"])
 	c.p.Sync(t)

@@ -356,7 +356,10 @@ func Check(h History, timeout time.Duration) error {
 		fmt.Fprintf(&b, "  [%d,%s] client %d: %s\n", op.Call, ret, op.ClientId, Model.DescribeOperation(op.Input, op.Output))
 	}
 	if longest := info.PartialLinearizationsOperations(); len(longest) > 0 && len(longest[0]) > 0 {
-		fmt.Fprintf(&b, "the longest order that explains a prefix has %d operations\n", len(longest[0][0]))
+		fmt.Fprintf(&b, "the longest order that explains a prefix has %d operations:\n", len(longest[0][0]))
+		for _, op := range longest[0][0] {
+			fmt.Fprintf(&b, "  [%d] client %d: %s\n", op.Call, op.ClientId, Model.DescribeOperation(op.Input, op.Output))
+		}
 	}
 	return fmt.Errorf("%s", b.String())
 }

@@ -33,7 +33,7 @@ func BenchmarkMembers(b *testing.B) {
 			require.NoError(b, err)
 			svc, err := usecase.New(ctx, usecase.Deps{
 				Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-				Rosters: st.Rosters(), Invitations: st.Invitations(),
+				Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(),
 				Hasher: fakes.Hasher{}, Tokens: tok, Logger: slog.New(slog.DiscardHandler),
 			})
 			require.NoError(b, err)

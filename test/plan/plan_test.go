@@ -91,7 +91,7 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Rosters: st.Rosters(), Invitations: st.Invitations(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(),
 		Hasher: fakes.Hasher{}, Tokens: tok, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)

@@ -1,0 +1,457 @@
+package usecase
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"orgd/core/domain"
+)
+
+// This file is the event log: every committed change is an event, written
+// by the commit that makes the change (into the organization's outbox, in
+// the same compare-and-set) and then placed in the log:
+//
+//   - in its organization's stream, at the place the commit gave it
+//     (Event.OrgSeq: commit order, since commits of one organization are
+//     one chain of compare-and-sets), and
+//   - in the whole log, at the next place the log's head hands out
+//     (Event.Seq). The head records the last place it handed out, and a
+//     place is handed out only once the one before it is written to both
+//     its streams; so both streams fill in order, without gaps, and a
+//     place once read never gains an event before it.
+//
+// Every step is idempotent and keyed by the event's place, so the
+// request, recovery, the sweep or another replica may place the same
+// events, and each is placed once. An event leaves the outbox only once
+// placed. Each event is one document at its place: appending is an
+// insert, whatever the number of events, and reading is point reads.
+
+// ctxRequestID carries the id of the request an operation serves.
+type ctxRequestID struct{}
+
+// WithRequestID returns ctx carrying request id id: the operations begun
+// under it record it in their events.
+func WithRequestID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ctxRequestID{}, id)
+}
+
+// requestID is the request id ctx carries, if any.
+func requestID(ctx context.Context) string {
+	id, _ := ctx.Value(ctxRequestID{}).(string)
+	return id
+}
+
+// happened is one event an operation's commit records: its type and what
+// changed (marshalled to JSON; never a secret).
+func happened(typ string, data any) domain.Event {
+	b, err := json.Marshal(data)
+	if err != nil {
+		// Event data is plain values; JSON encodes them without fail.
+		b = []byte("{}")
+	}
+	return domain.Event{Type: typ, Data: b}
+}
+
+// The event types.
+const (
+	EventOrgCreated        = "organization.created"
+	EventOrgRenamed        = "organization.renamed"
+	EventOrgDeleted        = "organization.deleted"
+	EventEmailChanged      = "account.email_changed"
+	EventPasswordChanged   = "account.password_changed"
+	EventMemberJoined      = "member.joined"
+	EventMemberRoleChanged = "member.role_changed"
+	EventMemberRemoved     = "member.removed"
+	EventInvitationCreated = "invitation.created"
+	EventInvitationRevoked = "invitation.revoked"
+)
+
+// EventTypes lists every event type, for validating a filter.
+var EventTypes = []string{
+	EventOrgCreated, EventOrgRenamed, EventOrgDeleted, EventEmailChanged, EventPasswordChanged,
+	EventMemberJoined, EventMemberRoleChanged, EventMemberRemoved, EventInvitationCreated, EventInvitationRevoked,
+}
+
+// record stamps the events op's commit of org records: their IDs (the
+// operation's, and their place among its events), when, where, by whom.
+func (s *Service) record(org, next domain.Organization, events []domain.Event) []domain.Event {
+	now := s.now()
+	out := make([]domain.Event, len(events))
+	for i, e := range events {
+		e.ID = fmt.Sprintf("%s.%d", org.Pending.ID, i)
+		e.OccurredAt, e.OrgID, e.OrgName = now, org.ID, next.Name.String()
+		e.Actor, e.RequestID = org.Pending.Actor, org.Pending.RequestID
+		out[i] = e
+	}
+	return out
+}
+
+// publish places the events in org's outbox in the event log, in order.
+// They stay in the outbox: the next commit on org drops those placed by
+// then (unplaced), and the sweep takes them out of an organization that
+// stays still (settleOutbox). Writing org here would only race the next
+// operation's compare-and-set.
+func (s *Service) publish(ctx context.Context, org domain.Organization) error {
+	_, err := s.placeAll(ctx, org.Outbox)
+	return err
+}
+
+// placeAll places events in the log, in order, and returns how many of
+// them this call placed (the others were there already).
+func (s *Service) placeAll(ctx context.Context, events []domain.Event) (int, error) {
+	n := 0
+	for _, e := range events {
+		now, err := s.appendEvent(ctx, e)
+		if err != nil {
+			return n, fmt.Errorf("place event %s: %w", e.ID, err)
+		}
+		if now {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// publishNow publishes what a commit just wrote. The change is committed
+// whatever happens here: if the log cannot take its events now, they stay
+// in the outbox, and the sweep places them.
+func (s *Service) publishNow(ctx context.Context, org domain.Organization) {
+	if err := s.publish(ctx, org); err != nil && ctx.Err() == nil {
+		s.log.WarnContext(ctx, "event log: committed events not placed yet; the sweep places them", "org_id", org.ID, "error", err)
+	}
+}
+
+// unplaced is org's outbox without the events already placed in the log
+// (placed in order: one read of the page of the last one tells, in the
+// common case that all are).
+func (s *Service) unplaced(ctx context.Context, org domain.Organization) ([]domain.Event, error) {
+	out := org.Outbox
+	for len(out) > 0 {
+		placed, err := s.placed(ctx, out[len(out)-1])
+		if err != nil {
+			return nil, err
+		}
+		if placed {
+			return nil, nil
+		}
+		if placed, err = s.placed(ctx, out[0]); err != nil || !placed {
+			return out, err
+		}
+		out = out[1:]
+	}
+	return nil, nil
+}
+
+// settleOutbox places org's committed events in the log and takes them
+// out of its outbox, unless an operation is under way on org (its commit
+// takes them out). It is the sweep's, for organizations that stay still;
+// it returns how many events it placed itself (their committer died, or
+// the log could not take them then).
+func (s *Service) settleOutbox(ctx context.Context, org domain.Organization) (int, error) {
+	n, err := s.placeAll(ctx, org.Outbox)
+	if err != nil || org.Pending != nil {
+		return n, err
+	}
+	next := org
+	next.Outbox = nil
+	_, err = s.replace(ctx, org, next)
+	if errors.Is(err, domain.ErrStale) {
+		return n, nil // written meanwhile: that write, or the next sweep, takes them out
+	}
+	return n, err
+}
+
+// appendEvent places e in the event log once: in the whole log at the
+// next place the head hands out, and in its organization's stream at its
+// own place. It first finishes the head's last assignment (whose
+// assigner may have died), so that no place is handed out before the one
+// before it is written. It reports whether this call assigned e's place.
+func (s *Service) appendEvent(ctx context.Context, e domain.Event) (bool, error) {
+	for {
+		head, err := s.eventLog.Head(ctx)
+		if err != nil {
+			return false, err
+		}
+		if last := head.Last; last != nil {
+			// Placed in its organization's stream last: there, it is
+			// placed everywhere (the usual case: one point read).
+			placed, err := s.placed(ctx, *last)
+			if err != nil {
+				return false, err
+			}
+			if !placed {
+				if err := s.place(ctx, *last); err != nil {
+					return false, err
+				}
+			}
+			if last.ID == e.ID {
+				return false, nil
+			}
+		}
+		placed, err := s.placed(ctx, e)
+		if err != nil || placed {
+			return false, err
+		}
+		e.Seq = head.Next
+		next := head
+		next.Next, next.Last = head.Next+1, &e
+		err = s.eventLog.PutHead(ctx, next, head.Version)
+		if errors.Is(err, domain.ErrStale) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		return true, s.place(ctx, e)
+	}
+}
+
+// placed reports whether e is in its organization's stream (placed in
+// the whole log first, it is then in both).
+func (s *Service) placed(ctx context.Context, e domain.Event) (bool, error) {
+	_, err := s.eventLog.Get(ctx, string(e.OrgID), e.OrgSeq)
+	if errors.Is(err, domain.ErrEventNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// place writes e, whose place in the whole log is assigned, to that place
+// and then to its place in its organization's stream, each only if it is
+// not there yet. The one that writes it to its organization's stream
+// writes its audit line.
+func (s *Service) place(ctx context.Context, e domain.Event) error {
+	if _, err := s.put(ctx, "", e.Seq, e); err != nil {
+		return err
+	}
+	wrote, err := s.put(ctx, string(e.OrgID), e.OrgSeq, e)
+	if wrote {
+		s.audit(ctx, e)
+	}
+	return err
+}
+
+// put writes e at place pos of stream, if that place is free, and reports
+// whether it did. A place taken by another event means the log's order
+// was broken.
+func (s *Service) put(ctx context.Context, stream string, pos int64, e domain.Event) (bool, error) {
+	err := s.eventLog.Put(ctx, stream, pos, e)
+	if !errors.Is(err, domain.ErrStale) {
+		return err == nil, err
+	}
+	there, err := s.eventLog.Get(ctx, stream, pos)
+	if err != nil {
+		return false, err
+	}
+	if there.ID != e.ID {
+		return false, fmt.Errorf("event log: place %d of stream %q holds event %s, not %s", pos, stream, there.ID, e.ID)
+	}
+	return false, nil
+}
+
+// audit writes the audit line of event e: one per committed change.
+func (s *Service) audit(ctx context.Context, e domain.Event) {
+	s.log.InfoContext(ctx, "audit", "audit", true, "event", e.Type, "event_id", e.ID,
+		"org_id", string(e.OrgID), "organization_name", e.OrgName,
+		"actor_id", string(e.Actor.ID), "actor_email", string(e.Actor.Email), "actor_kind", string(e.Actor.Kind),
+		"request_id", e.RequestID, "data", json.RawMessage(e.Data))
+}
+
+// EventQuery asks for events: those after a cursor (Next of an earlier
+// answer; empty for the oldest kept), at most Limit, of one type if Type
+// is set, of organization OrgID if it is set (the super admin only).
+type EventQuery struct {
+	After string
+	Limit int
+	Type  string
+	OrgID domain.ID
+}
+
+// EventList is one page of events and the cursor to the next.
+type EventList struct {
+	Items []domain.Event
+	Next  string
+}
+
+// MaxEventLimit bounds how many events one answer holds.
+const MaxEventLimit = 100
+
+// Events returns the events of the caller's organization (its admins and
+// owners), or for the super admin those of the whole log or of the
+// organization q names, after q.After, oldest first. A reader that
+// follows Next never misses an event and never sees one twice. It reads
+// at most Limit/domain.EventPageSize+2 pages of the stream, whatever the
+// number of events.
+func (s *Service) Events(ctx context.Context, p domain.Principal, q EventQuery) (EventList, error) {
+	if q.Limit < 1 || q.Limit > MaxEventLimit {
+		return EventList{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("limit must be 1 to %d", MaxEventLimit))
+	}
+	if q.Type != "" && !slices.Contains(EventTypes, q.Type) {
+		return EventList{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("type %q is not an event type", q.Type))
+	}
+	from, err := decodeCursor(q.After)
+	if err != nil {
+		return EventList{}, err
+	}
+	stream, err := s.eventStream(ctx, p, q)
+	if err != nil {
+		return EventList{}, err
+	}
+	out := EventList{Items: []domain.Event{}}
+	pos, scanned := from, 0
+	for len(out.Items) < q.Limit && scanned < maxEventScan {
+		batch := s.readEvents(ctx, stream, pos, min(eventReadBatch, q.Limit-len(out.Items)))
+		if batch.err != nil {
+			return EventList{}, batch.err
+		}
+		if len(batch.events) == 0 {
+			first, err := s.eventLog.First(ctx, stream)
+			if err != nil {
+				return EventList{}, err
+			}
+			if pos >= first || scanned > 0 {
+				break // the stream ends here
+			}
+			pos = first // retention dropped the events before it
+			continue
+		}
+		for _, e := range batch.events {
+			pos++
+			scanned++
+			if q.Type == "" || e.Type == q.Type {
+				out.Items = append(out.Items, e)
+			}
+		}
+		if len(batch.events) < eventReadBatch {
+			break
+		}
+	}
+	out.Next = encodeCursor(pos)
+	return out, nil
+}
+
+// eventReadBatch is how many places Events reads at once (side by side),
+// and maxEventScan how many it reads at most for one answer: with a type
+// filter, an answer may hold fewer than asked, and Next goes on from
+// where it stopped.
+const (
+	eventReadBatch = 10
+	maxEventScan   = 2 * MaxEventLimit
+)
+
+// eventBatch is what readEvents read.
+type eventBatch struct {
+	events []domain.Event
+	err    error
+}
+
+// readEvents reads up to n events of stream from place pos on, side by
+// side, and returns those before the first place found empty.
+func (s *Service) readEvents(ctx context.Context, stream string, pos int64, n int) eventBatch {
+	got := make([]domain.Event, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = s.eventLog.Get(ctx, stream, pos+int64(i)) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errors.Is(errs[i], domain.ErrEventNotFound) {
+			return eventBatch{events: got[:i]}
+		}
+		if errs[i] != nil {
+			return eventBatch{err: errs[i]}
+		}
+	}
+	return eventBatch{events: got}
+}
+
+// eventStream is the stream a caller reads: its own organization's (an
+// admin's or owner's right), or for the super admin the whole log or the
+// organization it names.
+func (s *Service) eventStream(ctx context.Context, p domain.Principal, q EventQuery) (string, error) {
+	if !p.Super {
+		if q.OrgID != "" {
+			return "", domain.Errorf(domain.CodeInvalid, "organization_id is for the super admin; a member reads its own organization's events")
+		}
+		// The stream outlives renames: it is the organization's by id.
+		org, err := s.memberOrg(ctx, p, "", domain.ActReadEvents)
+		return string(org.ID), err
+	}
+	if q.OrgID != "" && !q.OrgID.Valid() {
+		return "", domain.Errorf(domain.CodeInvalid, "organization_id must be an organization's id (24 lower-case hex digits)")
+	}
+	return string(q.OrgID), nil
+}
+
+// cursorPrefix starts every cursor: a version, so that a later format can
+// tell old cursors apart.
+const cursorPrefix = "e1:"
+
+func encodeCursor(pos int64) string {
+	return base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%s%d", cursorPrefix, pos))
+}
+
+// decodeCursor reads a cursor Events gave out (empty: the start).
+func decodeCursor(c string) (int64, error) {
+	if c == "" {
+		return 0, nil
+	}
+	bad := domain.Errorf(domain.CodeInvalid, "after is not a cursor this API gave out")
+	raw, ok := domain.DecodeBase64URL(c)
+	if !ok {
+		return 0, bad
+	}
+	var pos int64
+	if n, err := fmt.Sscanf(string(raw), cursorPrefix+"%d", &pos); err != nil || n != 1 || pos < 0 || encodeCursor(pos) != c {
+		return 0, bad
+	}
+	return pos, nil
+}
+
+// PruneEvents drops, oldest first and at most max of them, the events
+// that occurred before cutoff, from the whole log and from their
+// organizations' streams, and returns how many it dropped. Each stream
+// loses a prefix (events are dropped in the whole log's order, which is
+// each organization's too), and records where it now starts. It is
+// idempotent, so replicas may run it side by side.
+func (s *Service) PruneEvents(ctx context.Context, cutoff time.Time, max int) (int, error) {
+	first, err := s.eventLog.First(ctx, "")
+	if err != nil {
+		return 0, err
+	}
+	dropped := 0
+	for ; dropped < max; first++ {
+		e, err := s.eventLog.Get(ctx, "", first)
+		if errors.Is(err, domain.ErrEventNotFound) {
+			break // the log ends (or its next place is being written)
+		}
+		if err != nil {
+			return dropped, err
+		}
+		if !e.OccurredAt.Before(cutoff) {
+			break
+		}
+		// Its organization's stream first: it starts after e from now on.
+		if err := s.eventLog.SetFirst(ctx, string(e.OrgID), e.OrgSeq+1); err != nil {
+			return dropped, err
+		}
+		if err := s.eventLog.Drop(ctx, string(e.OrgID), e.OrgSeq); err != nil {
+			return dropped, err
+		}
+		if err := s.eventLog.SetFirst(ctx, "", first+1); err != nil {
+			return dropped, err
+		}
+		if err := s.eventLog.Drop(ctx, "", first); err != nil {
+			return dropped, err
+		}
+		dropped++
+	}
+	return dropped, nil
+}
