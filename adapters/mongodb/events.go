@@ -49,11 +49,18 @@ type eventDoc struct {
 	Seq        int64         `bson:"seq"`
 }
 
+func (c *ids) actor(a domain.Actor) actorDoc {
+	return actorDoc{ID: c.opt(a.ID), Email: string(a.Email), Kind: string(a.Kind)}
+}
+
+func (d actorDoc) toDomain() domain.Actor {
+	return domain.Actor{ID: fromOptOID(d.ID), Email: domain.Email(d.Email), Kind: domain.ActorKind(d.Kind)}
+}
+
 func (c *ids) event(e domain.Event) eventDoc {
 	return eventDoc{
 		ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, OrgID: c.oid(e.OrgID), OrgName: e.OrgName,
-		Actor:     actorDoc{ID: c.opt(e.Actor.ID), Email: string(e.Actor.Email), Kind: string(e.Actor.Kind)},
-		RequestID: e.RequestID, Data: string(e.Data), OrgSeq: e.OrgSeq, Seq: e.Seq,
+		Actor: c.actor(e.Actor), RequestID: e.RequestID, Data: string(e.Data), OrgSeq: e.OrgSeq, Seq: e.Seq,
 	}
 }
 
@@ -71,8 +78,7 @@ func (c *ids) events(events []domain.Event) []eventDoc {
 func (d eventDoc) toDomain() domain.Event {
 	return domain.Event{
 		ID: d.ID, Type: d.Type, OccurredAt: d.OccurredAt.UTC(), OrgID: domain.ID(d.OrgID.Hex()), OrgName: d.OrgName,
-		Actor:     domain.Actor{ID: fromOptOID(d.Actor.ID), Email: domain.Email(d.Actor.Email), Kind: domain.ActorKind(d.Actor.Kind)},
-		RequestID: d.RequestID, Data: []byte(d.Data), OrgSeq: d.OrgSeq, Seq: d.Seq,
+		Actor: d.Actor.toDomain(), RequestID: d.RequestID, Data: []byte(d.Data), OrgSeq: d.OrgSeq, Seq: d.Seq,
 	}
 }
 

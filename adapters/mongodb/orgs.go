@@ -40,6 +40,8 @@ type pendingDoc struct {
 	Op         string         `bson:"op"`
 	ID         *bson.ObjectID `bson:"id,omitempty"`
 	LeaseUntil time.Time      `bson:"lease_until"`
+	Actor      *actorDoc      `bson:"actor,omitempty"`
+	RequestID  string         `bson:"request_id,omitempty"`
 	Data       string         `bson:"data,omitempty"`
 }
 
@@ -96,7 +98,11 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 		d.Invitations = append(d.Invitations, c.oid(id))
 	}
 	if p := o.Pending; p != nil {
-		d.Pending = &pendingDoc{Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, Data: string(p.Data)}
+		d.Pending = &pendingDoc{Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, RequestID: p.RequestID, Data: string(p.Data)}
+		if p.Actor != (domain.Actor{}) {
+			a := c.actor(p.Actor)
+			d.Pending.Actor = &a
+		}
 	}
 	if c.err != nil {
 		return orgDoc{}, fmt.Errorf("organization %q: %w", o.ID, c.err)
@@ -118,7 +124,10 @@ func (d orgDoc) toDomain() domain.Organization {
 		o.Invitations = append(o.Invitations, domain.ID(id.Hex()))
 	}
 	if p := d.Pending; p != nil {
-		o.Pending = &domain.Pending{Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC()}
+		o.Pending = &domain.Pending{Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), RequestID: p.RequestID}
+		if p.Actor != nil {
+			o.Pending.Actor = p.Actor.toDomain()
+		}
 		if p.Data != "" {
 			o.Pending.Data = []byte(p.Data)
 		}

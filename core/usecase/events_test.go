@@ -215,3 +215,24 @@ func TestEventRetention(t *testing.T) {
 	root := domain.Principal{Super: true, AdminID: domain.NewID(clock.Now())}
 	assert.Len(t, h.stream(t, root, usecase.EventQuery{}), 3)
 }
+
+// TestDroppedOperationRecordsNoEvent: an operation that ends with nothing
+// applied (a role change whose member went meanwhile) records no event.
+func TestDroppedOperationRecordsNoEvent(t *testing.T) {
+	ctx := context.Background()
+	clock := fakes.NewClock(time.Date(2026, 5, 6, 7, 8, 9, 0, time.UTC))
+	h := newHarnessWith(t, usecase.Deps{Clock: clock})
+	h.create(t, "acme", "a@x.test", "password1")
+	owner, _ := h.login(t, "a@x.test", "password1")
+	h.join(t, owner, "m@x.test", domain.RoleMember)
+	m, _ := h.login(t, "m@x.test", "password1")
+	_, err := h.with(t, usecase.Deps{Failpoints: fakes.CrashAt(usecase.FPRoleSet)}).SetRole(ctx, owner, "m@x.test", "admin")
+	require.ErrorIs(t, err, fakes.ErrCrash)
+	require.NoError(t, h.store.Admins().Delete(ctx, m.AdminID)) // gone, as with a delete
+	clock.Advance(usecase.DefaultLease + time.Second)
+	_, err = h.svc.Recover(ctx, false)
+	require.NoError(t, err)
+	for _, e := range h.stream(t, owner, usecase.EventQuery{}) {
+		assert.NotEqual(t, usecase.EventMemberRoleChanged, e.Type, "the role change applied nothing")
+	}
+}

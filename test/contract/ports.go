@@ -88,7 +88,7 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 	t.Run("with-pending", func(t *testing.T) {
 		r := newStores(t).Orgs
 		a, b := sampleOrg("calm"), sampleOrg("busy")
-		b.Pending = &domain.Pending{Op: "update", LeaseUntil: t0, Data: []byte(`{"new_name":"Busier","new_email":"x@y.test","credentials_version":3,"password_hash":"h"}`)}
+		b.Pending = &domain.Pending{Op: "update", LeaseUntil: t0, RequestID: "req-1", Actor: domain.Actor{ID: domain.NewID(t0), Email: "x@y.test", Kind: domain.ActorAdmin}, Data: []byte(`{"new_name":"Busier","new_email":"x@y.test","credentials_version":3,"password_hash":"h"}`)}
 		require.NoError(t, r.Insert(ctx(t), a))
 		require.NoError(t, r.Insert(ctx(t), b))
 		got, err := r.WithPending(ctx(t))

@@ -43,7 +43,32 @@ func iterations(t *testing.T) int {
 const (
 	secret     = "crash-secret-key-crash-secret-key-crash"
 	tenantDocs = 3000
+	// The super admin reads the event log.
+	rootEmail    = "root@platform.test"
+	rootPassword = "root-password-long"
 )
+
+// events returns the types of organization org's events, in order, as
+// the super admin reads them.
+func (n *node) events(org string) []string {
+	n.t.Helper()
+	root := n.mustLogin(rootEmail, rootPassword)
+	st, body := n.call(http.MethodGet, "/events?limit=100&organization_id="+org, nil, root)
+	require.Equal(n.t, http.StatusOK, st, "%v", body)
+	var out []string
+	for _, e := range body["items"].([]any) {
+		out = append(out, e.(map[string]any)["type"].(string))
+	}
+	return out
+}
+
+// orgID is the organization an account logs into.
+func (n *node) orgID(email, pw string) string {
+	n.t.Helper()
+	st, body := n.call(http.MethodPost, "/admin/login", map[string]string{"email": email, "password": pw}, "")
+	require.Equal(n.t, http.StatusOK, st, "%v", body)
+	return body["organization_id"].(string)
+}
 
 type node struct {
 	t   *testing.T
@@ -55,7 +80,9 @@ type node struct {
 
 func (n *node) start() {
 	n.t.Helper()
-	p := harness.Start(n.t, harness.Options{DataDir: n.dir, Env: map[string]string{"SECRET_KEY": secret}})
+	p := harness.Start(n.t, harness.Options{DataDir: n.dir, Env: map[string]string{
+		"SECRET_KEY": secret, "FIRST_SUPERADMIN_EMAIL": rootEmail, "FIRST_SUPERADMIN_PASSWORD": rootPassword,
+	}})
 	n.t.Cleanup(func() {
 		if n.t.Failed() && p == n.p {
 			n.t.Logf("logs of the last orgd:\n%s", p.Logs())
@@ -165,10 +192,10 @@ func (n *node) checkStore(orgs map[string]int64) {
 	assert.Equal(n.t, int64(len(orgs)), claims, "one name claim per organization")
 	claims, err = n.db.Collection("email_claims").CountDocuments(ctx, bson.D{})
 	require.NoError(n.t, err)
-	assert.Equal(n.t, int64(len(orgs)), claims, "one email claim per organization")
+	assert.Equal(n.t, int64(len(orgs)+1), claims, "one email claim per organization, and the super admin's")
 	admins, err := n.db.Collection("admins").CountDocuments(ctx, bson.D{})
 	require.NoError(n.t, err)
-	assert.Equal(n.t, int64(len(orgs)), admins, "one admin per organization")
+	assert.Equal(n.t, int64(len(orgs)+1), admins, "one admin per organization, and the super admin")
 }
 
 // sendAndKill fires the request and SIGKILLs the process after a random
@@ -199,6 +226,7 @@ func TestKillDuringRename(t *testing.T) {
 
 	names := [2]string{"tenant", "tenant_renamed"}
 	cur, recovered, moved, repaired := 0, 0, 0, 0
+	tenant := n.orgID("admin@tenant.test", "password1")
 	for i := range iterations(t) {
 		tok := n.mustLogin("admin@tenant.test", "password1")
 		n.sendAndKill(http.MethodPut, "/org/update", map[string]string{"organization_name": names[1-cur]}, tok, 25*time.Millisecond)
@@ -214,6 +242,13 @@ func TestKillDuringRename(t *testing.T) {
 		}
 		n.checkStore(map[string]int64{names[cur]: tenantDocs, "bystander": 10})
 		n.mustLogin("admin@tenant.test", "password1")
+		// Every rename that landed, whoever finished it, is one event;
+		// one that did not, none.
+		want := []string{"organization.created"}
+		for range moved {
+			want = append(want, "organization.renamed")
+		}
+		require.Equal(t, want, n.events(tenant), "iteration %d", i)
 		if t.Failed() {
 			return
 		}
@@ -236,6 +271,7 @@ func TestKillDuringDelete(t *testing.T) {
 		require.Equal(t, http.StatusCreated, st, "iteration %d: the name is free again: %v", i, body)
 		n.seed(strings.ToLower(name), 500)
 		tok := n.mustLogin(email, "password1")
+		victim := n.orgID(email, "password1")
 
 		n.sendAndKill(http.MethodDelete, "/org/delete", map[string]string{"organization_name": name}, tok, 15*time.Millisecond)
 		n.start()
@@ -258,6 +294,8 @@ func TestKillDuringDelete(t *testing.T) {
 			t.Fatalf("iteration %d: get answered %d", i, stGet)
 		}
 		n.checkStore(map[string]int64{"bystander": 10})
+		// The delete is one event, whoever finished it.
+		require.Equal(t, []string{"organization.created", "organization.deleted"}, n.events(victim), "iteration %d", i)
 		if t.Failed() {
 			return
 		}

@@ -26,6 +26,10 @@ type API interface {
 	Accept(ctx context.Context, token, password string) Output
 	SetRole(ctx context.Context, as Session, email, role string) Output
 	Remove(ctx context.Context, as Session, email string) Output
+	// Events reads the event log whole: an organization's stream, or
+	// with org empty the whole log's. A request's context names its
+	// request id (CallID), which its events record.
+	Events(ctx context.Context, org string) ([]Event, error)
 }
 
 // Session is a login's access token.
@@ -58,6 +62,9 @@ var DefaultPlan = Plan{
 type History struct {
 	Seed int64
 	Ops  []porcupine.Operation
+	// Events are the events the history's requests committed, in the
+	// whole log's order, read after it (see events.go).
+	Events []Event
 }
 
 // recorder stamps operations with a shared logical clock.
@@ -69,9 +76,9 @@ type recorder struct {
 
 // call runs do as in and records it; it returns the answer and the
 // call's stamp (which names the session a login gives).
-func (r *recorder) call(client int, in Input, do func() Output) (Output, int) {
+func (r *recorder) call(client int, in Input, do func(call int64) Output) (Output, int) {
 	call := r.clock.Add(1)
-	out := do()
+	out := do(call)
 	ret := r.clock.Add(1)
 	if out.Result == Unknown {
 		ret = 1 << 62 // it may take effect at any time after its call
@@ -88,6 +95,7 @@ func (r *recorder) call(client int, in Input, do func() Output) (Output, int) {
 // tokens logins gave, by the stamp of their call (any client may send a
 // request with any of them: the same request twice at once).
 type run struct {
+	seed     int64
 	api      API
 	rec      *recorder
 	mu       sync.Mutex
@@ -135,7 +143,7 @@ func Run(ctx context.Context, api API, plan Plan, seed int64, hooks Hooks) (Hist
 	for i := range clients {
 		clients[i] = &client{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))}
 	}
-	r := &run{api: api, rec: &recorder{}, sessions: map[int]Session{}}
+	r := &run{seed: seed, api: api, rec: &recorder{}, sessions: map[int]Session{}}
 	for round := range plan.Rounds {
 		ins := make([]Input, len(clients))
 		for i, c := range clients {
@@ -152,7 +160,11 @@ func Run(ctx context.Context, api API, plan Plan, seed int64, hooks Hooks) (Hist
 		}
 	}
 	r.final(ctx, plan)
-	return History{Seed: seed, Ops: r.rec.ops}, nil
+	events, err := readEvents(ctx, api, seed)
+	if err != nil {
+		return History{}, err
+	}
+	return History{Seed: seed, Ops: r.rec.ops, Events: events}, nil
 }
 
 // round sends each client's input at once, with hooks.During beside them.
@@ -182,12 +194,12 @@ func (r *run) round(ctx context.Context, clients []*client, ins []Input, round i
 // final reads every name and tries every email with every password.
 func (r *run) final(ctx context.Context, plan Plan) {
 	for _, n := range plan.Names {
-		r.rec.call(-1, Input{Kind: OpGet, Name: n}, func() Output { return r.api.Get(ctx, n) })
+		r.rec.call(-1, Input{Kind: OpGet, Name: n}, func(int64) Output { return r.api.Get(ctx, n) })
 	}
 	for _, e := range plan.Emails {
 		for _, p := range plan.Passwords {
 			in := Input{Kind: OpLogin, Email: e, Password: p}
-			r.rec.call(-1, in, func() Output { out, _ := r.api.Login(ctx, e, p); return out })
+			r.rec.call(-1, in, func(int64) Output { out, _ := r.api.Login(ctx, e, p); return out })
 		}
 	}
 }
@@ -281,7 +293,8 @@ func (r *run) send(ctx context.Context, c *client, in Input) {
 	r.mu.Lock()
 	as := r.sessions[in.Session]
 	r.mu.Unlock()
-	out, seq := r.rec.call(c.id, in, func() Output {
+	out, seq := r.rec.call(c.id, in, func(call int64) Output {
+		ctx := withCall(ctx, callID(r.seed, call))
 		var out Output
 		switch in.Kind {
 		case OpCreate:
@@ -337,6 +350,11 @@ func (h History) Tally(counts map[string]int) {
 // Check checks h against the model within timeout, and describes the
 // first history that fails.
 func Check(h History, timeout time.Duration) error {
+	ops, err := attach(h)
+	if err != nil {
+		return err
+	}
+	h.Ops = ops
 	res, info := porcupine.CheckOperationsVerbose(Model, h.Ops, timeout)
 	switch res {
 	case porcupine.Ok:
@@ -346,7 +364,7 @@ func Check(h History, timeout time.Duration) error {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "seed %d: the history is not linearizable; its operations, in call order:\n", h.Seed)
-	ops := append([]porcupine.Operation(nil), h.Ops...)
+	ops = append([]porcupine.Operation(nil), h.Ops...)
 	sortByCall(ops)
 	for _, op := range ops {
 		ret := fmt.Sprint(op.Return)

@@ -5,8 +5,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"orgd/core/domain"
@@ -14,9 +16,12 @@ import (
 
 // HTTPAPI drives a running orgd over HTTP. URL returns its base URL at
 // the time of each request (it changes when the process is restarted).
+// RootEmail and RootPassword are its super admin's (FIRST_SUPERADMIN_*),
+// who reads the event log.
 type HTTPAPI struct {
-	URL    func() string
-	Client *http.Client
+	URL                     func() string
+	Client                  *http.Client
+	RootEmail, RootPassword string
 }
 
 var _ API = HTTPAPI{}
@@ -45,6 +50,9 @@ func (a HTTPAPI) do(ctx context.Context, method, path string, body any, token st
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if id := CallID(ctx); id != "" {
+		req.Header.Set("X-Request-ID", id)
 	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
@@ -199,4 +207,42 @@ func (a HTTPAPI) SetRole(ctx context.Context, as Session, email, role string) Ou
 // Remove implements API.
 func (a HTTPAPI) Remove(ctx context.Context, as Session, email string) Output {
 	return classified(a.do(ctx, http.MethodDelete, "/org/members", map[string]string{"email": email}, as.Token), true)
+}
+
+// Events implements API, as the super admin: GET /events, with
+// organization_id for one organization's stream.
+func (a HTTPAPI) Events(ctx context.Context, org string) ([]Event, error) {
+	login := a.do(ctx, http.MethodPost, "/admin/login", map[string]string{"email": a.RootEmail, "password": a.RootPassword}, "")
+	if login.err != nil || login.status != http.StatusOK {
+		return nil, fmt.Errorf("the super admin's login: %d %v %s", login.status, login.err, login.str("detail"))
+	}
+	root := login.str("access_token")
+	var out []Event
+	after := ""
+	for {
+		q := url.Values{"limit": {"100"}, "after": {after}}
+		if org != "" {
+			q.Set("organization_id", org)
+		}
+		r := a.do(ctx, http.MethodGet, "/events?"+q.Encode(), nil, root)
+		if r.err != nil || r.status != http.StatusOK {
+			return nil, fmt.Errorf("GET /events: %d %v %s", r.status, r.err, r.str("detail"))
+		}
+		items, _ := r.body["items"].([]any)
+		for _, it := range items {
+			raw, err := json.Marshal(it)
+			if err != nil {
+				return nil, err
+			}
+			e, err := eventOf(raw)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, e)
+		}
+		if len(items) == 0 {
+			return out, nil
+		}
+		after = r.str("next")
+	}
 }

@@ -100,6 +100,9 @@ type Output struct {
 	Role string
 	// Token is a new invitation's token (invite).
 	Token string
+	// Events are the events the request committed, as the event log
+	// holds them after the history (see events.go).
+	Events []Event
 }
 
 // Model is orgd's API as a sequential specification.
@@ -117,7 +120,7 @@ var Model = porcupine.Model{
 				s += " " + v
 			}
 		}
-		return s
+		return s + describeEvents(o.Events)
 	},
 	DescribeState: func(st any) string { return st.(*state).String() },
 }
@@ -128,6 +131,9 @@ var Model = porcupine.Model{
 type opInput struct {
 	Input
 	seq int
+	// events says the history's event log was read: the step checks the
+	// operation's events too.
+	events bool
 }
 
 func describe(in Input) string {
@@ -156,6 +162,15 @@ func short(token string) string {
 // if it can be (an operation never applied is one linearized after every
 // other). A Limited answer changes nothing.
 func step(st *state, in opInput, out Output) (bool, *state) {
+	ok, next := stepAnswer(st, in, out)
+	if !ok {
+		return false, st
+	}
+	return stepEvents(st, next, in, out)
+}
+
+// stepAnswer is step but for the events.
+func stepAnswer(st *state, in opInput, out Output) (bool, *state) {
 	if out.Result == Limited {
 		return true, st
 	}
@@ -302,7 +317,7 @@ func stepUpdate(st *state, caller account, in opInput, out Output) (bool, *state
 		}
 		next := st.clone()
 		if in.Name != "" {
-			next.setOrg(org{ID: o.ID, Name: in.Name})
+			next.setOrg(org{ID: o.ID, Name: in.Name, Events: o.Events})
 		}
 		a := caller
 		if in.Email != "" {

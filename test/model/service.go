@@ -2,7 +2,9 @@ package model
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -70,6 +72,7 @@ func (a ServiceAPI) as(ctx context.Context, s Session, do func(domain.Principal)
 
 // Create implements API.
 func (a ServiceAPI) Create(ctx context.Context, name, email, password string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
 	out := orgOutput(org, err)
 	if err == nil {
@@ -80,11 +83,13 @@ func (a ServiceAPI) Create(ctx context.Context, name, email, password string) Ou
 
 // Get implements API.
 func (a ServiceAPI) Get(ctx context.Context, name string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return orgOutput(a.S.GetOrg(ctx, name))
 }
 
 // Login implements API.
 func (a ServiceAPI) Login(ctx context.Context, email, password string) (Output, Session) {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	res, err := a.S.Login(ctx, usecase.LoginInput{Email: email, Password: password, Client: "model"})
 	out := Output{Result: classify(err)}
 	if err != nil {
@@ -103,6 +108,7 @@ func opt(s string) *string {
 
 // Update implements API.
 func (a ServiceAPI) Update(ctx context.Context, as Session, name, email, password string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
 		return orgOutput(a.S.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: opt(name), Email: opt(email), Password: opt(password)}))
 	})
@@ -110,6 +116,7 @@ func (a ServiceAPI) Update(ctx context.Context, as Session, name, email, passwor
 
 // Delete implements API.
 func (a ServiceAPI) Delete(ctx context.Context, as Session, name string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
 		_, err := a.S.DeleteOrg(ctx, p, name)
 		return Output{Result: classify(err)}
@@ -118,6 +125,7 @@ func (a ServiceAPI) Delete(ctx context.Context, as Session, name string) Output 
 
 // Invite implements API.
 func (a ServiceAPI) Invite(ctx context.Context, as Session, email, role string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
 		inv, err := a.S.Invite(ctx, p, email, role)
 		return Output{Result: classify(err), Token: inv.Token}
@@ -126,6 +134,7 @@ func (a ServiceAPI) Invite(ctx context.Context, as Session, email, role string) 
 
 // Accept implements API.
 func (a ServiceAPI) Accept(ctx context.Context, token, password string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	m, org, err := a.S.Accept(ctx, usecase.AcceptInput{Token: token, Password: password, Client: "model"})
 	out := Output{Result: classify(err)}
 	if err == nil {
@@ -136,6 +145,7 @@ func (a ServiceAPI) Accept(ctx context.Context, token, password string) Output {
 
 // SetRole implements API.
 func (a ServiceAPI) SetRole(ctx context.Context, as Session, email, role string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
 		m, err := a.S.SetRole(ctx, p, email, role)
 		out := Output{Result: classify(err)}
@@ -148,10 +158,38 @@ func (a ServiceAPI) SetRole(ctx context.Context, as Session, email, role string)
 
 // Remove implements API.
 func (a ServiceAPI) Remove(ctx context.Context, as Session, email string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
 		_, err := a.S.RemoveMember(ctx, p, email)
 		return Output{Result: classify(err)}
 	})
+}
+
+// Events implements API: it reads as the super admin does.
+func (a ServiceAPI) Events(ctx context.Context, org string) ([]Event, error) {
+	root := domain.Principal{Super: true}
+	var out []Event
+	q := usecase.EventQuery{Limit: usecase.MaxEventLimit, OrgID: domain.ID(org)}
+	for {
+		page, err := a.S.Events(ctx, root, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range page.Items {
+			var data map[string]any
+			if err := json.Unmarshal(e.Data, &data); err != nil {
+				return nil, err
+			}
+			out = append(out, Event{
+				ID: e.ID, Type: e.Type, OrgID: string(e.OrgID), RequestID: e.RequestID, ActorID: string(e.Actor.ID),
+				Data: data, Raw: fmt.Sprintf("%+v %s", e, e.Data),
+			})
+		}
+		if len(page.Items) == 0 {
+			return out, nil
+		}
+		q.After = page.Next
+	}
 }
 
 // ErrInjected is what a RandomFailpoints returns when it fires: the

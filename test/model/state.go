@@ -11,7 +11,11 @@ import (
 // is "?" plus the index of the call that made it while nobody has learnt
 // its real ID yet (an answer lost, or one that does not give it); the
 // first login to it binds it.
-type org struct{ ID, Name string }
+type org struct {
+	ID, Name string
+	// Events counts the events committed to it (its stream's length).
+	Events int64
+}
 
 // account is a member of an organization. Rank orders its organization's
 // owners by how long they have been owners (1 the longest; 0 for a

@@ -94,11 +94,18 @@ func newClusterVia(t *testing.T, n int, uri string, extra map[string]string) *cl
 	return c
 }
 
+// The cluster's super admin, who reads the event log.
+const (
+	rootEmail    = "root@platform.test"
+	rootPassword = "root-password-long"
+)
+
 // env is replica i's configuration.
 func (c *cluster) env(i int) map[string]string {
 	env := map[string]string{
 		"MONGODB_URI": c.uri, "MONGODB_DATABASE": c.db, "REDIS_URL": c.redis.URL,
 		"SECRET_KEY": secret, "OPERATION_LEASE": lease.String(), "INSTANCE_ID": fmt.Sprintf("replica-%d", i),
+		"FIRST_SUPERADMIN_EMAIL": rootEmail, "FIRST_SUPERADMIN_PASSWORD": rootPassword,
 	}
 	for k, v := range c.extra {
 		env[k] = v

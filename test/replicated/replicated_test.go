@@ -198,14 +198,18 @@ func TestKillReplicaMidOperation(t *testing.T) {
 }
 
 // pendingGone waits until no operation is pending in the cluster's store
-// (the survivor's sweep runs every lease).
+// and every committed event is in the event log, its outbox cleared (the
+// survivor's sweep runs every lease).
 func pendingGone(t *testing.T, c *cluster) {
 	t.Helper()
 	require.Eventually(t, func() bool {
 		n, err := c.mc.Database(c.db).Collection("organizations").CountDocuments(context.Background(),
-			bson.D{{Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}})
+			bson.D{{Key: "$or", Value: bson.A{
+				bson.D{{Key: "pending", Value: bson.D{{Key: "$exists", Value: true}}}},
+				bson.D{{Key: "outbox", Value: bson.D{{Key: "$exists", Value: true}}}},
+			}}})
 		return err == nil && n == 0
-	}, 3*lease, 100*time.Millisecond, "every operation settles")
+	}, 4*lease, 100*time.Millisecond, "every operation settles")
 }
 
 func seed(t *testing.T, c *cluster, key string, n int) {
@@ -226,7 +230,7 @@ func seed(t *testing.T, c *cluster, key string, n int) {
 // nothing afterwards.
 func TestHistoriesAcrossReplicas(t *testing.T) {
 	c := newCluster(t, 2)
-	api := model.HTTPAPI{URL: c.url, Client: &http.Client{Timeout: 30 * time.Second}}
+	api := model.HTTPAPI{URL: c.url, Client: &http.Client{Timeout: 30 * time.Second}, RootEmail: rootEmail, RootPassword: rootPassword}
 	first := int64(envInt(t, "ORGD_SEED", int(time.Now().UnixNano()%1_000_000_000)))
 	n := envInt(t, "ORGD_HISTORIES", 10)
 	if os.Getenv("ORGD_SEED") != "" {
