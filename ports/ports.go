@@ -64,6 +64,13 @@ type EventLog interface {
 	// Drop removes the event at place pos of stream (retention); a
 	// missing one is no error.
 	Drop(ctx context.Context, stream string, pos int64) error
+	// PutChunk stores a copy of the EventChunk events at places
+	// k*EventChunk onwards of stream; domain.ErrStale if it is stored.
+	PutChunk(ctx context.Context, stream string, k int64, events []domain.Event) error
+	// Chunk returns chunk k of stream, or domain.ErrEventNotFound.
+	Chunk(ctx context.Context, stream string, k int64) ([]domain.Event, error)
+	// DropChunk removes chunk k of stream; a missing one is no error.
+	DropChunk(ctx context.Context, stream string, k int64) error
 	// First returns the first place of stream that retention kept (0 if
 	// it never pruned it).
 	First(ctx context.Context, stream string) (int64, error)

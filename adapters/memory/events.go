@@ -73,6 +73,29 @@ func (l *EventLog) Drop(_ context.Context, stream string, pos int64) error {
 	return nil
 }
 
+// PutChunk implements ports.EventLog.
+func (l *EventLog) PutChunk(_ context.Context, stream string, k int64, events []domain.Event) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return insert(l.chunks, place{stream, k}, cloneEvents(events), func([]domain.Event) bool { return false }, domain.ErrStale)
+}
+
+// Chunk implements ports.EventLog.
+func (l *EventLog) Chunk(_ context.Context, stream string, k int64) ([]domain.Event, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	c, err := get(l.chunks, place{stream, k}, domain.ErrEventNotFound)
+	return cloneEvents(c), err
+}
+
+// DropChunk implements ports.EventLog.
+func (l *EventLog) DropChunk(_ context.Context, stream string, k int64) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.chunks, place{stream, k})
+	return nil
+}
+
 // First implements ports.EventLog.
 func (l *EventLog) First(_ context.Context, stream string) (int64, error) {
 	l.mu.Lock()

@@ -29,6 +29,7 @@ type Store struct {
 	tenants map[string][]map[string]any
 	head    domain.LogHead
 	events  map[place]domain.Event
+	chunks  map[place][]domain.Event
 	firsts  map[string]int64
 }
 
@@ -43,6 +44,7 @@ func New() *Store {
 		invites: map[domain.ID]domain.Invitation{},
 		tenants: map[string][]map[string]any{},
 		events:  map[place]domain.Event{},
+		chunks:  map[place][]domain.Event{},
 		firsts:  map[string]int64{},
 	}
 }

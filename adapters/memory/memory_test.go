@@ -29,3 +29,4 @@ func TestRosters(t *testing.T)         { contract.Rosters(t, newStores) }
 func TestInvitations(t *testing.T)     { contract.Invitations(t, newStores) }
 func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) }
 func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }
+func TestEventLog(t *testing.T)        { contract.EventLog(t, newStores) }

@@ -106,6 +106,17 @@ type placeDoc struct {
 	Event eventDoc `bson:"event"`
 }
 
+// chunkDoc is a copy of domain.EventChunk consecutive events of one
+// stream.
+type chunkDoc struct {
+	ID     string     `bson:"_id"`
+	Events []eventDoc `bson:"events"`
+}
+
+func chunkID(stream string, k int64) string {
+	return streamKey(stream) + ":c" + strconv.FormatInt(k, 10)
+}
+
 // firstDoc is where retention left a stream's start.
 type firstDoc struct {
 	ID    string `bson:"_id"`
@@ -206,6 +217,29 @@ func (l *EventLog) Get(ctx context.Context, stream string, pos int64) (domain.Ev
 func (l *EventLog) Drop(ctx context.Context, stream string, pos int64) error {
 	if _, err := l.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: placeID(stream, pos)}}); err != nil {
 		return fmt.Errorf("event log: drop %s: %w", placeID(stream, pos), translate(err))
+	}
+	return nil
+}
+
+// PutChunk implements ports.EventLog: one insert.
+func (l *EventLog) PutChunk(ctx context.Context, stream string, k int64, events []domain.Event) error {
+	var c ids
+	d := chunkDoc{ID: chunkID(stream, k), Events: c.events(events)}
+	if c.err != nil {
+		return fmt.Errorf("event chunk %s: %w", d.ID, c.err)
+	}
+	return l.insert(ctx, d)
+}
+
+// Chunk implements ports.EventLog.
+func (l *EventLog) Chunk(ctx context.Context, stream string, k int64) ([]domain.Event, error) {
+	return findByID(ctx, l.c, chunkID(stream, k), domain.ErrEventNotFound, func(d chunkDoc) []domain.Event { return eventsToDomain(d.Events) })
+}
+
+// DropChunk implements ports.EventLog.
+func (l *EventLog) DropChunk(ctx context.Context, stream string, k int64) error {
+	if _, err := l.c.DeleteOne(ctx, bson.D{{Key: "_id", Value: chunkID(stream, k)}}); err != nil {
+		return fmt.Errorf("event log: drop %s: %w", chunkID(stream, k), translate(err))
 	}
 	return nil
 }

@@ -142,3 +142,57 @@ func (t *Tenants) List(ctx context.Context) ([]string, error) {
 	slices.Sort(out)
 	return out, err
 }
+
+// SeedEvents appends n events of type typ to organization org's stream and
+// to the whole log, as the core would place them, and counts them on the
+// organization. For tests, benchmarks and tools: it writes directly, so
+// nothing else may write the organization or the log meanwhile.
+func SeedEvents(ctx context.Context, db *mongo.Database, org domain.ID, n int, typ string) error {
+	id, ok := oid(org)
+	if !ok {
+		return fmt.Errorf("malformed id %q", org)
+	}
+	var o orgDoc
+	if err := db.Collection(collOrgs).FindOne(ctx, bson.D{{Key: "_id", Value: id}}).Decode(&o); err != nil {
+		return translate(err)
+	}
+	log := &EventLog{c: db.Collection(collEvents), cas: &cas{}}
+	head, err := log.Head(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	docs := make([]any, 0, 2*n+n/5)
+	var c ids
+	chunks := map[string][]eventDoc{}
+	for i := range n {
+		e := c.event(domain.Event{
+			ID: fmt.Sprintf("%s.seed%d", org, i), Type: typ, OccurredAt: now, OrgID: org, OrgName: o.Name,
+			Actor: domain.Actor{Kind: domain.ActorSystem}, Data: []byte(`{}`), OrgSeq: o.EventSeq + int64(i), Seq: head.Next + int64(i),
+		})
+		docs = append(docs, placeDoc{ID: placeID("", e.Seq), Event: e}, placeDoc{ID: placeID(string(org), e.OrgSeq), Event: e})
+		// The chunks whose places are all seeded, as the core copies them.
+		for stream, pos := range map[string]int64{"": e.Seq, string(org): e.OrgSeq} {
+			id := chunkID(stream, pos/domain.EventChunk)
+			if pos%domain.EventChunk == 0 || len(chunks[id]) > 0 {
+				chunks[id] = append(chunks[id], e)
+			}
+			if len(chunks[id]) == domain.EventChunk {
+				docs = append(docs, chunkDoc{ID: id, Events: chunks[id]})
+			}
+		}
+	}
+	if err := insertBatches(ctx, db.Collection(collEvents), docs); err != nil {
+		return err
+	}
+	next := head
+	next.Next, next.Last = head.Next+int64(n), nil
+	if err := log.PutHead(ctx, next, head.Version); err != nil {
+		return err
+	}
+	_, err = db.Collection(collOrgs).UpdateOne(ctx, bson.D{{Key: "_id", Value: id}}, bson.D{
+		{Key: "$set", Value: bson.D{{Key: "event_seq", Value: o.EventSeq + int64(n)}}},
+		{Key: "$inc", Value: bson.D{{Key: "version", Value: 1}}},
+	})
+	return translate(err)
+}

@@ -38,6 +38,7 @@ func TestRosters(t *testing.T)         { contract.Rosters(t, newStores) }
 func TestInvitations(t *testing.T)     { contract.Invitations(t, newStores) }
 func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) }
 func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }
+func TestEventLog(t *testing.T)        { contract.EventLog(t, newStores) }
 
 // TestConditionalWritesAtomic: the single-writer path is chosen from what
 // the server's code does, told by its buildInfo, whatever it calls itself.

@@ -58,6 +58,12 @@ func ActorOf(p Principal) Actor {
 	return Actor{ID: p.AdminID, Email: p.Email, Kind: ActorAdmin}
 }
 
+// EventChunk is how many consecutive places of a stream one chunk holds:
+// a copy of events already placed, written once the last of them is, so
+// that reading a stream costs a point read per chunk rather than per
+// event. A chunk missing (its writer died first) costs only speed.
+const EventChunk = 10
+
 // LogHead is the head of the whole event log: the place the next event
 // takes, and the last assignment of a place (written to both its streams
 // before the next one is made).

@@ -227,14 +227,40 @@ func (s *Service) placed(ctx context.Context, e domain.Event) (bool, error) {
 // not there yet. The one that writes it to its organization's stream
 // writes its audit line.
 func (s *Service) place(ctx context.Context, e domain.Event) error {
-	if _, err := s.put(ctx, "", e.Seq, e); err != nil {
+	wroteAll, err := s.put(ctx, "", e.Seq, e)
+	if err != nil {
 		return err
 	}
 	wrote, err := s.put(ctx, string(e.OrgID), e.OrgSeq, e)
+	if err != nil {
+		return err
+	}
 	if wrote {
 		s.audit(ctx, e)
 	}
-	return err
+	// Whoever fills a chunk's last place copies the chunk. A copy not
+	// made costs readers speed only.
+	if wroteAll && (e.Seq+1)%domain.EventChunk == 0 {
+		s.sealChunk(ctx, "", e.Seq/domain.EventChunk)
+	}
+	if wrote && (e.OrgSeq+1)%domain.EventChunk == 0 {
+		s.sealChunk(ctx, string(e.OrgID), e.OrgSeq/domain.EventChunk)
+	}
+	return nil
+}
+
+// sealChunk copies chunk k of stream, whose places are all written.
+func (s *Service) sealChunk(ctx context.Context, stream string, k int64) {
+	b := s.readPlaces(ctx, stream, k*domain.EventChunk, domain.EventChunk)
+	err := b.err
+	if err == nil && len(b.events) == domain.EventChunk {
+		if err = s.eventLog.PutChunk(ctx, stream, k, b.events); errors.Is(err, domain.ErrStale) {
+			err = nil
+		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "event log: chunk not copied; readers read its places one by one", "stream", stream, "chunk", k, "error", err)
+	}
 }
 
 // put writes e at place pos of stream, if that place is free, and reports
@@ -285,9 +311,9 @@ const MaxEventLimit = 100
 // Events returns the events of the caller's organization (its admins and
 // owners), or for the super admin those of the whole log or of the
 // organization q names, after q.After, oldest first. A reader that
-// follows Next never misses an event and never sees one twice. It reads
-// at most Limit/domain.EventPageSize+2 pages of the stream, whatever the
-// number of events.
+// follows Next never misses an event and never sees one twice. It reads a
+// chunk of domain.EventChunk events at a time (a point read), whatever
+// the number of events stored.
 func (s *Service) Events(ctx context.Context, p domain.Principal, q EventQuery) (EventList, error) {
 	if q.Limit < 1 || q.Limit > MaxEventLimit {
 		return EventList{}, domain.Errorf(domain.CodeInvalid, fmt.Sprintf("limit must be 1 to %d", MaxEventLimit))
@@ -303,57 +329,89 @@ func (s *Service) Events(ctx context.Context, p domain.Principal, q EventQuery) 
 	if err != nil {
 		return EventList{}, err
 	}
+	first, err := s.eventLog.First(ctx, stream)
+	if err != nil {
+		return EventList{}, err
+	}
 	out := EventList{Items: []domain.Event{}}
-	pos, scanned := from, 0
+	pos, scanned := max(from, first), 0 // retention dropped what is before first
 	for len(out.Items) < q.Limit && scanned < maxEventScan {
-		batch := s.readEvents(ctx, stream, pos, min(eventReadBatch, q.Limit-len(out.Items)))
-		if batch.err != nil {
-			return EventList{}, batch.err
+		want := q.Limit - len(out.Items)
+		got, err := s.readFrom(ctx, stream, pos, want)
+		if err != nil {
+			return EventList{}, err
 		}
-		if len(batch.events) == 0 {
-			first, err := s.eventLog.First(ctx, stream)
-			if err != nil {
-				return EventList{}, err
+		for _, e := range got {
+			if len(out.Items) == q.Limit {
+				break
 			}
-			if pos >= first || scanned > 0 {
-				break // the stream ends here
-			}
-			pos = first // retention dropped the events before it
-			continue
-		}
-		for _, e := range batch.events {
 			pos++
 			scanned++
 			if q.Type == "" || e.Type == q.Type {
 				out.Items = append(out.Items, e)
 			}
 		}
-		if len(batch.events) < eventReadBatch {
-			break
+		if len(got) < want {
+			break // the stream ends here
 		}
 	}
 	out.Next = encodeCursor(pos)
 	return out, nil
 }
 
-// eventReadBatch is how many places Events reads at once (side by side),
-// and maxEventScan how many it reads at most for one answer: with a type
-// filter, an answer may hold fewer than asked, and Next goes on from
-// where it stopped.
-const (
-	eventReadBatch = 10
-	maxEventScan   = 2 * MaxEventLimit
-)
+// maxEventScan is how many places Events reads at most for one answer:
+// with a type filter, an answer may hold fewer events than asked, and
+// Next goes on from where it stopped.
+const maxEventScan = 2 * MaxEventLimit
 
-// eventBatch is what readEvents read.
+// readFrom reads up to n events of stream from place pos on, and returns
+// those before the first empty place. The chunks of the range are read
+// side by side (a point read each); a place not in a chunk is read alone.
+func (s *Service) readFrom(ctx context.Context, stream string, pos int64, n int) ([]domain.Event, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	firstChunk, lastChunk := pos/domain.EventChunk, (pos+int64(n)-1)/domain.EventChunk
+	chunks := make([][]domain.Event, lastChunk-firstChunk+1)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for i := range chunks {
+		wg.Go(func() { chunks[i], errs[i] = s.eventLog.Chunk(ctx, stream, firstChunk+int64(i)) })
+	}
+	wg.Wait()
+	var out []domain.Event
+	for i, chunk := range chunks {
+		k := firstChunk + int64(i)
+		start := max(pos, k*domain.EventChunk) // the first place wanted of this chunk
+		end := min(pos+int64(n), (k+1)*domain.EventChunk)
+		switch {
+		case errs[i] == nil:
+			out = append(out, chunk[start-k*domain.EventChunk:end-k*domain.EventChunk]...)
+			continue
+		case !errors.Is(errs[i], domain.ErrEventNotFound):
+			return nil, errs[i]
+		}
+		b := s.readPlaces(ctx, stream, start, int(end-start))
+		if b.err != nil {
+			return nil, b.err
+		}
+		out = append(out, b.events...)
+		if len(b.events) < int(end-start) {
+			break // the stream ends here
+		}
+	}
+	return out, nil
+}
+
+// eventBatch is what readPlaces read.
 type eventBatch struct {
 	events []domain.Event
 	err    error
 }
 
-// readEvents reads up to n events of stream from place pos on, side by
-// side, and returns those before the first place found empty.
-func (s *Service) readEvents(ctx context.Context, stream string, pos int64, n int) eventBatch {
+// readPlaces reads the n places of stream from pos on, side by side, and
+// returns the events before the first place found empty.
+func (s *Service) readPlaces(ctx context.Context, stream string, pos int64, n int) eventBatch {
 	got := make([]domain.Event, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -445,11 +503,21 @@ func (s *Service) PruneEvents(ctx context.Context, cutoff time.Time, max int) (i
 		if err := s.eventLog.Drop(ctx, string(e.OrgID), e.OrgSeq); err != nil {
 			return dropped, err
 		}
+		if (e.OrgSeq+1)%domain.EventChunk == 0 {
+			if err := s.eventLog.DropChunk(ctx, string(e.OrgID), e.OrgSeq/domain.EventChunk); err != nil {
+				return dropped, err
+			}
+		}
 		if err := s.eventLog.SetFirst(ctx, "", first+1); err != nil {
 			return dropped, err
 		}
 		if err := s.eventLog.Drop(ctx, "", first); err != nil {
 			return dropped, err
+		}
+		if (first+1)%domain.EventChunk == 0 {
+			if err := s.eventLog.DropChunk(ctx, "", first/domain.EventChunk); err != nil {
+				return dropped, err
+			}
 		}
 		dropped++
 	}

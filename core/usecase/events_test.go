@@ -236,3 +236,32 @@ func TestDroppedOperationRecordsNoEvent(t *testing.T) {
 		assert.NotEqual(t, usecase.EventMemberRoleChanged, e.Type, "the role change applied nothing")
 	}
 }
+
+// TestEventChunksAreCopies: a stream reads the same through its chunks
+// and without them (a chunk its writer died before copying), and a
+// chunk is copied once its last place is filled.
+func TestEventChunksAreCopies(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	org := h.create(t, "acme", "a@x.test", "password1")
+	owner, _ := h.login(t, "a@x.test", "password1")
+	for i := range 24 {
+		_, err := h.svc.Invite(ctx, owner, fmt.Sprintf("x%d@x.test", i), "member")
+		require.NoError(t, err)
+	}
+	for k := range int64(2) {
+		chunk, err := h.store.Events().Chunk(ctx, string(org.ID), k)
+		require.NoError(t, err, "chunk %d is copied", k)
+		assert.Len(t, chunk, domain.EventChunk)
+	}
+	_, err := h.store.Events().Chunk(ctx, string(org.ID), 2)
+	require.ErrorIs(t, err, domain.ErrEventNotFound, "the third is not full yet")
+	with := h.stream(t, owner, usecase.EventQuery{})
+	require.Len(t, with, 25)
+	require.NoError(t, h.store.Events().DropChunk(ctx, string(org.ID), 1))
+	without := h.stream(t, owner, usecase.EventQuery{})
+	assert.Equal(t, with, without)
+	for i, e := range without {
+		assert.Equal(t, int64(i), e.OrgSeq)
+	}
+}

@@ -161,3 +161,74 @@ func Markers(t *testing.T, newStores NewStores) {
 		require.NoError(t, r.Unmark(ctx(t), marks[0]), "unmarking a marker gone is no error")
 	})
 }
+
+// EventLog checks a ports.EventLog: the head compare-and-set on its
+// version, places taken once, chunks, retention's start that never moves
+// back.
+func EventLog(t *testing.T, newStores NewStores) {
+	event := func(id string, org domain.ID, orgSeq, seq int64) domain.Event {
+		return domain.Event{
+			ID: id, Type: "organization.renamed", OccurredAt: t0, OrgID: org, OrgName: "acme",
+			Actor:     domain.Actor{ID: domain.NewID(t0), Email: "a@x.test", Kind: domain.ActorAdmin},
+			RequestID: "req-1", Data: []byte(`{"from":"a","to":"b"}`), OrgSeq: orgSeq, Seq: seq,
+		}
+	}
+	t.Run("head-compare-and-set", func(t *testing.T) {
+		l := newStores(t).Events
+		h, err := l.Head(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, domain.LogHead{}, h, "a log never written")
+		last := event("op.0", domain.NewID(t0), 0, 0)
+		require.NoError(t, l.PutHead(ctx(t), domain.LogHead{Next: 1, Last: &last}, 0))
+		assert.ErrorIs(t, l.PutHead(ctx(t), domain.LogHead{Next: 9}, 0), domain.ErrStale, "the first head is written once")
+		h, err = l.Head(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, domain.LogHead{Next: 1, Last: &last, Version: 1}, h)
+		require.NoError(t, l.PutHead(ctx(t), domain.LogHead{Next: 2}, 1))
+		assert.ErrorIs(t, l.PutHead(ctx(t), domain.LogHead{Next: 3}, 1), domain.ErrStale)
+		h, err = l.Head(ctx(t))
+		require.NoError(t, err)
+		assert.Equal(t, domain.LogHead{Next: 2, Version: 2}, h)
+	})
+	t.Run("places-chunks-first", func(t *testing.T) {
+		l := newStores(t).Events
+		org := domain.NewID(t0)
+		e := event("op.0", org, 3, 7)
+		require.NoError(t, l.Put(ctx(t), string(org), 3, e))
+		assert.ErrorIs(t, l.Put(ctx(t), string(org), 3, event("other.0", org, 3, 8)), domain.ErrStale, "a place is taken once")
+		require.NoError(t, l.Put(ctx(t), "", 7, e), "the whole log is another stream")
+		got, err := l.Get(ctx(t), string(org), 3)
+		require.NoError(t, err)
+		assert.Equal(t, e, got)
+		_, err = l.Get(ctx(t), string(org), 4)
+		assert.ErrorIs(t, err, domain.ErrEventNotFound)
+
+		chunk := []domain.Event{e, event("op.1", org, 4, 8)}
+		require.NoError(t, l.PutChunk(ctx(t), string(org), 0, chunk))
+		assert.ErrorIs(t, l.PutChunk(ctx(t), string(org), 0, chunk), domain.ErrStale)
+		c, err := l.Chunk(ctx(t), string(org), 0)
+		require.NoError(t, err)
+		assert.Equal(t, chunk, c)
+		_, err = l.Chunk(ctx(t), "", 0)
+		assert.ErrorIs(t, err, domain.ErrEventNotFound)
+		require.NoError(t, l.DropChunk(ctx(t), string(org), 0))
+		_, err = l.Chunk(ctx(t), string(org), 0)
+		assert.ErrorIs(t, err, domain.ErrEventNotFound)
+
+		require.NoError(t, l.Drop(ctx(t), string(org), 3))
+		require.NoError(t, l.Drop(ctx(t), string(org), 3), "dropping a missing place is no error")
+		_, err = l.Get(ctx(t), string(org), 3)
+		assert.ErrorIs(t, err, domain.ErrEventNotFound)
+		first, err := l.First(ctx(t), string(org))
+		require.NoError(t, err)
+		assert.Zero(t, first)
+		require.NoError(t, l.SetFirst(ctx(t), string(org), 4))
+		require.NoError(t, l.SetFirst(ctx(t), string(org), 2), "never back")
+		first, err = l.First(ctx(t), string(org))
+		require.NoError(t, err)
+		assert.Equal(t, int64(4), first)
+		first, err = l.First(ctx(t), "")
+		require.NoError(t, err)
+		assert.Zero(t, first, "streams start apart")
+	})
+}
