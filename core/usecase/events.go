@@ -178,9 +178,10 @@ func (s *Service) appendEvent(ctx context.Context, e domain.Event) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		if last := head.Last; last != nil {
+		if last := head.Last; last != nil && last.Seq+1 != s.placedUpTo.Load() {
 			// Placed in its organization's stream last: there, it is
-			// placed everywhere (the usual case: one point read).
+			// placed everywhere (the usual case: one point read; none if
+			// this process placed it).
 			placed, err := s.placed(ctx, *last)
 			if err != nil {
 				return false, err
@@ -208,7 +209,11 @@ func (s *Service) appendEvent(ctx context.Context, e domain.Event) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		return true, s.place(ctx, e)
+		if err := s.place(ctx, e); err != nil {
+			return false, err
+		}
+		s.placedUpTo.Store(e.Seq + 1)
+		return true, nil
 	}
 }
 

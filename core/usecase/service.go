@@ -95,6 +95,9 @@ type Service struct {
 	exclusive atomic.Pointer[time.Time]
 	// stuckCount counts the operations recovery could not settle.
 	stuckCount atomic.Int64
+	// placedUpTo is one more than the place in the whole log of the last
+	// event this process placed (in both streams): 0 for none.
+	placedUpTo atomic.Int64
 }
 
 // New checks d and returns a Service.
