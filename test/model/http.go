@@ -214,7 +214,7 @@ func (a HTTPAPI) Remove(ctx context.Context, as Session, email string) Output {
 func (a HTTPAPI) Events(ctx context.Context, org string) ([]Event, error) {
 	login := a.do(ctx, http.MethodPost, "/admin/login", map[string]string{"email": a.RootEmail, "password": a.RootPassword}, "")
 	if login.err != nil || login.status != http.StatusOK {
-		return nil, fmt.Errorf("the super admin's login: %d %v %s", login.status, login.err, login.str("detail"))
+		return nil, fmt.Errorf("the super admin's login: %d %s: %w", login.status, login.str("detail"), login.err)
 	}
 	root := login.str("access_token")
 	var out []Event
@@ -226,7 +226,7 @@ func (a HTTPAPI) Events(ctx context.Context, org string) ([]Event, error) {
 		}
 		r := a.do(ctx, http.MethodGet, "/events?"+q.Encode(), nil, root)
 		if r.err != nil || r.status != http.StatusOK {
-			return nil, fmt.Errorf("GET /events: %d %v %s", r.status, r.err, r.str("detail"))
+			return nil, fmt.Errorf("GET /events: %d %s: %w", r.status, r.str("detail"), r.err)
 		}
 		items, _ := r.body["items"].([]any)
 		for _, it := range items {
