@@ -150,6 +150,62 @@ type Invitations interface {
 	All(ctx context.Context) ([]domain.Invitation, error)
 }
 
+// Webhooks stores webhook endpoints by ID. Writes are compare-and-set
+// on the endpoint's Version.
+type Webhooks interface {
+	// Insert stores a new endpoint; domain.ErrWebhookExists if its ID is
+	// stored already.
+	Insert(ctx context.Context, w domain.Webhook) error
+	// ByID returns the endpoint, or domain.ErrWebhookNotFound.
+	ByID(ctx context.Context, id domain.ID) (domain.Webhook, error)
+	// Replace writes w if the stored Version equals expected;
+	// domain.ErrStale if it does not or the endpoint is gone.
+	Replace(ctx context.Context, w domain.Webhook, expected int64) error
+	// Delete removes the endpoint; a missing one is no error.
+	Delete(ctx context.Context, id domain.ID) error
+	// All lists every endpoint (there are few: at most
+	// domain.MaxWebhooks per organization).
+	All(ctx context.Context) ([]domain.Webhook, error)
+}
+
+// WebhookRequest is one delivery attempt: the event with ID, its body,
+// signed at Timestamp with each of Secrets (the plain secrets).
+type WebhookRequest struct {
+	URL       string
+	ID        string
+	Timestamp time.Time
+	Body      []byte
+	Secrets   [][]byte
+}
+
+// WebhookResponse is how a delivery attempt ended: the receiver's status
+// (0 if it gave none), how long it asked to be left alone (Retry-After),
+// and, without a status, why not (a timeout, a refused connection, an
+// address refused): words of orgd's, never the receiver's.
+type WebhookResponse struct {
+	Status     int
+	RetryAfter time.Duration
+	Failure    string
+}
+
+// WebhookSender delivers to webhook endpoints, signed as Standard
+// Webhooks v1.
+type WebhookSender interface {
+	// Check says why url may not be an endpoint (a domain.Error of code
+	// invalid), or nil if it may.
+	Check(ctx context.Context, url string) error
+	// Send makes one attempt; it never follows a redirect.
+	Send(ctx context.Context, req WebhookRequest) WebhookResponse
+}
+
+// Sealer seals secrets kept at rest, and opens them.
+type Sealer interface {
+	Seal(plain []byte) ([]byte, error)
+	// Open returns the plain secret, or an error if sealed was not sealed
+	// with this Sealer's key.
+	Open(sealed []byte) ([]byte, error)
+}
+
 // TenantStore manages the per-organization collections. Each call is a
 // single atomic operation on the store. A collection is addressed by its
 // organization's ID and its name: the store may place an organization's

@@ -26,11 +26,24 @@ type Event struct {
 	RequestID string
 	// Data says what changed, as a JSON object; it never holds a secret.
 	Data []byte
-	// OrgSeq is the event's place in its organization's stream, from 0,
-	// in commit order; Seq its place in the whole log, assigned once it
-	// is placed there.
+	// Stream is the stream it is placed in besides the whole log, when
+	// that is not its organization's (named by OrgID): WebhookStream, for
+	// an event an endpoint of every organization's events records of
+	// itself. See Home.
+	Stream string
+	// OrgSeq is the event's place in that stream, from 0, in commit
+	// order; Seq its place in the whole log, assigned once it is placed
+	// there.
 	OrgSeq int64
 	Seq    int64
+}
+
+// Home is the stream e is placed in besides the whole log.
+func (e Event) Home() string {
+	if e.Stream != "" {
+		return e.Stream
+	}
+	return string(e.OrgID)
 }
 
 // ActorKind says what kind of account an actor is.

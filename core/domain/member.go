@@ -53,6 +53,7 @@ const (
 	ActRemove          Action = "remove a member"
 	ActDelete          Action = "delete the organization"
 	ActReadEvents      Action = "read the organization's events"
+	ActManageWebhooks  Action = "manage the organization's webhooks"
 )
 
 // Allowed is the rights table: whether a member with role may take act,
@@ -64,7 +65,8 @@ const (
 //	                          password, leave
 //	admin and owner:          rename; invite, remove, and change the role
 //	                          of members and admins; list and revoke
-//	                          invitations; read the organization's events
+//	                          invitations; read the organization's events;
+//	                          register and manage its webhook endpoints
 //	owner only:               all of that with owners as targets; delete
 //	                          the organization
 //
@@ -76,7 +78,7 @@ func Allowed(role OrgRole, act Action, targets ...OrgRole) bool {
 		return role.rank() > 0
 	case ActDelete:
 		return role == RoleOwner
-	case ActRename, ActListInvitations, ActReadEvents:
+	case ActRename, ActListInvitations, ActReadEvents, ActManageWebhooks:
 		return role.rank() >= RoleAdmin.rank()
 	case ActInvite, ActRevoke, ActChangeRole, ActRemove:
 		if role.rank() < RoleAdmin.rank() {

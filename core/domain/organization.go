@@ -83,6 +83,8 @@ type Organization struct {
 	// Invitations are its invitations not yet accepted, revoked or
 	// expired and swept.
 	Invitations []ID
+	// Webhooks are its webhook endpoints (stored apart, see Webhook).
+	Webhooks []ID
 	// Outbox holds the events of changes committed to o that are not yet
 	// placed in the event log, oldest first; EventSeq counts every event
 	// committed to o (the next one's place in its stream).
@@ -270,6 +272,18 @@ func (o Organization) Invite(id ID) Organization {
 // Uninvite drops invitation id from o's invitations.
 func (o Organization) Uninvite(id ID) Organization {
 	o.Invitations = without(o.Invitations, id)
+	return o
+}
+
+// AddWebhook lists webhook endpoint id among o's.
+func (o Organization) AddWebhook(id ID) Organization {
+	o.Webhooks = append(append([]ID(nil), o.Webhooks...), id)
+	return o
+}
+
+// RemoveWebhook drops webhook endpoint id from o's.
+func (o Organization) RemoveWebhook(id ID) Organization {
+	o.Webhooks = without(o.Webhooks, id)
 	return o
 }
 
