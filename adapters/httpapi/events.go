@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"encoding/json"
 	"net/http"
 
 	"github.com/labstack/echo/v5"
@@ -16,48 +15,10 @@ import (
 // defaultEventLimit is how many events an answer holds without limit=.
 const defaultEventLimit = 50
 
-// eventResponse is one event.
-type eventResponse struct {
-	ID               string          `json:"id"`
-	Type             string          `json:"type"`
-	OccurredAt       string          `json:"occurred_at"`
-	OrganizationID   string          `json:"organization_id"`
-	OrganizationName string          `json:"organization_name"`
-	Actor            actorResponse   `json:"actor"`
-	Data             json.RawMessage `json:"data"`
-	RequestID        *string         `json:"request_id"`
-}
-
-type actorResponse struct {
-	ID    *string `json:"id"`
-	Email *string `json:"email"`
-	Kind  string  `json:"kind"`
-}
-
-func newEventResponse(e domain.Event) eventResponse {
-	out := eventResponse{
-		ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt.UTC().Format(TimeFormat),
-		OrganizationID: string(e.OrgID), OrganizationName: e.OrgName,
-		Actor: actorResponse{Kind: string(e.Actor.Kind)}, Data: e.Data,
-	}
-	if e.Actor.ID != "" {
-		id := string(e.Actor.ID)
-		out.Actor.ID = &id
-	}
-	if e.Actor.Email != "" {
-		email := string(e.Actor.Email)
-		out.Actor.Email = &email
-	}
-	if e.RequestID != "" {
-		out.RequestID = &e.RequestID
-	}
-	return out
-}
-
 // eventListResponse is an answer of GET /org/events and GET /events.
 type eventListResponse struct {
-	Items []eventResponse `json:"items"`
-	Next  string          `json:"next"`
+	Items []usecase.EventView `json:"items"`
+	Next  string              `json:"next"`
 }
 
 // orgEvents serves GET /org/events: the caller's organization's events
@@ -98,9 +59,9 @@ func (h *handlers) events(c *echo.Context, p domain.Principal, q usecase.EventQu
 	if err != nil {
 		return err
 	}
-	out := eventListResponse{Items: make([]eventResponse, len(res.Items)), Next: res.Next}
+	out := eventListResponse{Items: make([]usecase.EventView, len(res.Items)), Next: res.Next}
 	for i, e := range res.Items {
-		out.Items[i] = newEventResponse(e)
+		out.Items[i] = usecase.ViewOf(e)
 	}
 	return c.JSON(http.StatusOK, out)
 }

@@ -26,6 +26,7 @@ type Store struct {
 	admins  map[domain.ID]domain.Admin
 	rosters map[rosterKey][]domain.Member
 	invites map[domain.ID]domain.Invitation
+	hooks   map[domain.ID]domain.Webhook
 	tenants map[string][]map[string]any
 	head    domain.LogHead
 	events  map[place]domain.Event
@@ -42,6 +43,7 @@ func New() *Store {
 		admins:  map[domain.ID]domain.Admin{},
 		rosters: map[rosterKey][]domain.Member{},
 		invites: map[domain.ID]domain.Invitation{},
+		hooks:   map[domain.ID]domain.Webhook{},
 		tenants: map[string][]map[string]any{},
 		events:  map[place]domain.Event{},
 		chunks:  map[place][]domain.Event{},
@@ -120,6 +122,7 @@ func clone(o domain.Organization) domain.Organization {
 		o.Pending = &p
 	}
 	o.Owners, o.Roster, o.Invitations = slices.Clone(o.Owners), slices.Clone(o.Roster), slices.Clone(o.Invitations)
+	o.Webhooks = slices.Clone(o.Webhooks)
 	o.Outbox = cloneEvents(o.Outbox)
 	return o
 }

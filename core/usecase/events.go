@@ -70,12 +70,18 @@ const (
 	EventMemberRemoved     = "member.removed"
 	EventInvitationCreated = "invitation.created"
 	EventInvitationRevoked = "invitation.revoked"
+	EventWebhookCreated    = "webhook.created"
+	EventWebhookDeleted    = "webhook.deleted"
+	EventWebhookRotated    = "webhook.secret_rotated"
+	EventWebhookEnabled    = "webhook.enabled"
+	EventWebhookDisabled   = "webhook.disabled"
 )
 
 // EventTypes lists every event type, for validating a filter.
 var EventTypes = []string{
 	EventOrgCreated, EventOrgRenamed, EventOrgDeleted, EventEmailChanged, EventPasswordChanged,
 	EventMemberJoined, EventMemberRoleChanged, EventMemberRemoved, EventInvitationCreated, EventInvitationRevoked,
+	EventWebhookCreated, EventWebhookDeleted, EventWebhookRotated, EventWebhookEnabled, EventWebhookDisabled,
 }
 
 // record stamps the events op's commit of org records: their IDs (the
@@ -127,11 +133,11 @@ func (s *Service) publishNow(ctx context.Context, org domain.Organization) {
 	}
 }
 
-// unplaced is org's outbox without the events already placed in the log
-// (placed in order: one read of the page of the last one tells, in the
+// unplaced is outbox without the events already placed in the log
+// (placed in order: one read of the place of the last one tells, in the
 // common case that all are).
-func (s *Service) unplaced(ctx context.Context, org domain.Organization) ([]domain.Event, error) {
-	out := org.Outbox
+func (s *Service) unplaced(ctx context.Context, outbox []domain.Event) ([]domain.Event, error) {
+	out := outbox
 	for len(out) > 0 {
 		placed, err := s.placed(ctx, out[len(out)-1])
 		if err != nil {
@@ -220,7 +226,7 @@ func (s *Service) appendEvent(ctx context.Context, e domain.Event) (bool, error)
 // placed reports whether e is in its organization's stream (placed in
 // the whole log first, it is then in both).
 func (s *Service) placed(ctx context.Context, e domain.Event) (bool, error) {
-	_, err := s.eventLog.Get(ctx, string(e.OrgID), e.OrgSeq)
+	_, err := s.eventLog.Get(ctx, e.Home(), e.OrgSeq)
 	if errors.Is(err, domain.ErrEventNotFound) {
 		return false, nil
 	}
@@ -236,12 +242,13 @@ func (s *Service) place(ctx context.Context, e domain.Event) error {
 	if err != nil {
 		return err
 	}
-	wrote, err := s.put(ctx, string(e.OrgID), e.OrgSeq, e)
+	wrote, err := s.put(ctx, e.Home(), e.OrgSeq, e)
 	if err != nil {
 		return err
 	}
 	if wrote {
 		s.audit(ctx, e)
+		s.webhookWake()
 	}
 	// Whoever fills a chunk's last place copies the chunk. A copy not
 	// made costs readers speed only.
@@ -249,7 +256,7 @@ func (s *Service) place(ctx context.Context, e domain.Event) error {
 		s.sealChunk(ctx, "", e.Seq/domain.EventChunk)
 	}
 	if wrote && (e.OrgSeq+1)%domain.EventChunk == 0 {
-		s.sealChunk(ctx, string(e.OrgID), e.OrgSeq/domain.EventChunk)
+		s.sealChunk(ctx, e.Home(), e.OrgSeq/domain.EventChunk)
 	}
 	return nil
 }
@@ -502,14 +509,14 @@ func (s *Service) PruneEvents(ctx context.Context, cutoff time.Time, max int) (i
 			break
 		}
 		// Its organization's stream first: it starts after e from now on.
-		if err := s.eventLog.SetFirst(ctx, string(e.OrgID), e.OrgSeq+1); err != nil {
+		if err := s.eventLog.SetFirst(ctx, e.Home(), e.OrgSeq+1); err != nil {
 			return dropped, err
 		}
-		if err := s.eventLog.Drop(ctx, string(e.OrgID), e.OrgSeq); err != nil {
+		if err := s.eventLog.Drop(ctx, e.Home(), e.OrgSeq); err != nil {
 			return dropped, err
 		}
 		if (e.OrgSeq+1)%domain.EventChunk == 0 {
-			if err := s.eventLog.DropChunk(ctx, string(e.OrgID), e.OrgSeq/domain.EventChunk); err != nil {
+			if err := s.eventLog.DropChunk(ctx, e.Home(), e.OrgSeq/domain.EventChunk); err != nil {
 				return dropped, err
 			}
 		}

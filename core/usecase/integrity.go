@@ -49,13 +49,21 @@ const (
 	// not in the event log (committed more than a lease ago, online), or
 	// its stream ends before the events it counts.
 	FindingUnplacedEvents FindingKind = "unplaced_events"
+	// FindingStrayWebhook: an organization's webhook endpoint its
+	// organization does not list, older than a lease (a registration
+	// stores it before listing it; a deleted organization's endpoints go
+	// once delivered, and are not reported).
+	FindingStrayWebhook FindingKind = "stray_webhook"
+	// FindingMissingWebhook: a webhook endpoint an organization lists and
+	// the store lacks.
+	FindingMissingWebhook FindingKind = "missing_webhook"
 )
 
 // FindingKinds lists every kind, in the order reports give them.
 var FindingKinds = []FindingKind{
 	FindingNameClaim, FindingEmailClaim, FindingAdmin, FindingCollection, FindingOrphan,
 	FindingDeadClaim, FindingStaleIntent, FindingStaleMarker, FindingStrayAdmin,
-	FindingStrayRoster, FindingStrayInvitation, FindingUnplacedEvents,
+	FindingStrayRoster, FindingStrayInvitation, FindingUnplacedEvents, FindingStrayWebhook, FindingMissingWebhook,
 }
 
 // Finding is one thing the audit found wrong.
@@ -75,12 +83,13 @@ type Finding struct {
 
 	// What a repair needs: the claim the organization should hold (want)
 	// and the one there is (held); the marker; the admin; the roster page;
-	// the invitation.
+	// the invitation; the endpoint.
 	want, held domain.Claim
 	marker     domain.Marker
 	admin      domain.Admin
 	page       int
 	invitation domain.ID
+	webhook    domain.Webhook
 }
 
 // IntegrityReport is what one audit read and found.
@@ -116,7 +125,7 @@ func (s *Service) CheckIntegrity(ctx context.Context, offline bool) (IntegrityRe
 		return IntegrityReport{}, err
 	}
 	a := checker{s: s, st: st, offline: offline}
-	checks := []func(context.Context) error{a.organizations, a.orphans, a.claims, a.markers, a.admins, a.rosters, a.invitations}
+	checks := []func(context.Context) error{a.organizations, a.orphans, a.claims, a.markers, a.admins, a.rosters, a.invitations, a.webhooks}
 	for _, check := range checks {
 		if err := check(ctx); err != nil {
 			return IntegrityReport{}, err
@@ -137,6 +146,7 @@ type storeState struct {
 	admins     map[domain.ID]domain.Admin
 	rosters    map[domain.ID]map[int][]domain.Member
 	invites    []domain.Invitation
+	hooks      []domain.Webhook
 	markers    []domain.Marker
 	colls      []domain.TenantCollection
 }
@@ -164,6 +174,11 @@ func (s *Service) readStore(ctx context.Context) (storeState, error) {
 	}
 	if st.invites, err = s.invites.All(ctx); err != nil {
 		return st, fmt.Errorf("integrity check: list invitations: %w", err)
+	}
+	if s.hooks != nil {
+		if st.hooks, err = s.hooks.webhooks.All(ctx); err != nil {
+			return st, fmt.Errorf("integrity check: list webhook endpoints: %w", err)
+		}
 	}
 	if st.markers, err = s.orgs.Markers(ctx); err != nil {
 		return st, fmt.Errorf("integrity check: list markers: %w", err)

@@ -416,3 +416,64 @@ func (a *checker) checkEvents(ctx context.Context, org domain.Organization) (*Fi
 	}
 	return &Finding{Kind: FindingUnplacedEvents, Key: org.Name.Key(), Detail: fmt.Sprintf("its stream in the event log ends before the %d events it counts", org.EventSeq)}, nil
 }
+
+// webhooks reports organizations' endpoints their organization does not
+// list (older than a lease), endpoints listed and not stored, and the
+// events of an endpoint of every organization's events not placed.
+func (a *checker) webhooks(ctx context.Context) error {
+	stored := map[domain.ID]bool{}
+	for _, w := range a.st.hooks {
+		stored[w.ID] = true
+		if w.OrgID == "" {
+			if err := a.webhookEvents(ctx, w); err != nil {
+				return err
+			}
+			continue
+		}
+		org, ok := a.st.orgs[w.OrgID]
+		if !ok || org.State == domain.StateDeleted || org.Pending != nil || slices.Contains(org.Webhooks, w.ID) {
+			continue // gone: delivery removes it; pending: being listed or unlisted
+		}
+		if !a.offline && !a.s.pastLease(w.CreatedAt) {
+			continue
+		}
+		a.add(Finding{Kind: FindingStrayWebhook, OrgID: w.OrgID, Key: string(w.ID), webhook: w,
+			Detail: fmt.Sprintf("webhook endpoint %s its organization does not list", w.ID)})
+	}
+	if a.s.hooks == nil {
+		return nil
+	}
+	for _, org := range a.st.orgs {
+		for _, id := range org.Webhooks {
+			if !stored[id] && org.Pending == nil {
+				a.add(Finding{Kind: FindingMissingWebhook, OrgID: org.ID, Key: string(id),
+					Detail: fmt.Sprintf("organization %s lists webhook endpoint %s, which is not stored", org.Name, id)})
+			}
+		}
+	}
+	return nil
+}
+
+// webhookEvents reports the events in the outbox of w (an endpoint of
+// every organization's events) not placed, committed more than a lease
+// ago online.
+func (a *checker) webhookEvents(ctx context.Context, w domain.Webhook) error {
+	missing := 0
+	for _, e := range w.Outbox {
+		if !a.offline && !a.s.pastLease(e.OccurredAt) {
+			continue
+		}
+		placed, err := a.s.placed(ctx, e)
+		if err != nil {
+			return err
+		}
+		if !placed {
+			missing++
+		}
+	}
+	if missing > 0 {
+		a.add(Finding{Kind: FindingUnplacedEvents, Key: domain.WebhookStream(w.ID), webhook: w,
+			Detail: fmt.Sprintf("%d events of webhook endpoint %s are not in the event log", missing, w.ID)})
+	}
+	return nil
+}

@@ -249,7 +249,7 @@ func (s *Service) finish(ctx context.Context, org domain.Organization) (domain.O
 // the write loses because another owner finished the operation first, it
 // returns what that owner wrote.
 func (s *Service) commit(ctx context.Context, op operation, org, next domain.Organization) (domain.Organization, error) {
-	unplaced, err := s.unplaced(ctx, org)
+	unplaced, err := s.unplaced(ctx, org.Outbox)
 	if err != nil {
 		return domain.Organization{}, err
 	}

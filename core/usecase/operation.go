@@ -43,14 +43,19 @@ type operation interface {
 // operations is the registry: every kind of operation an intent can
 // name, and how to make the value its data decodes into.
 var operations = map[domain.Op]func() operation{
-	domain.OpCreate: func() operation { return new(createOp) },
-	opUpdate:        func() operation { return new(updateOp) },
-	opJoin:          func() operation { return new(joinOp) },
-	opSetRole:       func() operation { return new(setRoleOp) },
-	opRemove:        func() operation { return new(removeOp) },
-	opInvite:        func() operation { return new(inviteOp) },
-	opRevoke:        func() operation { return new(revokeOp) },
-	domain.OpDelete: func() operation { return new(deleteOp) },
+	domain.OpCreate:  func() operation { return new(createOp) },
+	opUpdate:         func() operation { return new(updateOp) },
+	opJoin:           func() operation { return new(joinOp) },
+	opSetRole:        func() operation { return new(setRoleOp) },
+	opRemove:         func() operation { return new(removeOp) },
+	opInvite:         func() operation { return new(inviteOp) },
+	opRevoke:         func() operation { return new(revokeOp) },
+	domain.OpDelete:  func() operation { return new(deleteOp) },
+	opWebhookCreate:  func() operation { return new(webhookCreateOp) },
+	opWebhookDelete:  func() operation { return new(webhookDeleteOp) },
+	opWebhookRotate:  func() operation { return new(webhookRotateOp) },
+	opWebhookEnable:  func() operation { return new(webhookEnableOp) },
+	opWebhookDisable: func() operation { return new(webhookDisableOp) },
 }
 
 // opOf decodes the operation intent p names.

@@ -72,7 +72,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 // what takes them.
 var repairOrder = []FindingKind{
 	FindingStaleMarker, FindingDeadClaim, FindingStrayAdmin, FindingStrayRoster, FindingStrayInvitation, FindingOrphan,
-	FindingNameClaim, FindingEmailClaim, FindingCollection, FindingUnplacedEvents,
+	FindingNameClaim, FindingEmailClaim, FindingCollection, FindingUnplacedEvents, FindingStrayWebhook,
 }
 
 // giveBack pairs orphan collections with the organizations they belong
@@ -122,6 +122,14 @@ func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.Tenant
 	case FindingStrayRoster:
 		return "dropped", s.rosters.Drop(ctx, f.OrgID, f.page)
 	case FindingUnplacedEvents:
+		if f.webhook.ID != "" {
+			w, err := s.hooks.webhooks.ByID(ctx, f.webhook.ID)
+			if err != nil {
+				return "", err
+			}
+			n, err := s.settleWebhook(ctx, w)
+			return fmt.Sprintf("placed %d in the event log", n), err
+		}
 		org, err := s.orgs.ByID(ctx, f.OrgID)
 		if err != nil || len(org.Outbox) == 0 {
 			return "", err // a stream shorter than it counts: an operator decides
@@ -130,6 +138,8 @@ func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.Tenant
 		return fmt.Sprintf("placed %d in the event log", n), err
 	case FindingStrayInvitation:
 		return "deleted", s.invites.Delete(ctx, f.invitation)
+	case FindingStrayWebhook:
+		return "deleted", s.hooks.webhooks.Delete(ctx, f.webhook.ID)
 	case FindingStrayAdmin:
 		if err := s.admins.Delete(ctx, f.admin.ID); err != nil {
 			return "", err

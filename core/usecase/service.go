@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -61,6 +62,17 @@ type Deps struct {
 	BusyWait time.Duration
 	// InvitationTTL is how long an invitation may be accepted.
 	InvitationTTL time.Duration
+
+	// Webhooks stores webhook endpoints (none: no webhooks);
+	// WebhookSender delivers to them and Sealer seals their secrets (both
+	// needed to register endpoints and deliver; without them, operations
+	// on endpoints under way are still finished).
+	Webhooks      ports.Webhooks
+	WebhookSender ports.WebhookSender
+	Sealer        ports.Sealer
+	// RetrySchedule is how long delivery waits after each failed attempt
+	// (default DefaultRetrySchedule).
+	RetrySchedule []time.Duration
 }
 
 // Service runs the use cases.
@@ -87,6 +99,7 @@ type Service struct {
 	tokenTTL  time.Duration
 	busyWait  time.Duration
 	inviteTTL time.Duration
+	hooks     *webhookDeps // nil: no webhooks
 
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.
@@ -152,12 +165,39 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 	if s.inviteTTL <= 0 {
 		s.inviteTTL = DefaultInvitationTTL
 	}
+	if err := s.wireWebhooks(d); err != nil {
+		return nil, err
+	}
 	h, err := s.hasher.Hash(ctx, domain.Password("orgd-dummy-password-for-timing"))
 	if err != nil {
 		return nil, fmt.Errorf("hash dummy password: %w", err)
 	}
 	s.dummyHash = h
 	return s, nil
+}
+
+// wireWebhooks sets up webhooks from d's, if it has them.
+func (s *Service) wireWebhooks(d Deps) error {
+	if d.Webhooks == nil {
+		if d.WebhookSender != nil || d.Sealer != nil {
+			return errors.New("usecase: WebhookSender and Sealer need Webhooks")
+		}
+		return nil
+	}
+	if (d.WebhookSender == nil) != (d.Sealer == nil) {
+		return errors.New("usecase: WebhookSender and Sealer come together")
+	}
+	schedule := d.RetrySchedule
+	if len(schedule) == 0 {
+		schedule = DefaultRetrySchedule
+	}
+	for _, d := range schedule {
+		if d < 0 {
+			return errors.New("usecase: a retry delay cannot be negative")
+		}
+	}
+	s.hooks = &webhookDeps{webhooks: d.Webhooks, sender: d.WebhookSender, sealer: d.Sealer, schedule: slices.Clone(schedule), wake: make(chan struct{}, 1)}
+	return nil
 }
 
 type systemClock struct{}

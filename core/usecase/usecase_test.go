@@ -24,6 +24,12 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness { return newHarnessWith(t, usecase.Deps{}) }
 
+// realClock is the system clock, for tests of what runs in real time
+// (webhook delivery waits on timers).
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
 // newHarnessWith fills d's stores, tokens, clock and logger (a fake clock
 // in d.Clock is kept) and returns the harness.
 func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
@@ -34,16 +40,23 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 	if d.Rosters == nil {
 		d.Rosters = st.Rosters()
 	}
-	d.Invitations, d.Events = st.Invitations(), st.Events()
+	d.Invitations, d.Events, d.Webhooks = st.Invitations(), st.Events(), st.Webhooks()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}
 	if c, ok := d.Clock.(*fakes.Clock); ok {
 		clock = c
 	}
-	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(clock))
+	var opts []token.Option
+	if _, real := d.Clock.(realClock); !real {
+		opts = append(opts, token.WithClock(clock))
+		d.Clock = clock
+	} else {
+		clock = nil // the harness's clock is the system's
+	}
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), opts...)
 	require.NoError(t, err)
-	d.Tokens, d.Clock, d.Logger = tok, clock, slog.New(slog.DiscardHandler)
+	d.Tokens, d.Logger = tok, slog.New(slog.DiscardHandler)
 	svc, err := usecase.New(context.Background(), d)
 	require.NoError(t, err)
 	return &harness{svc: svc, store: st, clock: clock}
@@ -53,14 +66,20 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 // dependencies (failpoints, say): a second process sharing the store.
 func (h *harness) with(t *testing.T, d usecase.Deps) *usecase.Service {
 	t.Helper()
-	d.Clock = h.clock
+	var opts []token.Option
+	if h.clock != nil {
+		d.Clock = h.clock
+		opts = append(opts, token.WithClock(h.clock))
+	} else {
+		d.Clock = realClock{}
+	}
 	st := h.store
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
-	d.Rosters, d.Invitations, d.Events = st.Rosters(), st.Invitations(), st.Events()
+	d.Rosters, d.Invitations, d.Events, d.Webhooks = st.Rosters(), st.Invitations(), st.Events(), st.Webhooks()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}
-	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), token.WithClock(h.clock))
+	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), opts...)
 	require.NoError(t, err)
 	d.Tokens, d.Logger = tok, slog.New(slog.DiscardHandler)
 	svc, err := usecase.New(context.Background(), d)

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"orgd/adapters/token"
+	"orgd/adapters/webhook"
 	"orgd/core/domain"
 	"orgd/core/usecase"
 	"orgd/ports"
@@ -27,12 +28,15 @@ type rig struct {
 	st     Stores
 	clock  *fakes.Clock
 	tokens *token.JWT
+	sealer *webhook.Sealer
 }
 
 func newRig(t *testing.T, newStores NewStores) *rig {
 	tok, err := token.New("HS256", []byte("contract-test-key-contract-test-key"))
 	require.NoError(t, err)
-	return &rig{st: newStores(t), clock: fakes.NewClock(time.Now().UTC()), tokens: tok}
+	sealer, err := webhook.NewSealer([]byte("contract-test-key-contract-test-key"))
+	require.NoError(t, err)
+	return &rig{st: newStores(t), clock: fakes.NewClock(time.Now().UTC()), tokens: tok, sealer: sealer}
 }
 
 // service returns a Service on the rig's store; fp may be nil. A nil clock
@@ -41,6 +45,7 @@ func (r *rig) service(t *testing.T, fp ports.Failpoints, clock ports.Clock) *use
 	s, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: r.st.Orgs, Names: r.st.Names, Emails: r.st.Emails, Admins: r.st.Admins, Tenants: r.st.Tenants,
 		Rosters: r.st.Rosters, Invitations: r.st.Invitations, Events: r.st.Events,
+		Webhooks: r.st.Webhooks, WebhookSender: &fakes.Receiver{}, Sealer: r.sealer,
 		Hasher: fakes.Hasher{}, Tokens: r.tokens, Clock: clock, Failpoints: fp,
 		BusyWait: 5 * time.Second, Logger: slog.New(slog.DiscardHandler),
 	})
@@ -184,6 +189,7 @@ func Lifecycle(t *testing.T, newStores NewStores) {
 	t.Run("races", func(t *testing.T) { races(t, newStores) })
 	t.Run("lost-claim", func(t *testing.T) { lostClaim(t, newStores) })
 	t.Run("members", func(t *testing.T) { Members(t, newStores) })
+	t.Run("webhook-crash", func(t *testing.T) { webhookCrash(t, newStores) })
 }
 
 // lostClaim takes a rename's claim on its new name away behind orgd's

@@ -231,4 +231,15 @@ func EventLog(t *testing.T, newStores NewStores) {
 		require.NoError(t, err)
 		assert.Zero(t, first, "streams start apart")
 	})
+	t.Run("an-endpoints-own-stream", func(t *testing.T) {
+		l := newStores(t).Events
+		stream := domain.WebhookStream(domain.NewID(t0))
+		e := event("op.0", "", 0, 5)
+		e.OrgName, e.Stream = "", stream
+		require.NoError(t, l.Put(ctx(t), stream, 0, e))
+		got, err := l.Get(ctx(t), stream, 0)
+		require.NoError(t, err)
+		assert.Equal(t, e, got, "no organization, its own stream")
+		assert.Equal(t, stream, got.Home())
+	})
 }

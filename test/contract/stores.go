@@ -41,6 +41,7 @@ type Stores struct {
 	Rosters     ports.Rosters
 	Invitations ports.Invitations
 	Events      ports.EventLog
+	Webhooks    ports.Webhooks
 	Tenants     TenantFixture
 }
 

@@ -104,3 +104,50 @@ func (f *Failpoints) Check(ctx context.Context, point string) error {
 	}
 	return nil
 }
+
+// Receiver is a ports.WebhookSender that delivers to itself: it keeps
+// every attempt and answers each as Answer says (2xx by default). Check
+// refuses any URL containing "refused".
+type Receiver struct {
+	mu       sync.Mutex
+	attempts []ports.WebhookRequest
+	// Answer, if set, answers attempt n (from 0) of the request.
+	Answer func(n int, req ports.WebhookRequest) ports.WebhookResponse
+}
+
+var _ ports.WebhookSender = (*Receiver)(nil)
+
+// Check implements ports.WebhookSender.
+func (r *Receiver) Check(_ context.Context, url string) error {
+	if strings.Contains(url, "refused") {
+		return domain.Errorf(domain.CodeInvalid, "url refused")
+	}
+	return nil
+}
+
+// Send implements ports.WebhookSender.
+func (r *Receiver) Send(_ context.Context, req ports.WebhookRequest) ports.WebhookResponse {
+	r.mu.Lock()
+	n := len(r.attempts)
+	r.attempts = append(r.attempts, req)
+	answer := r.Answer
+	r.mu.Unlock()
+	if answer == nil {
+		return ports.WebhookResponse{Status: 204}
+	}
+	return answer(n, req)
+}
+
+// Attempts returns every attempt so far, in order.
+func (r *Receiver) Attempts() []ports.WebhookRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]ports.WebhookRequest(nil), r.attempts...)
+}
+
+// SetAnswer replaces Answer, safely while attempts are made.
+func (r *Receiver) SetAnswer(fn func(n int, req ports.WebhookRequest) ports.WebhookResponse) {
+	r.mu.Lock()
+	r.Answer = fn
+	r.mu.Unlock()
+}
