@@ -37,16 +37,19 @@ type actorDoc struct {
 // eventDoc is an event, in an outbox, the head or a page. Data is the JSON
 // the core encoded, kept as given.
 type eventDoc struct {
-	ID         string        `bson:"id"`
-	Type       string        `bson:"type"`
-	OccurredAt time.Time     `bson:"occurred_at"`
-	OrgID      bson.ObjectID `bson:"org_id"`
-	OrgName    string        `bson:"org_name"`
-	Actor      actorDoc      `bson:"actor"`
-	RequestID  string        `bson:"request_id,omitempty"`
-	Data       string        `bson:"data"`
-	OrgSeq     int64         `bson:"org_seq"`
-	Seq        int64         `bson:"seq"`
+	ID         string    `bson:"id"`
+	Type       string    `bson:"type"`
+	OccurredAt time.Time `bson:"occurred_at"`
+	// OrgID is absent for the events of an endpoint of every
+	// organization's events, whose Stream names its own.
+	OrgID     *bson.ObjectID `bson:"org_id,omitempty"`
+	OrgName   string         `bson:"org_name"`
+	Actor     actorDoc       `bson:"actor"`
+	RequestID string         `bson:"request_id,omitempty"`
+	Data      string         `bson:"data"`
+	Stream    string         `bson:"stream,omitempty"`
+	OrgSeq    int64          `bson:"org_seq"`
+	Seq       int64          `bson:"seq"`
 }
 
 func (c *ids) actor(a domain.Actor) actorDoc {
@@ -59,8 +62,8 @@ func (d actorDoc) toDomain() domain.Actor {
 
 func (c *ids) event(e domain.Event) eventDoc {
 	return eventDoc{
-		ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, OrgID: c.oid(e.OrgID), OrgName: e.OrgName,
-		Actor: c.actor(e.Actor), RequestID: e.RequestID, Data: string(e.Data), OrgSeq: e.OrgSeq, Seq: e.Seq,
+		ID: e.ID, Type: e.Type, OccurredAt: e.OccurredAt, OrgID: c.opt(e.OrgID), OrgName: e.OrgName,
+		Actor: c.actor(e.Actor), RequestID: e.RequestID, Data: string(e.Data), Stream: e.Stream, OrgSeq: e.OrgSeq, Seq: e.Seq,
 	}
 }
 
@@ -77,8 +80,8 @@ func (c *ids) events(events []domain.Event) []eventDoc {
 
 func (d eventDoc) toDomain() domain.Event {
 	return domain.Event{
-		ID: d.ID, Type: d.Type, OccurredAt: d.OccurredAt.UTC(), OrgID: domain.ID(d.OrgID.Hex()), OrgName: d.OrgName,
-		Actor: d.Actor.toDomain(), RequestID: d.RequestID, Data: []byte(d.Data), OrgSeq: d.OrgSeq, Seq: d.Seq,
+		ID: d.ID, Type: d.Type, OccurredAt: d.OccurredAt.UTC(), OrgID: fromOptOID(d.OrgID), OrgName: d.OrgName,
+		Actor: d.Actor.toDomain(), RequestID: d.RequestID, Data: []byte(d.Data), Stream: d.Stream, OrgSeq: d.OrgSeq, Seq: d.Seq,
 	}
 }
 

@@ -69,6 +69,10 @@ var Migrations = []Migration{
 	{Version: 8, Name: "the event log",
 		Up:   func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collEvents) },
 		Down: dropEventLog},
+	{Version: 9, Name: "webhook endpoints",
+		Up:      func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collHooks) },
+		Down:    dropWebhooks,
+		CanUndo: webhooksUndoable},
 }
 
 // index is one index of a master collection.

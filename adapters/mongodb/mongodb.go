@@ -46,6 +46,7 @@ const (
 	collRosters = "rosters"
 	collInvites = "invitations"
 	collEvents  = "event_log"
+	collHooks   = "webhooks"
 )
 
 // TenantDatabases is how many tenant databases share the tenant
@@ -121,6 +122,7 @@ type Store struct {
 	names        *Claims
 	emails       *Claims
 	events       *EventLog
+	hooks        *Webhooks
 }
 
 // Open connects to the server and applies pending migrations (Migrations)
@@ -160,6 +162,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
 	s.events = &EventLog{c: db.Collection(collEvents), cas: s.newCAS()}
+	s.hooks = &Webhooks{c: db.Collection(collHooks), cas: s.newCAS()}
 	if !o.AnySchema && o.SkipMigrations { // Migrate checks it otherwise
 		if err := s.CheckSchema(ctx); err != nil {
 			_ = client.Disconnect(context.WithoutCancel(ctx))
@@ -312,6 +315,9 @@ func (s *Store) Names() *Claims { return s.names }
 
 // Emails returns the claims on admin emails.
 func (s *Store) Emails() *Claims { return s.emails }
+
+// Webhooks returns the webhook endpoints.
+func (s *Store) Webhooks() *Webhooks { return s.hooks }
 
 // Events returns the event log.
 func (s *Store) Events() *EventLog { return s.events }

@@ -69,6 +69,7 @@ type orgDoc struct {
 	Members     int             `bson:"members"`
 	Roster      []int           `bson:"roster"`
 	Invitations []bson.ObjectID `bson:"invitations,omitempty"`
+	Webhooks    []bson.ObjectID `bson:"webhooks,omitempty"`
 	// Outbox holds the events committed and not yet in the event log;
 	// EventSeq counts the events committed (the organization's stream's
 	// length once the outbox is placed).
@@ -97,6 +98,9 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 	for _, id := range o.Invitations {
 		d.Invitations = append(d.Invitations, c.oid(id))
 	}
+	for _, id := range o.Webhooks {
+		d.Webhooks = append(d.Webhooks, c.oid(id))
+	}
 	if p := o.Pending; p != nil {
 		d.Pending = &pendingDoc{Op: string(p.Op), ID: c.opt(p.ID), LeaseUntil: p.LeaseUntil, RequestID: p.RequestID, Data: string(p.Data)}
 		if p.Actor != (domain.Actor{}) {
@@ -122,6 +126,9 @@ func (d orgDoc) toDomain() domain.Organization {
 	}
 	for _, id := range d.Invitations {
 		o.Invitations = append(o.Invitations, domain.ID(id.Hex()))
+	}
+	for _, id := range d.Webhooks {
+		o.Webhooks = append(o.Webhooks, domain.ID(id.Hex()))
 	}
 	if p := d.Pending; p != nil {
 		o.Pending = &domain.Pending{Op: domain.Op(p.Op), ID: fromOptOID(p.ID), LeaseUntil: p.LeaseUntil.UTC(), RequestID: p.RequestID}
