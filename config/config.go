@@ -55,6 +55,8 @@ type Config struct {
 	OperationLease           time.Duration `mapstructure:"OPERATION_LEASE" default:"30s" help:"how long the owner of a create, rename or delete has to finish it before a request, the periodic sweep or another replica takes it over"`
 	IntegrityCheckInterval   time.Duration `mapstructure:"INTEGRITY_CHECK_INTERVAL" default:"10m" help:"how often orgd audits the whole store (orgd check) for its metrics; 0: never"`
 	EventRetention           time.Duration `mapstructure:"EVENT_RETENTION" default:"2160h" help:"how long the event log keeps an event (2160h: 90 days); older ones are pruned a bounded batch per sweep; 0: kept forever"`
+	WebhookRetrySchedule     string        `mapstructure:"WEBHOOK_RETRY_SCHEDULE" default:"5s,5m,30m,2h,5h,10h,14h,20h,24h" help:"how long webhook delivery waits after each failed attempt (comma-separated durations; the first attempt is immediate, and after the last retry fails the endpoint is disabled)"`
+	WebhookAllowPrivate      string        `mapstructure:"WEBHOOK_ALLOW_PRIVATE" help:"true lets webhook endpoints be on loopback, private or link-local addresses, and plain http; empty: true in development, false in production"`
 	PprofAddr                string        `mapstructure:"PPROF_ADDR" help:"serve /debug/pprof on this separate address (e.g. 127.0.0.1:6060); empty: off"`
 	ConfigFile               string        `mapstructure:"CONFIG_FILE" help:"optional config file (yaml, json, toml or env) with these keys"`
 
@@ -206,6 +208,33 @@ func (c Config) TokenTTL() time.Duration {
 	return time.Duration(c.AccessTokenExpireMinutes) * time.Minute
 }
 
+// RetrySchedule parses WEBHOOK_RETRY_SCHEDULE.
+func (c Config) RetrySchedule() ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(c.WebhookRetrySchedule, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(f))
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("WEBHOOK_RETRY_SCHEDULE must be comma-separated durations such as 5s,5m,30m, not %q", c.WebhookRetrySchedule)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// AllowPrivateWebhooks says whether webhook endpoints may be on
+// non-public addresses and plain http: WEBHOOK_ALLOW_PRIVATE, or outside
+// production if it is empty.
+func (c Config) AllowPrivateWebhooks() (bool, error) {
+	if c.WebhookAllowPrivate == "" {
+		return !c.Production(), nil
+	}
+	b, err := strconv.ParseBool(c.WebhookAllowPrivate)
+	if err != nil {
+		return false, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE must be true or false, not %q", c.WebhookAllowPrivate)
+	}
+	return b, nil
+}
+
 // MinSecretLen is the shortest SECRET_KEY production accepts.
 const MinSecretLen = 32
 
@@ -249,6 +278,12 @@ func (c Config) Validate() error {
 	}
 	if c.IntegrityCheckInterval < 0 {
 		errs = append(errs, errors.New("INTEGRITY_CHECK_INTERVAL must be 0 (never) or more"))
+	}
+	if _, err := c.RetrySchedule(); err != nil {
+		errs = append(errs, err)
+	}
+	if _, err := c.AllowPrivateWebhooks(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.RateLimitPerMinute <= 0 {
 		errs = append(errs, errors.New("RATE_LIMIT_PER_MINUTE must be positive"))

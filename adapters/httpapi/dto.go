@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v5"
 
 	"orgd/core/domain"
+	"orgd/core/usecase"
 )
 
 // MaxBodyBytes caps every request body.
@@ -52,7 +53,7 @@ type orgResponse struct {
 }
 
 // TimeFormat is how timestamps are written: ISO-8601 in UTC.
-const TimeFormat = "2006-01-02T15:04:05Z"
+const TimeFormat = usecase.ViewTime
 
 func newOrgResponse(o domain.Organization) orgResponse {
 	return orgResponse{
@@ -81,7 +82,7 @@ type listResponse struct {
 	Total    int64         `json:"total"`
 }
 
-// messageResponse is DELETE /org/delete's answer.
+// messageResponse is the answer of DELETE /org/delete and of an endpoint's DELETE.
 type messageResponse struct {
 	Message string `json:"message"`
 }
@@ -116,7 +117,7 @@ func hasBody(r *http.Request) bool {
 }
 
 // parseJSON is decodeJSON's pure part, shared with the fuzz tests. dst
-// points to a struct of *string fields named by json tags. Stricter than
+// points to a struct of *string (or *[]string) fields named by json tags. Stricter than
 // encoding/json, so that one body can only mean one thing: keys match the
 // tags exactly (encoding/json ignores case, so "ORGANIZATION_NAME" would
 // set organization_name), a key may appear once (encoding/json keeps the
@@ -143,6 +144,14 @@ func parseJSON(body []byte, dst any) error {
 		}
 		if !validEscapes(raw) {
 			return invalid(name + " must be valid Unicode (it holds an unpaired surrogate escape)")
+		}
+		if v.Field(i).Type() == reflect.TypeFor[*[]string]() {
+			var list []string
+			if err := json.Unmarshal(raw, &list); err != nil {
+				return invalid(name + " must be an array of strings")
+			}
+			v.Field(i).Set(reflect.ValueOf(&list))
+			continue
 		}
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {

@@ -114,6 +114,8 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.POST("/org/invitations/accept", h.accept)
 	e.GET("/org/events", h.authed(h.orgEvents))
 	e.GET("/events", h.authed(h.allEvents))
+	h.webhookRoutes(e, "/org/webhooks", false)
+	h.webhookRoutes(e, "/webhooks", true)
 	e.POST("/admin/login", h.login)
 	e.GET("/admin/snapshot", h.authed(h.snapshot))
 	e.GET("/healthz", h.healthz)

@@ -102,6 +102,41 @@ func (m *Metrics) Integrity(kinds []string) func(counts map[string]int) {
 	}
 }
 
+// Webhooks publishes webhook delivery: attempts by outcome
+// (orgd_webhook_attempts_total{outcome}) and, per endpoint this orgd
+// delivers, the age of the oldest event not yet delivered
+// (orgd_webhook_oldest_undelivered_seconds{webhook_id}: endpoint ids,
+// never URLs, so the labels stay bounded).
+func (m *Metrics) Webhooks(stats func() (outcomes map[string]int64, lag map[string]time.Duration)) {
+	m.reg.MustRegister(webhookCollector{stats: stats})
+}
+
+type webhookCollector struct {
+	stats func() (map[string]int64, map[string]time.Duration)
+}
+
+var (
+	webhookAttempts = prometheus.NewDesc("orgd_webhook_attempts_total",
+		"Webhook delivery attempts by outcome: delivered (2xx), failed (retried), gone (410: disabled), no_secret (nothing sent).", []string{"outcome"}, nil)
+	webhookLag = prometheus.NewDesc("orgd_webhook_oldest_undelivered_seconds",
+		"Age of the oldest event not yet delivered, per endpoint this orgd delivers (0: none waiting).", []string{"webhook_id"}, nil)
+)
+
+func (webhookCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- webhookAttempts
+	ch <- webhookLag
+}
+
+func (c webhookCollector) Collect(ch chan<- prometheus.Metric) {
+	outcomes, lag := c.stats()
+	for o, n := range outcomes {
+		ch <- prometheus.MustNewConstMetric(webhookAttempts, prometheus.CounterValue, float64(n), o)
+	}
+	for id, d := range lag {
+		ch <- prometheus.MustNewConstMetric(webhookLag, prometheus.GaugeValue, d.Seconds(), id)
+	}
+}
+
 // Redis publishes whether the shared Redis answers (orgd_redis_up) and
 // how many calls this process served from its own counters while it did
 // not (orgd_redis_fallbacks_total).

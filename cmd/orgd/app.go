@@ -14,6 +14,7 @@ import (
 	"orgd/adapters/password"
 	"orgd/adapters/ratelimit"
 	"orgd/adapters/token"
+	"orgd/adapters/webhook"
 	"orgd/config"
 	"orgd/core/domain"
 	"orgd/core/usecase"
@@ -169,9 +170,18 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 	}
 	hasher := password.New(password.OWASP, 0)
 	a.metrics.HashPool(hasher.Stats)
+	sealer, err := webhook.NewSealer(secret)
+	if err != nil {
+		return nil, ratelimit.Stores{}, err
+	}
+	// Validate checked both.
+	schedule, _ := a.cfg.RetrySchedule()
+	private, _ := a.cfg.AllowPrivateWebhooks()
 	svc, err := a.newService(usecase.Deps{
 		Hasher: hasher, Tokens: tokens, Attempts: counters.Logins,
 		Creation: domain.OrgCreation(a.cfg.OrgCreation), TokenTTL: a.cfg.TokenTTL(), InvitationTTL: a.cfg.InvitationTTL,
+		Sealer: sealer, RetrySchedule: schedule,
+		WebhookSender: webhook.NewSender(webhook.Options{AllowPrivate: private, RequireHTTPS: !private}),
 	})
 	return svc, counters, err
 }
@@ -180,7 +190,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 // dependencies.
 func (a *app) newService(d usecase.Deps) (*usecase.Service, error) {
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = a.st.Orgs(), a.st.Names(), a.st.Emails(), a.st.Admins(), a.st.Tenants()
-	d.Rosters, d.Invitations, d.Events = a.st.Rosters(), a.st.Invitations(), a.st.Events()
+	d.Rosters, d.Invitations, d.Events, d.Webhooks = a.st.Rosters(), a.st.Invitations(), a.st.Events(), a.st.Webhooks()
 	d.Logger, d.Lease = a.log, a.cfg.OperationLease
 	if a.server != nil {
 		d.Snapshots = a.server

@@ -91,6 +91,22 @@ var errShuttingDown = errors.New("shutting down")
 // the periodic integrity audit once the first of those is done.
 func (a *app) background(svc *usecase.Service) {
 	a.metrics.Lifecycle(svc.Stuck)
+	a.metrics.Webhooks(func() (map[string]int64, map[string]time.Duration) {
+		st := svc.WebhookStats()
+		lag := make(map[string]time.Duration, len(st.Lag))
+		for id, d := range st.Lag {
+			lag[string(id)] = d
+		}
+		return st.Outcomes, lag
+	})
+	go func() {
+		// The embedded store is this process's alone: an endpoint's lease
+		// held by another is one a killed process left.
+		err := svc.DeliverWebhooks(a.ctx, usecase.DeliveryOptions{Exclusive: a.server != nil})
+		if err != nil {
+			a.log.Warn("webhooks: delivery not started", "error", err)
+		}
+	}()
 	publish := a.metrics.Integrity(findingKinds())
 	go func() {
 		rep, err := svc.ReleaseAbandoned(a.ctx)
