@@ -73,6 +73,7 @@ func (n *node) orgID(email, pw string) string {
 type node struct {
 	t   *testing.T
 	dir string
+	env map[string]string // besides the defaults
 	p   *harness.Proc
 	db  *mongo.Database
 	mc  *mongo.Client
@@ -80,9 +81,11 @@ type node struct {
 
 func (n *node) start() {
 	n.t.Helper()
-	p := harness.Start(n.t, harness.Options{DataDir: n.dir, Env: map[string]string{
-		"SECRET_KEY": secret, "FIRST_SUPERADMIN_EMAIL": rootEmail, "FIRST_SUPERADMIN_PASSWORD": rootPassword,
-	}})
+	env := map[string]string{"SECRET_KEY": secret, "FIRST_SUPERADMIN_EMAIL": rootEmail, "FIRST_SUPERADMIN_PASSWORD": rootPassword}
+	for k, v := range n.env {
+		env[k] = v
+	}
+	p := harness.Start(n.t, harness.Options{DataDir: n.dir, Env: env})
 	n.t.Cleanup(func() {
 		if n.t.Failed() && p == n.p {
 			n.t.Logf("logs of the last orgd:\n%s", p.Logs())
