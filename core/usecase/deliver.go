@@ -71,9 +71,14 @@ type DeliveryOptions struct {
 	// Poll is how often the endpoints are read again (default 1s): new
 	// ones, ones another orgd let go, events placed by another orgd.
 	Poll time.Duration
+	// Watch is how often, on a shared store, the event log's head is
+	// read to learn of events other orgd placed (default 100ms): one
+	// point read, whatever the number of endpoints.
+	Watch time.Duration
 	// Exclusive says no other process uses the store (the embedded store
 	// is locked to one): leases held by others are left over from a
-	// process that died, and are taken over at once.
+	// process that died, and are taken over at once, and every event is
+	// placed here, so the head needs no watching.
 	Exclusive bool
 }
 
@@ -139,6 +144,9 @@ func (s *Service) DeliverWebhooks(ctx context.Context, opts DeliveryOptions) err
 	if opts.Poll <= 0 {
 		opts.Poll = time.Second
 	}
+	if opts.Watch <= 0 {
+		opts.Watch = 100 * time.Millisecond
+	}
 	d := &deliverer{
 		s: s, holder: string(domain.NewID(s.now())), opts: opts, sem: make(chan struct{}, maxAttemptsInFlight),
 		running: map[domain.ID]chan struct{}{}, lag: map[domain.ID]time.Duration{}, reaped: map[domain.ID]time.Time{},
@@ -146,6 +154,9 @@ func (s *Service) DeliverWebhooks(ctx context.Context, opts DeliveryOptions) err
 	s.hooks.active.Store(d)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	if !opts.Exclusive {
+		wg.Go(func() { d.watch(ctx) })
+	}
 	t := time.NewTicker(opts.Poll)
 	defer t.Stop()
 	for {
@@ -158,6 +169,31 @@ func (s *Service) DeliverWebhooks(ctx context.Context, opts DeliveryOptions) err
 			// Events were placed here: the workers following them look
 			// at once; a scan finds endpoints not yet running.
 			d.wakeAll()
+		}
+	}
+}
+
+// watch wakes the workers whenever the log's head moves: another orgd
+// placed events (this one's own wake them at once).
+func (d *deliverer) watch(ctx context.Context) {
+	t := time.NewTicker(d.opts.Watch)
+	defer t.Stop()
+	last := int64(-1)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		head, err := d.s.eventLog.Head(ctx)
+		if err != nil {
+			continue
+		}
+		if head.Next != last {
+			if last >= 0 {
+				d.wakeAll()
+			}
+			last = head.Next
 		}
 	}
 }

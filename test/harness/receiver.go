@@ -37,7 +37,9 @@ type Delivery struct {
 	Type string
 	// Event is the event's view (the body's data).
 	Event map[string]any
-	At    time.Time
+	// Started is when its request arrived, At when it was acknowledged;
+	// Committed is the body's timestamp (when the change committed).
+	Started, At, Committed time.Time
 }
 
 // OrgID is the delivery's organization id ("" for none).
@@ -92,6 +94,7 @@ func (r *Receiver) serve(ln net.Listener) {
 }
 
 func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
+	started := time.Now()
 	body, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	r.mu.Lock()
 	secrets, delay, answer := append([]string(nil), r.secrets...), r.delay, r.answerFn
@@ -108,8 +111,9 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	var msg struct {
-		Type string         `json:"type"`
-		Data map[string]any `json:"data"`
+		Type      string         `json:"type"`
+		Timestamp time.Time      `json:"timestamp"`
+		Data      map[string]any `json:"data"`
 	}
 	if !verified || json.Unmarshal(body, &msg) != nil || msg.Data["id"] != req.Header.Get("webhook-id") {
 		r.mu.Lock()
@@ -118,7 +122,7 @@ func (r *Receiver) handle(w http.ResponseWriter, req *http.Request) {
 		w.WriteHeader(http.StatusUnauthorized)
 		return
 	}
-	d := Delivery{ID: req.Header.Get("webhook-id"), Type: msg.Type, Event: msg.Data, At: time.Now()}
+	d := Delivery{ID: req.Header.Get("webhook-id"), Type: msg.Type, Event: msg.Data, Started: started, At: time.Now(), Committed: msg.Timestamp}
 	status := http.StatusNoContent
 	if answer != nil {
 		status = answer(d)

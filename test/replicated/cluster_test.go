@@ -44,7 +44,7 @@ const (
 // cluster is n replicas of orgd on one fresh master database of the
 // shared server, sharing one Redis.
 type cluster struct {
-	t     *testing.T
+	t     testing.TB
 	uri   string
 	db    string
 	redis *harness.Redis
@@ -54,14 +54,14 @@ type cluster struct {
 	extra map[string]string
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t testing.TB, n int) *cluster {
 	t.Helper()
 	return newClusterVia(t, n, os.Getenv(mongotest.EnvURI), nil)
 }
 
 // newClusterVia starts n replicas that reach the shared server at uri
 // (through a proxy, say), with extra configuration.
-func newClusterVia(t *testing.T, n int, uri string, extra map[string]string) *cluster {
+func newClusterVia(t testing.TB, n int, uri string, extra map[string]string) *cluster {
 	t.Helper()
 	var b [5]byte
 	_, _ = rand.Read(b[:])
