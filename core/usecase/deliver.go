@@ -495,6 +495,12 @@ func (d *deliverer) attempt(ctx context.Context, w domain.Webhook, e domain.Even
 	switch {
 	case res.Status >= 200 && res.Status < 300:
 		d.s.hooks.counters.count(OutcomeDelivered)
+		if e.Type == EventOrgDeleted {
+			// Its last event: once idle, it goes without waiting reapEvery.
+			d.mu.Lock()
+			delete(d.reaped, w.ID)
+			d.mu.Unlock()
+		}
 		return d.recorded(ctx, w, pos, func(w domain.Webhook) domain.Webhook {
 			w.Cursor = pos + 1
 			w.Delivery.LastSuccessAt, w.Delivery.Failures, w.Delivery.NextAttemptAt = d.s.now(), 0, time.Time{}

@@ -44,7 +44,13 @@ func (s *Service) Webhooks(ctx context.Context, p domain.Principal) ([]domain.We
 			out = append(out, w)
 		}
 	}
-	slices.SortFunc(out, func(a, b domain.Webhook) int { return strings.Compare(string(a.ID), string(b.ID)) })
+	// Oldest first: ids order by the second only.
+	slices.SortFunc(out, func(a, b domain.Webhook) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.ID), string(b.ID))
+	})
 	for i := range out {
 		out[i].Secrets, out[i].Outbox = nil, nil
 	}

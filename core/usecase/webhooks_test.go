@@ -461,12 +461,14 @@ func TestDeletedOrganizationsEndpointsGo(t *testing.T) {
 	p, _ := h.login(t, "owner@acme.test", "pw-acme-12345")
 	w, err := h.svc.CreateWebhook(ctx, p, "https://hooks.example/acme", nil)
 	require.NoError(t, err)
+	eventually(t, func() bool { return len(h.recv.Attempts()) == 1 }, "webhook.created delivered")
+	time.Sleep(50 * time.Millisecond) // idle: its organization was looked at, and is there
 	_, err = h.svc.DeleteOrg(ctx, p, "acme")
 	require.NoError(t, err)
-	eventually(t, func() bool {
+	require.Eventually(t, func() bool {
 		_, err := h.store.Webhooks().ByID(ctx, w.ID)
 		return err != nil
-	}, "the endpoint goes once it has nothing more to deliver")
+	}, 5*time.Second, 5*time.Millisecond, "the endpoint goes once it has nothing more to deliver, without waiting a minute")
 	got := h.acknowledged(t, nil)
 	require.Len(t, got, 2)
 	assert.Equal(t, usecase.EventOrgDeleted, got[1].Type, "it was told of the deletion first")

@@ -299,8 +299,15 @@ func TestWebhookAnswersOverHTTP(t *testing.T) {
 	c.register("/webhooks", root, gone)
 	c.register("/webhooks", root, moved)
 	state := func(i int) map[string]any {
+		url := []string{gone.URL, moved.URL}[i]
 		r := c.call(http.MethodGet, "/webhooks", nil, root)
-		return r.body["items"].([]any)[i].(map[string]any)["delivery"].(map[string]any)
+		for _, it := range r.body["items"].([]any) {
+			if it.(map[string]any)["url"] == url {
+				return it.(map[string]any)["delivery"].(map[string]any)
+			}
+		}
+		t.Fatalf("no endpoint %s", url)
+		return nil
 	}
 	require.Eventually(t, func() bool { return state(0)["disabled"] == true }, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, "receiver answered 410 Gone", state(0)["disabled_reason"])
