@@ -221,6 +221,14 @@ func (c Config) RetrySchedule() ([]time.Duration, error) {
 	return out, nil
 }
 
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
+}
+
 // AllowPrivateWebhooks says whether webhook endpoints may be on
 // non-public addresses and plain http: WEBHOOK_ALLOW_PRIVATE, or outside
 // production if it is empty.
@@ -279,8 +287,10 @@ func (c Config) Validate() error {
 	if c.IntegrityCheckInterval < 0 {
 		errs = append(errs, errors.New("INTEGRITY_CHECK_INTERVAL must be 0 (never) or more"))
 	}
-	if _, err := c.RetrySchedule(); err != nil {
+	if schedule, err := c.RetrySchedule(); err != nil {
 		errs = append(errs, err)
+	} else if total := sum(schedule); c.EventRetention != 0 && c.EventRetention < 2*total {
+		errs = append(errs, fmt.Errorf("EVENT_RETENTION (%s) must be at least twice WEBHOOK_RETRY_SCHEDULE's total (%s): events would be pruned before a failing endpoint is given up on", c.EventRetention, total))
 	}
 	if _, err := c.AllowPrivateWebhooks(); err != nil {
 		errs = append(errs, err)

@@ -62,6 +62,12 @@ func TestValidate(t *testing.T) {
 		{name: "bad-database", env: map[string]string{"MONGODB_DATABASE": "a.b"}, wantErr: "MONGODB_DATABASE"},
 		{name: "bad-log-level", env: map[string]string{"LOG_LEVEL": "loud"}, wantErr: "LOG_LEVEL"},
 		{name: "bad-log-format", env: map[string]string{"LOG_FORMAT": "xml"}, wantErr: "LOG_FORMAT"},
+		{name: "retry-schedule", env: map[string]string{"WEBHOOK_RETRY_SCHEDULE": "1s, 2s,5m"}},
+		{name: "bad-retry-schedule", env: map[string]string{"WEBHOOK_RETRY_SCHEDULE": "1s,soon"}, wantErr: "WEBHOOK_RETRY_SCHEDULE"},
+		{name: "negative-retry", env: map[string]string{"WEBHOOK_RETRY_SCHEDULE": "-1s"}, wantErr: "WEBHOOK_RETRY_SCHEDULE"},
+		{name: "retention-shorter-than-retries", env: map[string]string{"EVENT_RETENTION": "72h"}, wantErr: "EVENT_RETENTION (72h0m0s) must be at least twice"},
+		{name: "retention-forever", env: map[string]string{"EVENT_RETENTION": "0"}},
+		{name: "bad-allow-private", env: map[string]string{"WEBHOOK_ALLOW_PRIVATE": "maybe"}, wantErr: "WEBHOOK_ALLOW_PRIVATE"},
 		{name: "trusted-proxies", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.1/32"}},
 		{name: "bad-trusted-proxies", env: map[string]string{"TRUSTED_PROXIES": "10.0.0.1"}, wantErr: "TRUSTED_PROXIES"},
 		{name: "bad-org-creation", env: map[string]string{"ORG_CREATION": "closed"}, wantErr: "ORG_CREATION"},
@@ -134,5 +140,24 @@ func TestAlgorithmsAreTheTokenAdapters(t *testing.T) {
 	for _, alg := range config.Algorithms {
 		_, err := token.New(alg, []byte("0123456789abcdef0123456789abcdef"))
 		assert.NoError(t, err, alg)
+	}
+}
+
+func TestAllowPrivateWebhooks(t *testing.T) {
+	strong := "0123456789abcdef0123456789abcdef"
+	for _, tc := range []struct {
+		env  map[string]string
+		want bool
+	}{
+		{map[string]string{}, true},
+		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong}, false},
+		{map[string]string{"ENVIRONMENT": "production", "SECRET_KEY": strong, "WEBHOOK_ALLOW_PRIVATE": "true"}, true},
+		{map[string]string{"WEBHOOK_ALLOW_PRIVATE": "false"}, false},
+	} {
+		c, err := config.Load(env(tc.env), t.TempDir())
+		require.NoError(t, err)
+		got, err := c.AllowPrivateWebhooks()
+		require.NoError(t, err)
+		assert.Equal(t, tc.want, got, "%v", tc.env)
 	}
 }

@@ -51,6 +51,7 @@ type deliveryDoc struct {
 	LastFailureAt  *time.Time `bson:"last_failure_at,omitempty"`
 	LastFailure    string     `bson:"last_failure,omitempty"`
 	Failures       int        `bson:"failures"`
+	FailingSince   *time.Time `bson:"failing_since,omitempty"`
 	NextAttemptAt  *time.Time `bson:"next_attempt_at,omitempty"`
 	DisabledAt     *time.Time `bson:"disabled_at,omitempty"`
 	DisabledReason string     `bson:"disabled_reason,omitempty"`
@@ -83,8 +84,9 @@ func toWebhookDoc(w domain.Webhook) (webhookDoc, error) {
 		ID: c.oid(w.ID), OrgID: c.opt(w.OrgID), URL: w.URL, Types: w.Types, CreatedAt: w.CreatedAt, Cursor: w.Cursor,
 		Delivery: deliveryDoc{
 			LastSuccessAt: optTime(w.Delivery.LastSuccessAt), LastFailureAt: optTime(w.Delivery.LastFailureAt),
-			LastFailure: w.Delivery.LastFailure, Failures: w.Delivery.Failures, NextAttemptAt: optTime(w.Delivery.NextAttemptAt),
-			DisabledAt: optTime(w.Delivery.DisabledAt), DisabledReason: w.Delivery.DisabledReason,
+			LastFailure: w.Delivery.LastFailure, Failures: w.Delivery.Failures, FailingSince: optTime(w.Delivery.FailingSince),
+			NextAttemptAt: optTime(w.Delivery.NextAttemptAt),
+			DisabledAt:    optTime(w.Delivery.DisabledAt), DisabledReason: w.Delivery.DisabledReason,
 		},
 		Lease:    webhookLeaseDoc{Holder: w.Lease.Holder, Until: optTime(w.Lease.Until)},
 		Deleting: w.Deleting, Outbox: c.events(w.Outbox), EventSeq: w.EventSeq, Version: w.Version,
@@ -103,8 +105,9 @@ func (d webhookDoc) toDomain() domain.Webhook {
 		ID: domain.ID(d.ID.Hex()), OrgID: fromOptOID(d.OrgID), URL: d.URL, Types: d.Types, CreatedAt: d.CreatedAt.UTC(), Cursor: d.Cursor,
 		Delivery: domain.WebhookDelivery{
 			LastSuccessAt: fromOptTime(d.Delivery.LastSuccessAt), LastFailureAt: fromOptTime(d.Delivery.LastFailureAt),
-			LastFailure: d.Delivery.LastFailure, Failures: d.Delivery.Failures, NextAttemptAt: fromOptTime(d.Delivery.NextAttemptAt),
-			DisabledAt: fromOptTime(d.Delivery.DisabledAt), DisabledReason: d.Delivery.DisabledReason,
+			LastFailure: d.Delivery.LastFailure, Failures: d.Delivery.Failures, FailingSince: fromOptTime(d.Delivery.FailingSince),
+			NextAttemptAt: fromOptTime(d.Delivery.NextAttemptAt),
+			DisabledAt:    fromOptTime(d.Delivery.DisabledAt), DisabledReason: d.Delivery.DisabledReason,
 		},
 		Lease:    domain.WebhookLease{Holder: d.Lease.Holder, Until: fromOptTime(d.Lease.Until)},
 		Deleting: d.Deleting, Outbox: eventsToDomain(d.Outbox), EventSeq: d.EventSeq, Version: d.Version,

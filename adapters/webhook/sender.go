@@ -6,6 +6,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -115,6 +116,11 @@ var nonPublic = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),
 	netip.MustParsePrefix("100::/64"),  // discard
 	netip.MustParsePrefix("fec0::/10"), // site-local (deprecated)
+	// IPv6 forms that carry an IPv4 address inside, private ones too.
+	netip.MustParsePrefix("::/96"),           // IPv4-compatible (deprecated): ::127.0.0.1
+	netip.MustParsePrefix("::ffff:0:0:0/96"), // SIIT: ::ffff:0:7f00:1
+	netip.MustParsePrefix("2002::/16"),       // 6to4
+	netip.MustParsePrefix("2001::/32"),       // Teredo
 }
 
 // Public reports whether a is a public unicast address.
@@ -148,29 +154,29 @@ func (s *Sender) Check(ctx context.Context, raw string) error {
 	}
 	host := u.Hostname()
 	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return refuse(a)
+		if Public(a) {
+			return nil
+		}
+		return domain.Errorf(domain.CodeInvalid, fmt.Sprintf("url points to %s, which is not a public address (loopback, private, link-local, metadata or reserved); orgd does not send webhooks there", a.Unmap()))
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	addrs, err := s.opts.Resolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(addrs) == 0 {
-		return domain.Errorf(domain.CodeInvalid, fmt.Sprintf("url's host %q does not resolve", host))
-	}
+	public := err == nil && len(addrs) > 0
 	for _, a := range addrs {
-		if err := refuse(a); err != nil {
-			return err
-		}
+		public = public && Public(a)
+	}
+	if !public {
+		// One answer whether the name does not resolve or resolves to a
+		// private address: the refusal must not map an internal network.
+		return errNotPublicHost
 	}
 	return nil
 }
 
-// refuse says why a may not be an endpoint's address, if so.
-func refuse(a netip.Addr) error {
-	if Public(a) {
-		return nil
-	}
-	return domain.Errorf(domain.CodeInvalid, fmt.Sprintf("url points to %s, which is not a public address (loopback, private, link-local, metadata or reserved); orgd does not send webhooks there", a.Unmap()))
-}
+// errNotPublicHost refuses a host name that does not resolve to public
+// addresses only.
+var errNotPublicHost = domain.Errorf(domain.CodeInvalid, "url's host must resolve, and only to public addresses; orgd does not send webhooks to loopback, private, link-local, metadata or reserved addresses")
 
 // Send implements ports.WebhookSender.
 func (s *Sender) Send(ctx context.Context, req ports.WebhookRequest) ports.WebhookResponse {
@@ -191,7 +197,7 @@ func (s *Sender) Send(ctx context.Context, req ports.WebhookRequest) ports.Webho
 	if len(sigs) == 0 {
 		return ports.WebhookResponse{Failure: "no signing secret"}
 	}
-	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, strings.NewReader(string(req.Body)))
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
 	if err != nil {
 		return ports.WebhookResponse{Failure: "url cannot be requested"}
 	}

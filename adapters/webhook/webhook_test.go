@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -70,10 +71,20 @@ func TestRegistrationRefusesNonPublicAddresses(t *testing.T) {
 		"https://10.0.0.1/hook", "https://169.254.169.254/latest/meta-data", "https://127.0.0.1/", "https://[::1]/",
 		"https://[fd00:ec2::254]/", "https://100.100.100.200/", "https://[::ffff:10.0.0.1]/", "https://192.168.1.10:8443/",
 		"https://172.16.0.1/", "https://0.0.0.0/", "https://[fe80::1]/", "https://localhost/", "http://8.8.8.8/",
+		// IPv6 forms that carry an IPv4 address inside.
+		"https://[::127.0.0.1]/", "https://[::169.254.169.254]/", "https://[::ffff:0:7f00:1]/", "https://[2002:7f00:1::]/",
+		"https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", "https://[64:ff9b::a9fe:a9fe]/",
 	} {
 		err := s.Check(context.Background(), u)
 		assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "%s", u)
 	}
+	// A name: the same answer whether it resolves to a private address or
+	// not at all, and never the address (no map of an internal network).
+	private := s.Check(context.Background(), "https://localhost/")
+	missing := s.Check(context.Background(), "https://no-such-host.invalid/")
+	require.Error(t, private)
+	assert.Equal(t, private, missing)
+	assert.NotContains(t, private.Error(), "127.0.0.1")
 	assert.NoError(t, s.Check(context.Background(), "https://8.8.8.8/hook"), "a public address (no lookup: it is literal)")
 	assert.NoError(t, NewSender(Options{AllowPrivate: true}).Check(context.Background(), "http://127.0.0.1:9000/"), "allowed for local receivers")
 }
@@ -85,9 +96,14 @@ func TestConnectionsToNonPublicAddressesAreRefused(t *testing.T) {
 	var reached atomic.Int32
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { reached.Add(1) }))
 	defer srv.Close()
-	res := NewSender(Options{}).Send(context.Background(), ports.WebhookRequest{URL: srv.URL, ID: "a.0", Timestamp: time.Now(), Body: []byte(`{}`), Secrets: [][]byte{{1}}})
-	assert.Zero(t, res.Status)
-	assert.Contains(t, res.Failure, "refused: address 127.0.0.1 is not public")
+	for _, u := range []string{srv.URL, strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)} {
+		// By address, and by a name resolving to it (as a name that
+		// resolved elsewhere at registration might later).
+		res := NewSender(Options{}).Send(context.Background(), ports.WebhookRequest{URL: u, ID: "a.0", Timestamp: time.Now(), Body: []byte(`{}`), Secrets: [][]byte{{1}}})
+		assert.Zero(t, res.Status, u)
+		assert.Contains(t, res.Failure, "refused: address ", u)
+		assert.Contains(t, res.Failure, "is not public", u)
+	}
 	assert.Zero(t, reached.Load(), "no traffic sent")
 }
 

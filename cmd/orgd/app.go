@@ -30,9 +30,11 @@ type app struct {
 	server  *embedded.Server // the embedded store, if that is the store
 	// ctx ends when the process must stop; with the writer lease held, also
 	// when another orgd takes it (its cause is then errLeaseLost).
-	ctx     context.Context
-	stop    context.CancelCauseFunc
-	closers []func()
+	ctx  context.Context
+	stop context.CancelCauseFunc
+	// delivering is closed once webhook delivery has stopped.
+	delivering chan struct{}
+	closers    []func()
 }
 
 // openOptions say what a subcommand needs of its app.

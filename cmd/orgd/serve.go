@@ -81,7 +81,23 @@ func (a *app) serve() error {
 	if a.cfg.PprofAddr != "" {
 		go servePprof(a.ctx, a.cfg.PprofAddr, a.log)
 	}
-	return a.serveHTTP(srv, func() { draining.Store(true) })
+	err = a.serveHTTP(srv, func() { draining.Store(true) })
+	a.awaitDeliveries()
+	return err
+}
+
+// awaitDeliveries waits, up to SHUTDOWN_TIMEOUT, for webhook attempts in
+// flight to end and be recorded, and for their leases to be given back,
+// before the store closes.
+func (a *app) awaitDeliveries() {
+	if a.delivering == nil {
+		return
+	}
+	select {
+	case <-a.delivering:
+	case <-time.After(a.cfg.ShutdownTimeout):
+		a.log.Warn("webhooks: attempts still in flight at shutdown; they are made again")
+	}
 }
 
 var errShuttingDown = errors.New("shutting down")
@@ -99,7 +115,9 @@ func (a *app) background(svc *usecase.Service) {
 		}
 		return st.Outcomes, lag
 	})
+	a.delivering = make(chan struct{})
 	go func() {
+		defer close(a.delivering)
 		// The embedded store is this process's alone: an endpoint's lease
 		// held by another is one a killed process left.
 		err := svc.DeliverWebhooks(a.ctx, usecase.DeliveryOptions{Exclusive: a.server != nil})

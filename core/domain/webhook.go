@@ -3,6 +3,7 @@ package domain
 import (
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -61,8 +62,10 @@ type WebhookDelivery struct {
 	// a refused connection; never what the receiver answered.
 	LastFailure string
 	// Failures counts the attempts that failed in a row (on the event at
-	// Cursor); NextAttemptAt is when the next may be made.
+	// Cursor), since FailingSince; NextAttemptAt is when the next may be
+	// made.
 	Failures      int
+	FailingSince  time.Time
 	NextAttemptAt time.Time
 	// DisabledAt is set when delivery stopped (the receiver answered 410,
 	// or every retry failed), with why.
@@ -111,6 +114,11 @@ func NewWebhookURL(raw string) (string, error) {
 	case u.Fragment != "" || strings.Contains(raw, "#"):
 		return bad("must not have a fragment")
 	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return bad("port must be 1 to 65535")
+		}
+	}
 	return raw, nil
 }
 
@@ -137,16 +145,22 @@ func (w Webhook) Signing(now time.Time) []WebhookSecret {
 }
 
 // Rotated is w signing with secret from now on, and with its current
-// secret for WebhookRotationOverlap more; secrets expired are dropped.
+// secret for WebhookRotationOverlap more. Only that one is kept beside the
+// new one: a secret rotated out before it stops signing at once (so
+// webhook-signature carries two signatures at most). A rotation also
+// makes the next attempt due at once (it is how a delivery failing for
+// want of a secret that opens is resumed).
 func (w Webhook) Rotated(secret []byte, now time.Time) Webhook {
 	next := []WebhookSecret{{Sealed: secret, CreatedAt: now}}
 	for _, s := range w.Signing(now) {
 		if s.ExpiresAt.IsZero() {
 			s.ExpiresAt = now.Add(WebhookRotationOverlap)
+			next = append(next, s)
+			break
 		}
-		next = append(next, s)
 	}
 	w.Secrets = next
+	w.Delivery.NextAttemptAt = time.Time{}
 	return w
 }
 
@@ -161,8 +175,24 @@ func (w Webhook) Disable(reason string, now time.Time) Webhook {
 // failures forgotten.
 func (w Webhook) Enable() Webhook {
 	w.Delivery.DisabledAt, w.Delivery.DisabledReason = time.Time{}, ""
-	w.Delivery.Failures, w.Delivery.NextAttemptAt = 0, time.Time{}
+	return w.Retry()
+}
+
+// Retry is w with its failures forgotten and its next attempt due at
+// once (a replay, an enabling).
+func (w Webhook) Retry() Webhook {
+	w.Delivery.Failures, w.Delivery.FailingSince, w.Delivery.NextAttemptAt = 0, time.Time{}, time.Time{}
 	return w
+}
+
+// Origin is an endpoint URL without its path, query or fragment: what
+// events say of it (a path or query may carry the receiver's token).
+func Origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // Record commits events to w's outbox, each at its place in w's own

@@ -49,6 +49,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p domain.Principal, url str
 	if err != nil {
 		return WebhookWithSecret{}, err
 	}
+	s.webhookRescan()
 	return WebhookWithSecret{Webhook: w, Secret: shown}, nil
 }
 

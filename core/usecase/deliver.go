@@ -154,6 +154,7 @@ func (s *Service) DeliverWebhooks(ctx context.Context, opts DeliveryOptions) err
 	s.hooks.active.Store(d)
 	var wg sync.WaitGroup
 	defer wg.Wait()
+	wg.Go(func() { d.relay(ctx) })
 	if !opts.Exclusive {
 		wg.Go(func() { d.watch(ctx) })
 	}
@@ -165,9 +166,20 @@ func (s *Service) DeliverWebhooks(ctx context.Context, opts DeliveryOptions) err
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
-		case <-s.hooks.wake:
-			// Events were placed here: the workers following them look
-			// at once; a scan finds endpoints not yet running.
+		case <-s.hooks.rescan:
+			// An endpoint was registered, enabled or replayed here.
+		}
+	}
+}
+
+// relay passes this process's wake-ups (events placed here) on to the
+// workers, at once.
+func (d *deliverer) relay(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-d.s.hooks.wake:
 			d.wakeAll()
 		}
 	}
@@ -277,6 +289,13 @@ func (d *deliverer) reap(ctx context.Context, w domain.Webhook) bool {
 	if !gone && !orphan {
 		return false
 	}
+	if !w.Disabled() {
+		// It was caught up when its organization was read: the deletion's
+		// event may have been placed since, and it is told of it first.
+		if _, err := d.s.eventLog.Get(ctx, w.Follows(), w.Cursor); !errors.Is(err, domain.ErrEventNotFound) {
+			return false
+		}
+	}
 	if err := d.s.hooks.webhooks.Delete(ctx, w.ID); err != nil {
 		return false
 	}
@@ -288,7 +307,9 @@ func (d *deliverer) reap(ctx context.Context, w domain.Webhook) bool {
 }
 
 // work delivers to endpoint id for as long as this orgd holds its lease
-// and it has not been disabled or removed.
+// and it has not been disabled or removed. Idle, it waits for a wake-up
+// (events placed here, or the head moving) or a third of a lease, when
+// its lease is renewed.
 func (d *deliverer) work(ctx context.Context, id domain.ID, wake chan struct{}) {
 	var held *domain.Webhook
 	defer func() {
@@ -310,7 +331,7 @@ func (d *deliverer) work(ctx context.Context, id domain.ID, wake chan struct{}) 
 			d.pause(ctx, wake, d.opts.Poll)
 			continue
 		}
-		if w, err = d.hold(ctx, w); err != nil {
+		if w, err = d.hold(ctx, w, d.s.lease*2/3); err != nil {
 			if errors.Is(err, domain.ErrStale) {
 				continue
 			}
@@ -329,6 +350,14 @@ func (d *deliverer) work(ctx context.Context, id domain.ID, wake chan struct{}) 
 			d.pause(ctx, wake, min(wait, d.s.lease/3))
 			continue
 		}
+		if d.spent(w) {
+			// The attempts are over (a 410, or the schedule spent) but the
+			// endpoint is not disabled yet: its disabling failed.
+			if err := d.giveUp(ctx, w); err != nil && ctx.Err() == nil {
+				d.s.log.WarnContext(ctx, "webhooks: endpoint not disabled yet; trying again", "webhook_id", id, "error", err)
+			}
+			continue
+		}
 		if err := d.step(ctx, w, wake); err != nil && !errors.Is(err, domain.ErrStale) && ctx.Err() == nil {
 			d.s.log.WarnContext(ctx, "webhooks: delivery interrupted; trying again", "webhook_id", id, "error", err)
 			d.pause(ctx, wake, d.opts.Poll)
@@ -339,12 +368,12 @@ func (d *deliverer) work(ctx context.Context, id domain.ID, wake chan struct{}) 
 // errHeldElsewhere says another orgd delivers an endpoint.
 var errHeldElsewhere = errors.New("endpoint delivered by another orgd")
 
-// hold makes sure this orgd holds w's lease for at least one more attempt
-// (taking it if it is free or run out, renewing it if it runs low), and
-// returns w as written.
-func (d *deliverer) hold(ctx context.Context, w domain.Webhook) (domain.Webhook, error) {
+// hold makes sure this orgd holds w's lease for more than need (taking it
+// if it is free or run out, renewing it if less is left), and returns w
+// as written.
+func (d *deliverer) hold(ctx context.Context, w domain.Webhook, need time.Duration) (domain.Webhook, error) {
 	now := d.s.clock.Now()
-	if w.Lease.Holder == d.holder && w.Lease.Until.Sub(now) > d.s.lease*2/3 {
+	if w.Lease.Holder == d.holder && w.Lease.Until.Sub(now) > need {
 		return w, nil
 	}
 	if d.heldElsewhere(w) {
@@ -431,7 +460,7 @@ func (d *deliverer) step(ctx context.Context, w domain.Webhook, wake chan struct
 	if d.reap(ctx, w) {
 		return nil
 	}
-	d.pause(ctx, wake, d.opts.Poll)
+	d.pause(ctx, wake, d.s.lease/3)
 	return nil
 }
 
@@ -469,6 +498,7 @@ func (d *deliverer) advance(ctx context.Context, w domain.Webhook, pos int64, de
 // attempt sends e, at place pos of w's stream, to w once, and records
 // how it went.
 func (d *deliverer) attempt(ctx context.Context, w domain.Webhook, e domain.Event, pos int64) error {
+	from := w.Cursor
 	now := d.s.clock.Now()
 	var secrets [][]byte
 	for _, sec := range w.Signing(now) {
@@ -478,20 +508,33 @@ func (d *deliverer) attempt(ctx context.Context, w domain.Webhook, e domain.Even
 	}
 	if len(secrets) == 0 {
 		d.s.hooks.counters.count(OutcomeNoSecret)
-		return d.failed(ctx, w, pos, "no signing secret could be unsealed (SECRET_KEY changed?); rotate the endpoint's secret", 0, false)
+		return d.failed(ctx, w, from, "no signing secret could be unsealed (SECRET_KEY changed?); rotate the endpoint's secret", 0, false)
+	}
+	body, err := payloadOf(e)
+	if err != nil {
+		return d.failed(ctx, w, from, "the event cannot be encoded", 0, false)
 	}
 	select {
 	case d.sem <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	actx, cancel := context.WithTimeout(ctx, min(MaxAttemptTime, d.s.lease/2))
-	res := d.s.hooks.sender.Send(actx, ports.WebhookRequest{URL: w.URL, ID: e.ID, Timestamp: now, Body: payloadOf(e), Secrets: secrets})
+	// The lease must outlast the attempt, however long the wait for a
+	// slot was: else another orgd could take it over and send the same
+	// event alongside.
+	timeout := min(MaxAttemptTime, d.s.lease/2)
+	if w, err = d.hold(ctx, w, timeout+d.s.lease/6); err != nil {
+		<-d.sem
+		return err
+	}
+	// Once begun, an attempt is seen through and recorded, also when
+	// orgd is shutting down: cut short, it would be made again.
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	res := d.s.hooks.sender.Send(actx, ports.WebhookRequest{URL: w.URL, ID: e.ID, Timestamp: d.s.clock.Now(), Body: body, Secrets: secrets})
 	cancel()
 	<-d.sem
-	if ctx.Err() != nil {
-		return ctx.Err() // shutting down: the attempt is made again
-	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
 	switch {
 	case res.Status >= 200 && res.Status < 300:
 		d.s.hooks.counters.count(OutcomeDelivered)
@@ -501,23 +544,26 @@ func (d *deliverer) attempt(ctx context.Context, w domain.Webhook, e domain.Even
 			delete(d.reaped, w.ID)
 			d.mu.Unlock()
 		}
-		return d.recorded(ctx, w, pos, func(w domain.Webhook) domain.Webhook {
+		return d.recorded(rctx, w, from, func(w domain.Webhook) domain.Webhook {
 			w.Cursor = pos + 1
-			w.Delivery.LastSuccessAt, w.Delivery.Failures, w.Delivery.NextAttemptAt = d.s.now(), 0, time.Time{}
-			return w
+			w.Delivery.LastSuccessAt = d.s.now()
+			return w.Retry()
 		})
 	case res.Status == statusGone:
 		d.s.hooks.counters.count(OutcomeGone)
-		return d.failed(ctx, w, pos, "receiver answered 410 Gone", 0, true)
+		return d.failed(rctx, w, from, goneReason, 0, true)
 	default:
 		d.s.hooks.counters.count(OutcomeFailed)
 		var after time.Duration
 		if res.Status == statusTooMany || res.Status == statusUnavailable {
 			after = min(res.RetryAfter, maxRetryAfter)
 		}
-		return d.failed(ctx, w, pos, failureOf(res), after, false)
+		return d.failed(rctx, w, from, failureOf(res), after, false)
 	}
 }
+
+// goneReason is why an endpoint whose receiver answered 410 is disabled.
+const goneReason = "receiver answered 410 Gone"
 
 // failureOf says why an attempt failed, in orgd's words.
 func failureOf(res ports.WebhookResponse) string {
@@ -532,54 +578,92 @@ func failureOf(res ports.WebhookResponse) string {
 	return "no answer"
 }
 
-// failed records a failed attempt at pos on w: the next is scheduled
-// (after retryAfter if the receiver asked for one, else the schedule's
-// delay with jitter), or, with gone or the schedule spent, w is
+// failed records a failed attempt on w (whose cursor was from): the next
+// is due after retryAfter if the receiver asked for one, else after the
+// schedule's delay for this failure, with jitter (the last delay once
+// past its end). With gone, or once the schedule is spent, w is
 // disabled.
-func (d *deliverer) failed(ctx context.Context, w domain.Webhook, pos int64, reason string, retryAfter time.Duration, gone bool) error {
-	schedule := d.s.hooks.schedule
+func (d *deliverer) failed(ctx context.Context, w domain.Webhook, from int64, reason string, retryAfter time.Duration, gone bool) error {
 	var failures int
-	err := d.recorded(ctx, w, pos, func(w domain.Webhook) domain.Webhook {
+	err := d.recorded(ctx, w, from, func(w domain.Webhook) domain.Webhook {
 		now := d.s.now()
 		w.Delivery.Failures++
 		failures = w.Delivery.Failures
+		if w.Delivery.FailingSince.IsZero() {
+			w.Delivery.FailingSince = now
+		}
 		w.Delivery.LastFailure, w.Delivery.LastFailureAt = reason, now
-		if n := w.Delivery.Failures; !gone && n <= len(schedule) {
-			delay := retryAfter
-			if delay <= 0 {
-				delay = jitter(schedule[n-1])
-			}
-			w.Delivery.NextAttemptAt = now.Add(delay)
+		delay := retryAfter
+		if delay <= 0 {
+			schedule := d.s.hooks.schedule
+			delay = jitter(schedule[min(failures, len(schedule))-1])
+		}
+		w.Delivery.NextAttemptAt = now.Add(delay)
+		if gone || d.spent(w) {
+			// Disabled next; should that fail, tried again after a while,
+			// never sent again at once.
+			w.Delivery.NextAttemptAt = now.Add(d.s.lease)
 		}
 		return w
 	})
 	if err != nil {
 		return err
 	}
-	d.s.log.InfoContext(ctx, "webhooks: attempt failed", "webhook_id", w.ID, "event_id", pos, "failures", failures, "reason", reason)
-	if !gone && failures <= len(schedule) {
-		return nil
-	}
-	why := reason
-	if !gone {
-		why = fmt.Sprintf("%d attempts failed; the last: %s", failures, reason)
-	}
+	d.s.log.InfoContext(ctx, "webhooks: attempt failed", "webhook_id", w.ID, "failures", failures, "reason", reason)
 	cur, err := d.s.hooks.webhooks.ByID(ctx, w.ID)
-	if err != nil {
+	if err != nil || !d.spent(cur) {
 		return err
 	}
-	if err := d.s.disableWebhook(ctx, cur, why); err != nil {
+	return d.giveUp(ctx, cur)
+}
+
+// spent reports whether delivery to w gave up on its event: its receiver
+// answered 410, or its attempts failed for as long as the schedule lasts
+// (its count of attempts made, and its total time, give or take the
+// jitter: a receiver answering 429 or 503 with a short Retry-After is
+// given the same time as one that does not answer).
+func (d *deliverer) spent(w domain.Webhook) bool {
+	if w.Delivery.Failures == 0 {
+		return false
+	}
+	if w.Delivery.LastFailure == goneReason {
+		return true
+	}
+	schedule := d.s.hooks.schedule
+	var total time.Duration
+	for _, delay := range schedule {
+		total += delay
+	}
+	return w.Delivery.Failures > len(schedule) && d.s.clock.Now().Sub(w.Delivery.FailingSince) >= total*9/10
+}
+
+// giveUp disables w, whose attempts are spent, with why. An endpoint whose
+// organization is gone is removed instead.
+func (d *deliverer) giveUp(ctx context.Context, w domain.Webhook) error {
+	why := w.Delivery.LastFailure
+	if why != goneReason {
+		why = fmt.Sprintf("%d attempts failed over %s; the last: %s", w.Delivery.Failures,
+			d.s.clock.Now().Sub(w.Delivery.FailingSince).Round(time.Second), w.Delivery.LastFailure)
+	}
+	err := d.s.disableWebhook(ctx, w, why)
+	switch {
+	case errors.Is(err, domain.ErrOrgNotFound):
+		d.s.log.InfoContext(ctx, "webhooks: endpoint of a deleted organization removed", "webhook_id", w.ID, "org_id", w.OrgID, "reason", why)
+		return d.s.hooks.webhooks.Delete(ctx, w.ID)
+	case errors.Is(err, domain.ErrWebhookNotFound):
+		return nil
+	case err != nil:
 		return fmt.Errorf("disable: %w", err)
 	}
 	d.s.log.WarnContext(ctx, "webhooks: endpoint disabled", "webhook_id", w.ID, "reason", why)
 	return nil
 }
 
-// recorded applies change to w, whose attempt at pos ended, compare-and-
-// set; if w was written meanwhile, again on what is there, as long as
-// this orgd still delivers it and its cursor has not moved (a replay
-// meanwhile voids the attempt's result).
-func (d *deliverer) recorded(ctx context.Context, w domain.Webhook, pos int64, change func(domain.Webhook) domain.Webhook) error {
+// recorded applies change to w, whose attempt began at cursor from,
+// compare-and-set; if w was written meanwhile, again on what is there,
+// as long as this orgd still delivers it and its cursor has not moved (a
+// replay meanwhile voids the attempt's result).
+func (d *deliverer) recorded(ctx context.Context, w domain.Webhook, from int64, change func(domain.Webhook) domain.Webhook) error {
 	for {
 		next := change(w)
 		next.Version = w.Version + 1
@@ -590,7 +674,7 @@ func (d *deliverer) recorded(ctx context.Context, w domain.Webhook, pos int64, c
 		if w, err = d.s.hooks.webhooks.ByID(ctx, w.ID); err != nil {
 			return err
 		}
-		if w.Lease.Holder != d.holder || w.Cursor != pos || w.Deleting {
+		if w.Lease.Holder != d.holder || w.Cursor != from || w.Deleting {
 			return domain.ErrStale
 		}
 	}

@@ -23,6 +23,7 @@ func (s *Service) EnableWebhook(ctx context.Context, p domain.Principal, id stri
 			return w.Enable(), happened(EventWebhookEnabled, webhookData(w, "")), nil
 		})
 		w.Outbox = nil
+		s.webhookRescan()
 		return w, err
 	}
 	op := &webhookEnableOp{Webhook: withoutSecrets(w)}
@@ -31,7 +32,7 @@ func (s *Service) EnableWebhook(ctx context.Context, p domain.Principal, id stri
 	if err != nil {
 		return domain.Webhook{}, err
 	}
-	s.webhookWake()
+	s.webhookRescan()
 	return s.hooks.webhooks.ByID(ctx, w.ID)
 }
 

@@ -52,14 +52,10 @@ type webhookPayload struct {
 	Data      EventView `json:"data"`
 }
 
-// payloadOf is the body delivering e.
-func payloadOf(e domain.Event) []byte {
-	b, err := json.Marshal(webhookPayload{Type: e.Type, Timestamp: e.OccurredAt.UTC().Format(time.RFC3339Nano), Data: ViewOf(e)})
-	if err != nil {
-		// A view is strings and the event's data, which is valid JSON.
-		panic("usecase: webhook payload: " + err.Error())
-	}
-	return b
+// payloadOf is the body delivering e (an error only if its data is not
+// the JSON the core wrote).
+func payloadOf(e domain.Event) ([]byte, error) {
+	return json.Marshal(webhookPayload{Type: e.Type, Timestamp: e.OccurredAt.UTC().Format(time.RFC3339Nano), Data: ViewOf(e)})
 }
 
 // optional is s, or nil if it is empty.

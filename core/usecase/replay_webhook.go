@@ -38,8 +38,7 @@ func (s *Service) ReplayWebhook(ctx context.Context, p domain.Principal, id, aft
 			return w, false
 		}
 		w.Cursor = pos
-		w.Delivery.Failures, w.Delivery.NextAttemptAt = 0, domain.Webhook{}.Delivery.NextAttemptAt
-		return w, true
+		return w.Retry(), true
 	})
 	if err != nil {
 		return domain.Webhook{}, err
@@ -48,7 +47,7 @@ func (s *Service) ReplayWebhook(ctx context.Context, p domain.Principal, id, aft
 		return domain.Webhook{}, domain.ErrWebhookNotFound
 	}
 	s.log.InfoContext(ctx, "webhooks: replay", "webhook_id", w.ID, "from", pos, "actor_id", string(p.AdminID))
-	s.webhookWake()
+	s.webhookRescan()
 	w.Secrets, w.Outbox = nil, nil
 	return w, nil
 }

@@ -33,6 +33,7 @@ func (s *Service) RotateWebhook(ctx context.Context, p domain.Principal, id stri
 			return WebhookWithSecret{}, err
 		}
 		w.Outbox = nil
+		s.webhookRescan()
 		return WebhookWithSecret{Webhook: w, Secret: shown}, nil
 	}
 	op := &webhookRotateOp{Webhook: withoutSecrets(w), Sealed: sealed, At: now}
@@ -43,6 +44,7 @@ func (s *Service) RotateWebhook(ctx context.Context, p domain.Principal, id stri
 	if w, err = s.hooks.webhooks.ByID(ctx, w.ID); err != nil {
 		return WebhookWithSecret{}, err
 	}
+	s.webhookRescan()
 	return WebhookWithSecret{Webhook: w, Secret: shown}, nil
 }
 

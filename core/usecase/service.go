@@ -196,7 +196,7 @@ func (s *Service) wireWebhooks(d Deps) error {
 			return errors.New("usecase: a retry delay cannot be negative")
 		}
 	}
-	s.hooks = &webhookDeps{webhooks: d.Webhooks, sender: d.WebhookSender, sealer: d.Sealer, schedule: slices.Clone(schedule), wake: make(chan struct{}, 1)}
+	s.hooks = &webhookDeps{webhooks: d.Webhooks, sender: d.WebhookSender, sealer: d.Sealer, schedule: slices.Clone(schedule), wake: make(chan struct{}, 1), rescan: make(chan struct{}, 1)}
 	return nil
 }
 

@@ -51,10 +51,12 @@ type WebhookWithSecret struct {
 	Secret string
 }
 
-// webhookEvent is what an endpoint's events say of it.
+// webhookEvent is what an endpoint's events say of it: its URL's origin
+// only (a path or query may carry the receiver's token, and events reach
+// other endpoints and the super admin).
 type webhookEvent struct {
 	WebhookID domain.ID `json:"webhook_id"`
-	URL       string    `json:"url"`
+	Origin    string    `json:"origin"`
 	Types     []string  `json:"types"`
 	Reason    string    `json:"reason,omitempty"`
 }
@@ -64,7 +66,7 @@ func webhookData(w domain.Webhook, reason string) webhookEvent {
 	if types == nil {
 		types = []string{}
 	}
-	return webhookEvent{WebhookID: w.ID, URL: w.URL, Types: types, Reason: reason}
+	return webhookEvent{WebhookID: w.ID, Origin: domain.Origin(w.URL), Types: types, Reason: reason}
 }
 
 // webhooksOn reports whether this Service has webhooks.
@@ -291,20 +293,34 @@ type webhookDeps struct {
 	sender   ports.WebhookSender
 	sealer   ports.Sealer
 	schedule []time.Duration
-	// wake tells the deliverer that events were placed.
-	wake     chan struct{}
-	counters webhookCounters
+	// wake tells the deliverer that events were placed; rescan, that an
+	// endpoint was registered, enabled or replayed.
+	wake, rescan chan struct{}
+	counters     webhookCounters
 	// active is the deliverer running, if any.
 	active atomic.Pointer[deliverer]
 }
 
 // webhookWake tells the deliverer, if any, that events were placed.
 func (s *Service) webhookWake() {
-	if s.hooks == nil {
-		return
+	if s.hooks != nil {
+		signal(s.hooks.wake)
 	}
+}
+
+// webhookRescan tells the deliverer, if any, that an endpoint may have
+// work it does not know of.
+func (s *Service) webhookRescan() {
+	if s.hooks != nil {
+		signal(s.hooks.rescan)
+		signal(s.hooks.wake)
+	}
+}
+
+// signal sends on c unless a signal is waiting already.
+func signal(c chan struct{}) {
 	select {
-	case s.hooks.wake <- struct{}{}:
+	case c <- struct{}{}:
 	default:
 	}
 }

@@ -27,7 +27,7 @@ func Webhooks(t *testing.T, newStores NewStores) {
 			},
 			CreatedAt: t0, Cursor: 42,
 			Delivery: domain.WebhookDelivery{
-				LastSuccessAt: t0, LastFailureAt: t1, LastFailure: "receiver answered 500", Failures: 3,
+				LastSuccessAt: t0, LastFailureAt: t1, LastFailure: "receiver answered 500", Failures: 3, FailingSince: t0.Add(time.Minute),
 				NextAttemptAt: t1.Add(time.Minute), DisabledAt: t1, DisabledReason: "gone",
 			},
 			Lease: domain.WebhookLease{Holder: "orgd-1", Until: t1},

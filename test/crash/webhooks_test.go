@@ -101,5 +101,6 @@ func TestKillDuringDeliveries(t *testing.T) {
 	}
 	assert.Zero(t, rcv.Refused(), "every signature verified")
 	assert.LessOrEqual(t, repeats, kills, "at most the attempt in flight at each kill is repeated")
+	assert.Positive(t, inFlight, "kills landed while deliveries were going on")
 	t.Logf("%d kills (%d during deliveries): %d events delivered, %d deliveries repeated (same webhook-id)", kills, inFlight, len(got), repeats)
 }
