@@ -26,6 +26,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeRateLimited:  http.StatusTooManyRequests,
 	domain.CodeStorageFull:  http.StatusInsufficientStorage,
 	domain.CodeUnsupported:  http.StatusNotImplemented,
+	domain.CodePrecondition: http.StatusPreconditionFailed,
 }
 
 // Detail is the body of every error response.

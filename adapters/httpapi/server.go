@@ -171,6 +171,7 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if err != nil {
 		return err
 	}
+	setETag(c, org)
 	return c.JSON(http.StatusCreated, newOrgResponse(org))
 }
 
@@ -185,6 +186,10 @@ func (h *handlers) getOrg(c *echo.Context) error {
 	org, err := h.svc.GetOrg(c.Request().Context(), *name)
 	if err != nil {
 		return err
+	}
+	setETag(c, org)
+	if notModified(c, org) {
+		return c.NoContent(http.StatusNotModified)
 	}
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }
@@ -237,12 +242,17 @@ func (h *handlers) updateOrg(c *echo.Context, p domain.Principal) error {
 	if err := decodeJSON(c, &req); err != nil {
 		return err
 	}
+	match, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
 	org, err := h.svc.UpdateOrg(c.Request().Context(), p, usecase.UpdateOrgInput{
-		Name: req.OrganizationName, Email: req.Email, Password: req.Password,
+		Name: req.OrganizationName, Email: req.Email, Password: req.Password, IfMatch: match,
 	})
 	if err != nil {
 		return err
 	}
+	setETag(c, org)
 	return c.JSON(http.StatusOK, newOrgResponse(org))
 }
 
@@ -251,7 +261,11 @@ func (h *handlers) deleteOrg(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	deleted, err := h.svc.DeleteOrg(c.Request().Context(), p, name)
+	match, err := ifMatch(c)
+	if err != nil {
+		return err
+	}
+	deleted, err := h.svc.DeleteOrg(c.Request().Context(), p, name, match)
 	if err != nil {
 		return err
 	}

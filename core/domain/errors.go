@@ -23,6 +23,7 @@ const (
 	CodeRateLimited  Code = "rate_limited" // too many attempts: 429
 	CodeStorageFull  Code = "storage_full" // the store has no room to write: 507
 	CodeUnsupported  Code = "unsupported"  // this deployment does not offer it: 501
+	CodePrecondition Code = "precondition" // the resource is not as the request expects: 412
 )
 
 // Error is a failure a client can be told about. Message is safe to show.
@@ -64,6 +65,7 @@ var (
 	ErrNotAuthenticated   = Errorf(CodeUnauthorized, "Not authenticated")
 	ErrSuperAdminOnly     = Errorf(CodeForbidden, "Only the super admin may do this")
 	ErrNoOrganization     = Errorf(CodeForbidden, "The super admin has no organization of its own")
+	ErrPrecondition       = Errorf(CodePrecondition, "The organization has changed since that ETag; read it again (nothing was changed)")
 	ErrNoSnapshots        = Errorf(CodeUnsupported, "Snapshots are taken of the embedded store only; back up MongoDB with mongodump (see the README)")
 
 	// ErrAdminNotFound is returned by admin lookups; use cases turn it into

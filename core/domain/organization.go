@@ -92,6 +92,29 @@ type Organization struct {
 	EventSeq int64
 }
 
+// Revision is one state of an organization as clients see it: which
+// organization, and how many changes it has committed (each change is
+// one event of its stream, so EventSeq counts them). The HTTP edge shows
+// it as the ETag.
+type Revision struct {
+	OrgID ID
+	Seq   int64
+}
+
+// Revision is o's current revision.
+func (o Organization) Revision() Revision { return Revision{OrgID: o.ID, Seq: o.EventSeq} }
+
+// Matches reports whether o is at one of revs (If-Match); an empty revs
+// matches nothing.
+func (o Organization) Matches(revs []Revision) bool {
+	for _, r := range revs {
+		if r == o.Revision() {
+			return true
+		}
+	}
+	return false
+}
+
 // Unsettled reports whether o has work left that recovery must find: an
 // operation pending, or committed events not yet in the event log.
 func (o Organization) Unsettled() bool { return o.Pending != nil || len(o.Outbox) > 0 }

@@ -142,7 +142,7 @@ func TestAuthenticate(t *testing.T) {
 		h := newHarness(t)
 		h.create(t, "acme", "a@x.com", "12345678")
 		p, tok := h.login(t, "a@x.com", "12345678")
-		_, err := h.svc.DeleteOrg(context.Background(), p, "acme")
+		_, err := h.svc.DeleteOrg(context.Background(), p, "acme", nil)
 		require.NoError(t, err)
 		_, err = h.svc.Authenticate(context.Background(), tok)
 		require.ErrorIs(t, err, domain.ErrInvalidToken)

@@ -25,7 +25,10 @@ const (
 //
 // Once the organization is marked deleting, clients see it as gone and the
 // delete only ever moves forward, so a crash midway is finished by recovery.
-func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string) (string, error) {
+//
+// With ifMatch not nil, it deletes only an organization at one of those
+// revisions (domain.ErrPrecondition otherwise, and nothing changes).
+func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string, ifMatch []domain.Revision) (string, error) {
 	n, err := domain.NewOrgName(name)
 	if err != nil {
 		return "", err
@@ -46,6 +49,7 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 			if org.Name.Key() != key || !org.Visible() {
 				return org, domain.ErrOrgNotFound // renamed meanwhile, or going
 			}
+			actor := domain.ActorOf(p)
 			if !p.Super {
 				caller, err := s.caller(ctx, org, p)
 				if err != nil {
@@ -54,14 +58,10 @@ func (s *Service) DeleteOrg(ctx context.Context, p domain.Principal, name string
 				if !domain.Allowed(caller.OrgRole, domain.ActDelete) {
 					return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActDelete)
 				}
-			}
-			actor := domain.ActorOf(p)
-			if !p.Super {
-				caller, err := s.caller(ctx, org, p)
-				if err != nil {
-					return org, err
-				}
 				actor = callerActor(caller)
+			}
+			if ifMatch != nil && !org.Matches(ifMatch) {
+				return org, domain.ErrPrecondition
 			}
 			pending, err := s.intent(ctx, actor, domain.OpDelete, s.opID(), &deleteOp{})
 			if err != nil {

@@ -31,7 +31,7 @@ func TestDeleteOrg(t *testing.T) {
 			h.create(t, "acme", "a@x.com", "12345678")
 			h.create(t, "other", "o@x.com", "12345678")
 			p, _ := h.login(t, "a@x.com", "12345678")
-			name, err := h.svc.DeleteOrg(ctx, p, tc.target)
+			name, err := h.svc.DeleteOrg(ctx, p, tc.target, nil)
 			if tc.wantErr != nil || tc.wantCode != "" {
 				if tc.wantErr != nil {
 					require.ErrorIs(t, err, tc.wantErr)

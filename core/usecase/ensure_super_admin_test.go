@@ -53,9 +53,9 @@ func TestSuperAdmin(t *testing.T) {
 
 	_, err = h.svc.UpdateOrg(ctx, root, usecase.UpdateOrgInput{Name: ptr("mine")})
 	require.ErrorIs(t, err, domain.ErrNoOrganization)
-	_, err = h.svc.DeleteOrg(ctx, orgAdmin, "beta")
+	_, err = h.svc.DeleteOrg(ctx, orgAdmin, "beta", nil)
 	require.ErrorIs(t, err, domain.ErrNotOwner)
-	name, err := h.svc.DeleteOrg(ctx, root, "beta")
+	name, err := h.svc.DeleteOrg(ctx, root, "beta", nil)
 	require.NoError(t, err, "the super admin deletes any organization")
 	assert.Equal(t, "beta", name)
 

@@ -45,7 +45,7 @@ func TestMembershipRefusals(t *testing.T) {
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
 	_, err = h.svc.ListMembers(ctx, owner, "other", 1, 10)
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "only the super admin names an organization")
-	_, err = h.svc.DeleteOrg(ctx, member, "acme")
+	_, err = h.svc.DeleteOrg(ctx, member, "acme", nil)
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
 	_, err = h.svc.SetRole(ctx, owner, "a@x.test", "member")
 	require.ErrorIs(t, err, domain.ErrLastOwner)

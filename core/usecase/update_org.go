@@ -24,6 +24,10 @@ type UpdateOrgInput struct {
 	Name     *string // new organization name: renames it and its collection
 	Email    *string // the admin's new email
 	Password *string // the admin's new password; revokes older tokens
+	// IfMatch, if not nil, makes the update conditional: it is made only
+	// if the organization is at one of these revisions (an empty list
+	// matches none), else domain.ErrPrecondition and nothing changes.
+	IfMatch []domain.Revision
 }
 
 // UpdateOrg applies in to the caller's organization. This is the RenameOrg
@@ -53,6 +57,9 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 			caller, err := s.caller(ctx, org, p)
 			if err != nil {
 				return org, err
+			}
+			if in.IfMatch != nil && !org.Matches(in.IfMatch) {
+				return org, domain.ErrPrecondition
 			}
 			if ch.name != nil && !domain.Allowed(caller.OrgRole, domain.ActRename) {
 				return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActRename)

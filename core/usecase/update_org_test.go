@@ -141,3 +141,27 @@ func TestUpdateWhoseWriteMayHaveLandedKeepsItsClaims(t *testing.T) {
 	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "Beta", Email: "b@x.com", Password: "12345678"})
 	require.ErrorIs(t, err, domain.ErrOrgExists, "now the name is taken")
 }
+
+func TestConditionalUpdateAndDelete(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	org := h.create(t, "acme", "owner@acme.test", "pw-acme-12345")
+	p, _ := h.login(t, "owner@acme.test", "pw-acme-12345")
+	stale := org.Revision()
+	renamed, err := h.svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: ptr("acme-two"), IfMatch: []domain.Revision{stale}})
+	require.NoError(t, err)
+	assert.NotEqual(t, stale, renamed.Revision(), "a change moves the revision on")
+
+	_, err = h.svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: ptr("acme-three"), IfMatch: []domain.Revision{stale}})
+	require.ErrorIs(t, err, domain.ErrPrecondition)
+	_, err = h.svc.UpdateOrg(ctx, p, usecase.UpdateOrgInput{Name: ptr("acme-three"), IfMatch: []domain.Revision{}})
+	require.ErrorIs(t, err, domain.ErrPrecondition, "an If-Match naming nothing orgd gave matches none")
+	_, err = h.svc.DeleteOrg(ctx, p, "acme-two", []domain.Revision{stale})
+	require.ErrorIs(t, err, domain.ErrPrecondition)
+	got, err := h.svc.GetOrg(ctx, "acme-two")
+	require.NoError(t, err, "nothing changed")
+	assert.Equal(t, renamed.Revision(), got.Revision())
+
+	_, err = h.svc.DeleteOrg(ctx, p, "acme-two", []domain.Revision{stale, got.Revision()})
+	require.NoError(t, err, "one of the revisions named is current")
+}

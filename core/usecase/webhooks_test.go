@@ -467,7 +467,7 @@ func TestDeletedOrganizationsEndpointsGo(t *testing.T) {
 	require.NoError(t, err)
 	eventually(t, func() bool { return len(h.recv.Attempts()) == 1 }, "webhook.created delivered")
 	time.Sleep(50 * time.Millisecond) // idle: its organization was looked at, and is there
-	_, err = h.svc.DeleteOrg(ctx, p, "acme")
+	_, err = h.svc.DeleteOrg(ctx, p, "acme", nil)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
 		_, err := h.store.Webhooks().ByID(ctx, w.ID)
@@ -556,7 +556,7 @@ func TestWebhookGivesUpOnADeletedOrganization(t *testing.T) {
 	p, _ := h.login(t, "owner@acme.test", "pw-acme-12345")
 	w, err := h.svc.CreateWebhook(ctx, p, "https://hooks.example/acme", nil)
 	require.NoError(t, err)
-	_, err = h.svc.DeleteOrg(ctx, p, "acme")
+	_, err = h.svc.DeleteOrg(ctx, p, "acme", nil)
 	require.NoError(t, err)
 	eventually(t, func() bool {
 		_, err := h.store.Webhooks().ByID(ctx, w.ID)

@@ -366,7 +366,7 @@ func deleteCrash(t *testing.T, newStores NewStores) {
 				p := r.create(t, s, "acme", 120)
 				r.create(t, s, "bystander", 3)
 
-				_, err := r.service(t, fakes.CrashAt(point), r.clock).DeleteOrg(ctx(t), p, "acme")
+				_, err := r.service(t, fakes.CrashAt(point), r.clock).DeleteOrg(ctx(t), p, "acme", nil)
 				require.ErrorIs(t, err, fakes.ErrCrash)
 
 				// Once marked, the delete has happened as far as clients see.
@@ -593,7 +593,7 @@ func races(t *testing.T, newStores NewStores) {
 				if i == 0 {
 					_, renameErr = s.UpdateOrg(ctx(t), p, usecase.UpdateOrgInput{Name: &newName})
 				} else {
-					_, deleteErr = s.DeleteOrg(ctx(t), p, "acme")
+					_, deleteErr = s.DeleteOrg(ctx(t), p, "acme", nil)
 				}
 			})
 			require.True(t, renameErr == nil || errors.Is(renameErr, domain.ErrOrgNotFound), "round %d rename: %v", round, renameErr)
@@ -615,7 +615,7 @@ func races(t *testing.T, newStores NewStores) {
 		var deleteErr error
 		parallel(n, func(i int) {
 			if i == 0 {
-				_, deleteErr = s.DeleteOrg(ctx(t), p, "acme")
+				_, deleteErr = s.DeleteOrg(ctx(t), p, "acme", nil)
 				return
 			}
 			_, err := s.Login(ctx(t), usecase.LoginInput{Email: "admin@acme.test", Password: "password-acme"})

@@ -163,7 +163,7 @@ func bigDeleteCrash(t *testing.T, newStores NewStores) {
 			require.NoError(t, err)
 			require.Len(t, r.members(t, s, "acme"), members)
 
-			_, err = r.service(t, fakes.CrashAt(point), r.clock).DeleteOrg(ctx(t), owner, "acme")
+			_, err = r.service(t, fakes.CrashAt(point), r.clock).DeleteOrg(ctx(t), owner, "acme", nil)
 			require.ErrorIs(t, err, fakes.ErrCrash)
 			recoveries[0].run(t, r, s)
 
@@ -229,7 +229,7 @@ func memberRaces(t *testing.T, newStores NewStores) {
 			if i == 0 {
 				_, _, acceptErr = s.Accept(ctx(t), usecase.AcceptInput{Token: inv.Token, Password: "password1", Client: "test"})
 			} else {
-				_, deleteErr = s.DeleteOrg(ctx(t), owner, "acme")
+				_, deleteErr = s.DeleteOrg(ctx(t), owner, "acme", nil)
 			}
 		})
 		require.NoError(t, deleteErr)

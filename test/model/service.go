@@ -118,7 +118,7 @@ func (a ServiceAPI) Update(ctx context.Context, as Session, name, email, passwor
 func (a ServiceAPI) Delete(ctx context.Context, as Session, name string) Output {
 	ctx = usecase.WithRequestID(ctx, CallID(ctx))
 	return a.as(ctx, as, func(p domain.Principal) Output {
-		_, err := a.S.DeleteOrg(ctx, p, name)
+		_, err := a.S.DeleteOrg(ctx, p, name, nil)
 		return Output{Result: classify(err)}
 	})
 }

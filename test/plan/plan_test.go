@@ -151,7 +151,7 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.RemoveMember(ctx, p, "m@acme.test")
 	require.NoError(t, err)
-	_, err = svc.DeleteOrg(ctx, p, "acme2")
+	_, err = svc.DeleteOrg(ctx, p, "acme2", nil)
 	require.NoError(t, err)
 	rec.record(false)
 
