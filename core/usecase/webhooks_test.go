@@ -168,8 +168,11 @@ func TestWebhookRetriesOnItsScheduleThenDisables(t *testing.T) {
 	require.NoError(t, err)
 
 	disabled := func() bool {
+		// Disabled, and its event committed (the endpoint is written
+		// first, then its organization with the event).
 		list, err := h.svc.Webhooks(ctx, p)
-		return err == nil && len(list) == 1 && list[0].Disabled()
+		page, perr := h.svc.Events(ctx, p, usecase.EventQuery{Limit: 100, Type: usecase.EventWebhookDisabled})
+		return err == nil && perr == nil && len(list) == 1 && list[0].Disabled() && len(page.Items) == 1
 	}
 	eventually(t, disabled, "disabled once the schedule is spent")
 	attempts := recv.Attempts()
@@ -239,7 +242,10 @@ func TestWebhookAnswers(t *testing.T) {
 				require.NoError(t, err)
 				return list[0]
 			}
-			eventually(t, func() bool { return state().Delivery.LastFailure != "" }, "the first attempt failed")
+			eventually(t, func() bool {
+				st := state()
+				return st.Delivery.LastFailure != "" && st.Disabled() == c.disabled
+			}, "the first attempt failed")
 			got := state()
 			assert.Equal(t, c.failure, got.Delivery.LastFailure)
 			assert.Equal(t, c.disabled, got.Disabled())

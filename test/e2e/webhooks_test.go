@@ -315,15 +315,19 @@ func TestWebhookAnswersOverHTTP(t *testing.T) {
 	require.Eventually(t, func() bool { return state(1)["last_failure"] != nil }, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, "receiver answered 308 (redirects are not followed)", state(1)["last_failure"])
 	assert.Equal(t, false, state(1)["disabled"])
-	disabled := c.allEvents(root, "")
+	// The endpoint is disabled first, then its event committed.
 	var reasons []string
-	for _, e := range disabled {
-		if e["type"] == "webhook.disabled" {
-			reasons = append(reasons, e["data"].(map[string]any)["reason"].(string))
-			assert.Equal(t, "system", e["actor"].(map[string]any)["kind"])
-			assert.Nil(t, e["organization_id"])
+	require.Eventually(t, func() bool {
+		reasons = nil
+		for _, e := range c.allEvents(root, "") {
+			if e["type"] == "webhook.disabled" {
+				reasons = append(reasons, e["data"].(map[string]any)["reason"].(string))
+				assert.Equal(t, "system", e["actor"].(map[string]any)["kind"])
+				assert.Nil(t, e["organization_id"])
+			}
 		}
-	}
+		return len(reasons) > 0
+	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, []string{"receiver answered 410 Gone"}, reasons)
 }
 
