@@ -25,9 +25,25 @@ const MaxBodyBytes = 1 << 20
 
 // createOrgRequest is POST /org/create's body.
 type createOrgRequest struct {
-	OrganizationName *string `json:"organization_name"`
-	Email            *string `json:"email"`
-	Password         *string `json:"password"`
+	OrganizationName *string          `json:"organization_name"`
+	Email            *string          `json:"email"`
+	Password         *string          `json:"password"`
+	PublicMetadata   *json.RawMessage `json:"public_metadata"`
+	PrivateMetadata  *json.RawMessage `json:"private_metadata"`
+	ExternalID       *string          `json:"external_id"`
+}
+
+// metadata is req's metadata input.
+func (req createOrgRequest) metadata() usecase.MetadataInput {
+	var in usecase.MetadataInput
+	if req.PublicMetadata != nil {
+		in.PublicMetadata = *req.PublicMetadata
+	}
+	if req.PrivateMetadata != nil {
+		in.PrivateMetadata = *req.PrivateMetadata
+	}
+	in.ExternalID = req.ExternalID
+	return in
 }
 
 // loginRequest is POST /admin/login's body.
@@ -44,24 +60,62 @@ type deleteOrgRequest struct {
 	OrganizationName *string `json:"organization_name"`
 }
 
-// orgResponse describes an organization.
+// orgResponse describes an organization. PrivateMetadata and ExternalID
+// are shown to its members and the super admin only.
 type orgResponse struct {
-	OrganizationName string `json:"organization_name"`
-	CollectionName   string `json:"collection_name"`
-	AdminEmail       string `json:"admin_email"`
-	CreatedAt        string `json:"created_at"`
+	OrganizationName string           `json:"organization_name"`
+	CollectionName   string           `json:"collection_name"`
+	AdminEmail       string           `json:"admin_email"`
+	CreatedAt        string           `json:"created_at"`
+	State            string           `json:"state"`
+	PublicMetadata   json.RawMessage  `json:"public_metadata"`
+	PrivateMetadata  *json.RawMessage `json:"private_metadata,omitempty"`
+	ExternalID       *json.RawMessage `json:"external_id,omitempty"`
 }
 
 // TimeFormat is how timestamps are written: ISO-8601 in UTC.
 const TimeFormat = usecase.ViewTime
 
+// newOrgResponse is o as the public sees it.
 func newOrgResponse(o domain.Organization) orgResponse {
 	return orgResponse{
 		OrganizationName: o.Name.String(),
 		CollectionName:   o.Name.Collection(),
 		AdminEmail:       string(o.AdminEmail()),
 		CreatedAt:        o.CreatedAt.UTC().Format(TimeFormat),
+		State:            stateOf(o),
+		PublicMetadata:   o.PublicMetadata.Encode(),
 	}
+}
+
+// stateOf is how an answer names o's state: active or deactivated.
+func stateOf(o domain.Organization) string {
+	if o.Deactivated() {
+		return "deactivated"
+	}
+	return "active"
+}
+
+// suspensionRequest is POST /org/deactivate's and /org/activate's body.
+type suspensionRequest struct {
+	OrganizationName *string `json:"organization_name"`
+	Reason           *string `json:"reason"`
+}
+
+// orgResponseFor is o as who sees it: with its private metadata and
+// external id for its members and the super admin (who nil is not).
+func orgResponseFor(o domain.Organization, who *domain.Principal) orgResponse {
+	out := newOrgResponse(o)
+	if who != nil && (who.Super || who.OrgID == o.ID) {
+		private := json.RawMessage(o.PrivateMetadata.Encode())
+		out.PrivateMetadata = &private
+		id := json.RawMessage("null")
+		if o.ExternalID != "" {
+			id, _ = json.Marshal(o.ExternalID)
+		}
+		out.ExternalID = &id
+	}
+	return out
 }
 
 // loginResponse is POST /admin/login's answer.
@@ -117,7 +171,8 @@ func hasBody(r *http.Request) bool {
 }
 
 // parseJSON is decodeJSON's pure part, shared with the fuzz tests. dst
-// points to a struct of *string (or *[]string) fields named by json tags. Stricter than
+// points to a struct of *string (or *[]string, or *json.RawMessage for a
+// value read as it is) fields named by json tags. Stricter than
 // encoding/json, so that one body can only mean one thing: keys match the
 // tags exactly (encoding/json ignores case, so "ORGANIZATION_NAME" would
 // set organization_name), a key may appear once (encoding/json keeps the
@@ -144,6 +199,11 @@ func parseJSON(body []byte, dst any) error {
 		}
 		if !validEscapes(raw) {
 			return invalid(name + " must be valid Unicode (it holds an unpaired surrogate escape)")
+		}
+		if v.Field(i).Type() == reflect.TypeFor[*json.RawMessage]() {
+			value := raw
+			v.Field(i).Set(reflect.ValueOf(&value))
+			continue
 		}
 		if v.Field(i).Type() == reflect.TypeFor[*[]string]() {
 			var list []string

@@ -114,6 +114,8 @@ func NewServer(svc *usecase.Service, o Options) (*echo.Echo, error) {
 	e.POST("/org/invitations/accept", h.accept)
 	e.GET("/org/events", h.authed(h.orgEvents))
 	e.GET("/events", h.authed(h.allEvents))
+	e.POST("/org/deactivate", h.authed(h.deactivate))
+	e.POST("/org/activate", h.authed(h.activate))
 	h.webhookRoutes(e, "/org/webhooks", false)
 	h.webhookRoutes(e, "/webhooks", true)
 	e.POST("/admin/login", h.login)
@@ -167,31 +169,59 @@ func (h *handlers) createOrg(c *echo.Context) error {
 	if in.Password, err = required(req.Password, "password"); err != nil {
 		return err
 	}
+	in.Metadata = req.metadata()
 	org, err := h.svc.CreateOrg(c.Request().Context(), in)
 	if err != nil {
 		return err
 	}
 	setETag(c, org)
-	return c.JSON(http.StatusCreated, newOrgResponse(org))
+	// Its creator sees what it set.
+	return c.JSON(http.StatusCreated, orgResponseFor(org, &domain.Principal{OrgID: org.ID}))
 }
 
+// getOrg serves GET /org/get, by organization_name for anyone, or by
+// external_id for the super admin and the organization's members. A
+// caller who sends a token sees what its rights show (private metadata,
+// the external id, to members and the super admin).
 func (h *handlers) getOrg(c *echo.Context) error {
 	name, err := queryParam(c, "organization_name")
 	if err != nil {
 		return err
 	}
-	if name == nil {
-		return invalid("organization_name query parameter is required")
+	ext, err := queryParam(c, "external_id")
+	if err != nil {
+		return err
 	}
-	org, err := h.svc.GetOrg(c.Request().Context(), *name)
+	if (name == nil) == (ext == nil) {
+		return invalid("exactly one of the organization_name and external_id query parameters is required")
+	}
+	var who *domain.Principal
+	if c.Request().Header.Get("Authorization") != "" {
+		p, err := h.authenticate(c)
+		if err != nil {
+			return err
+		}
+		who = &p
+	}
+	var org domain.Organization
+	if ext != nil {
+		if who == nil {
+			c.Response().Header().Set("WWW-Authenticate", "Bearer")
+			return domain.ErrNotAuthenticated
+		}
+		org, err = h.svc.GetOrgByExternalID(c.Request().Context(), *who, *ext)
+	} else {
+		org, err = h.svc.GetOrg(c.Request().Context(), *name)
+	}
 	if err != nil {
 		return err
 	}
 	setETag(c, org)
+	c.Response().Header().Set("Vary", "Authorization")
 	if notModified(c, org) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	return c.JSON(http.StatusOK, newOrgResponse(org))
+	return c.JSON(http.StatusOK, orgResponseFor(org, who))
 }
 
 // queryParam returns the query parameter name, nil if absent, and a 422 if
@@ -246,14 +276,22 @@ func (h *handlers) updateOrg(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
-	org, err := h.svc.UpdateOrg(c.Request().Context(), p, usecase.UpdateOrgInput{
-		Name: req.OrganizationName, Email: req.Email, Password: req.Password, IfMatch: match,
-	})
+	target, err := queryParam(c, "organization_name")
+	if err != nil {
+		return err
+	}
+	in := usecase.UpdateOrgInput{
+		Name: req.OrganizationName, Email: req.Email, Password: req.Password, IfMatch: match, Metadata: req.metadata(),
+	}
+	if target != nil {
+		in.Org = *target
+	}
+	org, err := h.svc.UpdateOrg(c.Request().Context(), p, in)
 	if err != nil {
 		return err
 	}
 	setETag(c, org)
-	return c.JSON(http.StatusOK, newOrgResponse(org))
+	return c.JSON(http.StatusOK, orgResponseFor(org, &p))
 }
 
 func (h *handlers) deleteOrg(c *echo.Context, p domain.Principal) error {
@@ -283,7 +321,7 @@ func (h *handlers) listOrgs(c *echo.Context, p domain.Principal) error {
 	}
 	out := listResponse{Items: make([]orgResponse, len(res.Items)), Page: res.Page, PageSize: res.PageSize, Total: res.Total}
 	for i, o := range res.Items {
-		out.Items[i] = newOrgResponse(o)
+		out.Items[i] = orgResponseFor(o, &p)
 	}
 	return c.JSON(http.StatusOK, out)
 }
@@ -392,4 +430,38 @@ func (h *handlers) readyz(c *echo.Context) error {
 		}
 	}
 	return c.JSON(http.StatusOK, out)
+}
+
+// deactivate serves POST /org/deactivate (the super admin).
+func (h *handlers) deactivate(c *echo.Context, p domain.Principal) error {
+	return h.suspension(c, p, h.svc.Deactivate)
+}
+
+// activate serves POST /org/activate (the super admin).
+func (h *handlers) activate(c *echo.Context, p domain.Principal) error {
+	return h.suspension(c, p, h.svc.Activate)
+}
+
+func (h *handlers) suspension(c *echo.Context, p domain.Principal, do func(context.Context, domain.Principal, string, string) (domain.Organization, error)) error {
+	if !p.Super {
+		return domain.ErrSuperAdminOnly
+	}
+	var req suspensionRequest
+	if err := decodeJSON(c, &req); err != nil {
+		return err
+	}
+	name, err := required(req.OrganizationName, "organization_name")
+	if err != nil {
+		return err
+	}
+	reason := ""
+	if req.Reason != nil {
+		reason = *req.Reason
+	}
+	org, err := do(c.Request().Context(), p, name, reason)
+	if err != nil {
+		return err
+	}
+	setETag(c, org)
+	return c.JSON(http.StatusOK, orgResponseFor(org, &p))
 }

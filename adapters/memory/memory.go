@@ -23,6 +23,7 @@ type Store struct {
 	orgs    map[domain.ID]domain.Organization
 	names   *Claims
 	emails  *Claims
+	extIDs  *Claims
 	admins  map[domain.ID]domain.Admin
 	rosters map[rosterKey][]domain.Member
 	invites map[domain.ID]domain.Invitation
@@ -40,6 +41,7 @@ func New() *Store {
 		orgs:    map[domain.ID]domain.Organization{},
 		names:   &Claims{claims: map[string]domain.Claim{}, kind: domain.KindName},
 		emails:  &Claims{claims: map[string]domain.Claim{}, kind: domain.KindEmail},
+		extIDs:  &Claims{claims: map[string]domain.Claim{}, kind: domain.KindExternalID},
 		admins:  map[domain.ID]domain.Admin{},
 		rosters: map[rosterKey][]domain.Member{},
 		invites: map[domain.ID]domain.Invitation{},
@@ -59,6 +61,9 @@ func (s *Store) Names() *Claims { return s.names }
 
 // Emails returns the Store's claims on admin emails.
 func (s *Store) Emails() *Claims { return s.emails }
+
+// ExternalIDs returns the Store's claims on organizations' external ids.
+func (s *Store) ExternalIDs() *Claims { return s.extIDs }
 
 // Admins returns the Store's admin repository.
 func (s *Store) Admins() *Admins { return (*Admins)(s) }
@@ -123,6 +128,11 @@ func clone(o domain.Organization) domain.Organization {
 	}
 	o.Owners, o.Roster, o.Invitations = slices.Clone(o.Owners), slices.Clone(o.Roster), slices.Clone(o.Invitations)
 	o.Webhooks = slices.Clone(o.Webhooks)
+	o.PublicMetadata, o.PrivateMetadata = maps.Clone(o.PublicMetadata), maps.Clone(o.PrivateMetadata)
+	if o.Suspended != nil {
+		s := *o.Suspended
+		o.Suspended = &s
+	}
 	o.Outbox = cloneEvents(o.Outbox)
 	return o
 }

@@ -11,7 +11,7 @@ import (
 
 func newStores(*testing.T) contract.Stores {
 	s := memory.New()
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), ExternalIDs: s.ExternalIDs(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Tenants: s.Tenants()}
 }
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
@@ -20,6 +20,9 @@ func TestNameClaims(t *testing.T) {
 }
 func TestEmailClaims(t *testing.T) {
 	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.Emails }, domain.KindEmail)
+}
+func TestExternalIDClaims(t *testing.T) {
+	contract.ClaimRegistry(t, newStores, func(s contract.Stores) ports.ClaimRegistry { return s.ExternalIDs }, domain.KindExternalID)
 }
 func TestAdminRepository(t *testing.T) { contract.AdminRepository(t, newStores) }
 func TestTenantStore(t *testing.T)     { contract.TenantStore(t, newStores) }

@@ -73,6 +73,10 @@ var Migrations = []Migration{
 		Up:      func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collHooks) },
 		Down:    dropWebhooks,
 		CanUndo: webhooksUndoable},
+	{Version: 10, Name: "organizations' metadata, external ids and deactivation",
+		Up:      func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collExtIDs) },
+		Down:    dropExternalIDs,
+		CanUndo: metadataUndoable},
 }
 
 // index is one index of a master collection.
@@ -106,7 +110,7 @@ var (
 // every start by ensureSchema, since a restore by other tools (mongorestore
 // --drop) or a hand can remove it after its migration ran.
 var (
-	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents}
+	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents, collHooks, collExtIDs}
 	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
 )
 

@@ -47,6 +47,7 @@ const (
 	collInvites = "invitations"
 	collEvents  = "event_log"
 	collHooks   = "webhooks"
+	collExtIDs  = "external_id_claims"
 )
 
 // TenantDatabases is how many tenant databases share the tenant
@@ -121,6 +122,7 @@ type Store struct {
 	orgs         *Orgs
 	names        *Claims
 	emails       *Claims
+	extIDs       *Claims
 	events       *EventLog
 	hooks        *Webhooks
 }
@@ -161,6 +163,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
+	s.extIDs = &Claims{c: db.Collection(collExtIDs), cas: s.newCAS(), kind: domain.KindExternalID}
 	s.events = &EventLog{c: db.Collection(collEvents), cas: s.newCAS()}
 	s.hooks = &Webhooks{c: db.Collection(collHooks), cas: s.newCAS()}
 	if !o.AnySchema && o.SkipMigrations { // Migrate checks it otherwise
@@ -315,6 +318,9 @@ func (s *Store) Names() *Claims { return s.names }
 
 // Emails returns the claims on admin emails.
 func (s *Store) Emails() *Claims { return s.emails }
+
+// ExternalIDs returns the claims on organizations' external ids.
+func (s *Store) ExternalIDs() *Claims { return s.extIDs }
 
 // Webhooks returns the webhook endpoints.
 func (s *Store) Webhooks() *Webhooks { return s.hooks }

@@ -70,6 +70,13 @@ type orgDoc struct {
 	Roster      []int           `bson:"roster"`
 	Invitations []bson.ObjectID `bson:"invitations,omitempty"`
 	Webhooks    []bson.ObjectID `bson:"webhooks,omitempty"`
+	// PublicMetadata and PrivateMetadata are JSON objects, kept as the
+	// core encoded them (numbers exactly as written).
+	PublicMetadata  string         `bson:"public_metadata,omitempty"`
+	PrivateMetadata string         `bson:"private_metadata,omitempty"`
+	ExternalID      string         `bson:"external_id,omitempty"`
+	ExternalIDOp    *bson.ObjectID `bson:"external_id_op,omitempty"`
+	Suspended       *suspendedDoc  `bson:"suspended,omitempty"`
 	// Outbox holds the events committed and not yet in the event log;
 	// EventSeq counts the events committed (the organization's stream's
 	// length once the outbox is placed).
@@ -91,6 +98,11 @@ func toOrgDoc(o domain.Organization) (orgDoc, error) {
 		State: string(o.State), Version: o.Version, TenantDB: TenantDatabase("", o.ID),
 		NameOp: c.opt(o.NameOp), Members: o.Members, Roster: o.Roster,
 		Outbox: c.events(o.Outbox), EventSeq: o.EventSeq,
+		PublicMetadata: metadataString(o.PublicMetadata), PrivateMetadata: metadataString(o.PrivateMetadata),
+		ExternalID: o.ExternalID, ExternalIDOp: c.opt(o.ExternalIDOp),
+	}
+	if o.Suspended != nil {
+		d.Suspended = &suspendedDoc{At: o.Suspended.At, Reason: o.Suspended.Reason}
 	}
 	for _, w := range o.Owners {
 		d.Owners = append(d.Owners, ownerDoc{AdminID: c.oid(w.AdminID), Email: string(w.Email), Since: w.Since})
@@ -120,7 +132,15 @@ func (d orgDoc) toDomain() domain.Organization {
 		CreatedAt: d.CreatedAt.UTC(), State: domain.State(d.State), Version: d.Version,
 		NameOp: fromOptOID(d.NameOp), Members: d.Members, Roster: d.Roster,
 		Outbox: eventsToDomain(d.Outbox), EventSeq: d.EventSeq,
+		ExternalID: d.ExternalID, ExternalIDOp: fromOptOID(d.ExternalIDOp),
 	}
+	if d.Suspended != nil {
+		o.Suspended = &domain.Suspension{At: d.Suspended.At.UTC(), Reason: d.Suspended.Reason}
+	}
+	// Written by toOrgDoc from valid metadata; one that does not decode
+	// (edited by hand) reads as none rather than failing every read.
+	o.PublicMetadata, _ = domain.DecodeMetadata([]byte(d.PublicMetadata))
+	o.PrivateMetadata, _ = domain.DecodeMetadata([]byte(d.PrivateMetadata))
 	for _, w := range d.Owners {
 		o.Owners = append(o.Owners, domain.Owner{AdminID: domain.ID(w.AdminID.Hex()), Email: domain.Email(w.Email), Since: w.Since.UTC()})
 	}
@@ -342,4 +362,18 @@ func (r *Orgs) List(ctx context.Context, offset, limit int) ([]domain.Organizati
 	out, err := r.find(ctx, filter, options.Find().
 		SetSort(bson.D{{Key: "name_key", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
 	return out, total, err
+}
+
+// metadataString is m as stored: its JSON, or empty for none.
+func metadataString(m domain.Metadata) string {
+	if len(m) == 0 {
+		return ""
+	}
+	return string(m.Encode())
+}
+
+// suspendedDoc is why and since when an organization is deactivated.
+type suspendedDoc struct {
+	At     time.Time `bson:"at"`
+	Reason string    `bson:"reason"`
 }

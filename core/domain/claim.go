@@ -28,8 +28,9 @@ type ClaimKind string
 
 // The claim registries.
 const (
-	KindName  ClaimKind = "name"  // organization name keys
-	KindEmail ClaimKind = "email" // admin emails
+	KindName       ClaimKind = "name"        // organization name keys
+	KindEmail      ClaimKind = "email"       // admin emails
+	KindExternalID ClaimKind = "external_id" // organizations' external ids
 )
 
 // SameHolder reports whether c and other name the same organization and

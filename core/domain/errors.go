@@ -61,7 +61,7 @@ var (
 	ErrOrgBusy            = Errorf(CodeBusy, "Organization is being changed by another request; retry shortly")
 	ErrUnavailable        = Errorf(CodeUnavailable, "Service temporarily unavailable")
 	ErrStorageFull        = &Error{Code: CodeStorageFull, Message: "The store has no room to write; retry later", RetryAfter: 30 * time.Second}
-	ErrNothingToUpdate    = Errorf(CodeInvalid, "At least one of organization_name, email or password is required")
+	ErrNothingToUpdate    = Errorf(CodeInvalid, "At least one of organization_name, email, password, public_metadata, private_metadata or external_id is required")
 	ErrNotAuthenticated   = Errorf(CodeUnauthorized, "Not authenticated")
 	ErrSuperAdminOnly     = Errorf(CodeForbidden, "Only the super admin may do this")
 	ErrNoOrganization     = Errorf(CodeForbidden, "The super admin has no organization of its own")

@@ -54,6 +54,7 @@ const (
 	ActDelete          Action = "delete the organization"
 	ActReadEvents      Action = "read the organization's events"
 	ActManageWebhooks  Action = "manage the organization's webhooks"
+	ActEditMetadata    Action = "edit the organization's metadata"
 )
 
 // Allowed is the rights table: whether a member with role may take act,
@@ -66,7 +67,8 @@ const (
 //	admin and owner:          rename; invite, remove, and change the role
 //	                          of members and admins; list and revoke
 //	                          invitations; read the organization's events;
-//	                          register and manage its webhook endpoints
+//	                          register and manage its webhook endpoints;
+//	                          edit its public and private metadata
 //	owner only:               all of that with owners as targets; delete
 //	                          the organization
 //
@@ -78,7 +80,7 @@ func Allowed(role OrgRole, act Action, targets ...OrgRole) bool {
 		return role.rank() > 0
 	case ActDelete:
 		return role == RoleOwner
-	case ActRename, ActListInvitations, ActReadEvents, ActManageWebhooks:
+	case ActRename, ActListInvitations, ActReadEvents, ActManageWebhooks, ActEditMetadata:
 		return role.rank() >= RoleAdmin.rank()
 	case ActInvite, ActRevoke, ActChangeRole, ActRemove:
 		if role.rank() < RoleAdmin.rank() {

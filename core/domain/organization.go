@@ -85,6 +85,17 @@ type Organization struct {
 	Invitations []ID
 	// Webhooks are its webhook endpoints (stored apart, see Webhook).
 	Webhooks []ID
+	// PublicMetadata is shown with it to anyone; PrivateMetadata only to
+	// its members and the super admin.
+	PublicMetadata, PrivateMetadata Metadata
+	// ExternalID is the id a product knows it by (unique: claimed, by the
+	// operation ExternalIDOp); empty for none.
+	ExternalID   string
+	ExternalIDOp ID
+	// Suspended, when set, says the super admin deactivated it: it keeps
+	// everything, but its members cannot log in or act, and nothing of it
+	// changes, until it is activated again.
+	Suspended *Suspension
 	// Outbox holds the events of changes committed to o that are not yet
 	// placed in the event log, oldest first; EventSeq counts every event
 	// committed to o (the next one's place in its stream).
@@ -181,7 +192,59 @@ func (o Organization) Settled() bool {
 // o is neither being created nor being deleted. A claim o holds otherwise
 // is its pending operation's to decide.
 func (o Organization) Owns(c Claim) bool {
-	return c.Same(o.NameClaim()) && o.Settled()
+	if !o.Settled() {
+		return false
+	}
+	if x, ok := o.ExternalIDClaim(); ok && c.Same(x) {
+		return true
+	}
+	return c.Same(o.NameClaim())
+}
+
+// Suspension is why and since when an organization is deactivated.
+type Suspension struct {
+	At     time.Time
+	Reason string
+}
+
+// Deactivated reports whether o is deactivated.
+func (o Organization) Deactivated() bool { return o.Suspended != nil }
+
+// Deactivate is o deactivated at at, for reason.
+func (o Organization) Deactivate(reason string, at time.Time) Organization {
+	o.Suspended = &Suspension{At: at, Reason: reason}
+	return o
+}
+
+// Reactivate is o active again.
+func (o Organization) Reactivate() Organization {
+	o.Suspended = nil
+	return o
+}
+
+// ErrDeactivated refuses a member of a deactivated organization, and any
+// change to one but its deletion or activation by the super admin.
+var ErrDeactivated = Errorf(CodeForbidden, "organization is deactivated")
+
+// ExternalIDClaim is the claim o holds on its external id, if it has one.
+func (o Organization) ExternalIDClaim() (Claim, bool) {
+	if o.ExternalID == "" {
+		return Claim{}, false
+	}
+	return Claim{Kind: KindExternalID, Key: o.ExternalID, OrgID: o.ID, Op: o.ExternalIDOp}, true
+}
+
+// Updated is o with its metadata as given, and its external id id (set
+// by operation op; empty: none).
+func (o Organization) Updated(public, private Metadata, id string, op ID) Organization {
+	o.PublicMetadata, o.PrivateMetadata = public, private
+	if id != o.ExternalID {
+		o.ExternalID, o.ExternalIDOp = id, op
+		if id == "" {
+			o.ExternalIDOp = ""
+		}
+	}
+	return o
 }
 
 // The lifecycle's transitions. Each returns the organization as the

@@ -64,6 +64,9 @@ func (s *Service) join(ctx context.Context, token string, pw domain.Password) (d
 			if !org.Visible() || !containsID(org.Invitations, inv.ID) {
 				return org, domain.ErrInvitationInvalid // revoked, used or gone meanwhile
 			}
+			if org.Deactivated() {
+				return org, domain.ErrDeactivated
+			}
 			id := s.opID()
 			joined = domain.Member{AdminID: domain.NewID(s.now()), Email: inv.Email, Role: inv.Role, JoinedAt: s.now(), EmailOp: id}
 			actor := domain.Actor{ID: joined.AdminID, Email: joined.Email, Kind: domain.ActorAdmin}

@@ -35,6 +35,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (domain.Princi
 	if admin.OrgID != c.OrgID || super != c.Super || admin.CredentialsVersion != c.CredentialsVersion || (!super && !org.Visible()) {
 		return domain.Principal{}, domain.ErrInvalidToken
 	}
+	if !super && org.Deactivated() {
+		return domain.Principal{}, domain.ErrDeactivated // good again once it is activated
+	}
 	return domain.Principal{AdminID: admin.ID, OrgID: admin.OrgID, Super: super, Email: admin.Email, OrgRole: admin.OrgRole, CredentialsVersion: admin.CredentialsVersion}, nil
 }
 

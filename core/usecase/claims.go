@@ -28,10 +28,22 @@ type claimKind struct {
 
 // registry returns the registry claims of kind k live in.
 func (s *Service) registry(k domain.ClaimKind) claimKind {
-	if k == domain.KindEmail {
+	switch k {
+	case domain.KindEmail:
 		return s.emails
+	case domain.KindExternalID:
+		return s.extIDs
 	}
 	return s.names
+}
+
+// registries are the claim registries this Service has.
+func (s *Service) registries() []claimKind {
+	out := []claimKind{s.names, s.emails}
+	if s.extIDs.reg != nil {
+		out = append(out, s.extIDs)
+	}
+	return out
 }
 
 // errClaimBusy says a key is held by another operation of the same holder:

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"orgd/core/domain"
 )
@@ -22,6 +24,8 @@ type CreateOrgInput struct {
 	Name     string
 	Email    string
 	Password string
+	// Metadata is its metadata (merge patches of none) and external id.
+	Metadata MetadataInput
 	// By is the authenticated caller, if any. Under the super-admin-only
 	// creation policy it must be the super admin.
 	By *domain.Principal
@@ -93,6 +97,14 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	if err != nil {
 		return domain.Organization{}, err
 	}
+	meta, err := s.parseMetadata(in.Metadata)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	start, err := planMetadata(domain.Organization{}, meta)
+	if err != nil {
+		return domain.Organization{}, err
+	}
 	// A cheap early answer, before the password is hashed, for the common
 	// conflict: another admin owns the email, settled. Anything less (an
 	// operation in flight holds it) is for the reservation to decide.
@@ -117,7 +129,7 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	if err != nil {
 		return domain.Organization{}, err
 	}
-	return domain.Organization{
+	org := domain.Organization{
 		ID:        domain.NewID(now),
 		Name:      name,
 		CreatedAt: now,
@@ -128,7 +140,8 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 		Owners:    []domain.Owner{{AdminID: creator.AdminID, Email: email, Since: now}},
 		Members:   1,
 		Roster:    []int{1},
-	}, nil
+	}
+	return start.apply(org, id), nil
 }
 
 // createOp is a create's intent: its first owner, and their password
@@ -140,7 +153,11 @@ type createOp struct {
 
 // claims are the new organization's name and its first owner's email.
 func (op *createOp) claims(org domain.Organization) []domain.Claim {
-	return []domain.Claim{org.NameClaim(), op.Member.EmailClaim(org.ID)}
+	out := []domain.Claim{org.NameClaim(), op.Member.EmailClaim(org.ID)}
+	if x, ok := org.ExternalIDClaim(); ok {
+		out = append(out, x)
+	}
+	return out
 }
 
 // account: a create's owner cannot be authenticated before it is done.
@@ -166,11 +183,16 @@ func (op *createOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	return s.commit(ctx, op, org, org.Activate())
 }
 
-// events: the organization is created, with its first owner.
-func (op *createOp) events(domain.Organization, domain.Organization) []domain.Event {
+// events: the organization is created, with its first owner, its
+// external id and public metadata, and its private metadata's keys.
+func (op *createOp) events(_, next domain.Organization) []domain.Event {
+	private := slices.Sorted(maps.Keys(next.PrivateMetadata))
 	return []domain.Event{happened(EventOrgCreated, struct {
-		AdminEmail domain.Email `json:"admin_email"`
-	}{op.Member.Email})}
+		AdminEmail      domain.Email    `json:"admin_email"`
+		ExternalID      *string         `json:"external_id,omitempty"`
+		PublicMetadata  domain.Metadata `json:"public_metadata,omitempty"`
+		PrivateMetadata []string        `json:"private_metadata,omitempty"`
+	}{op.Member.Email, optional(next.ExternalID), next.PublicMetadata, private})}
 }
 
 // lose: a create that lost its name or its email is undone.

@@ -153,7 +153,11 @@ func (op *deleteOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	}
 	gone := org.Done()
 	gone.State = domain.StateDeleted
-	return gone, s.releaseAll(ctx, []domain.Claim{org.NameClaim()})
+	claims := []domain.Claim{org.NameClaim()}
+	if x, ok := org.ExternalIDClaim(); ok {
+		claims = append(claims, x)
+	}
+	return gone, s.releaseAll(ctx, claims)
 }
 
 // removePage removes the members roster page i of org (being deleted)

@@ -63,6 +63,9 @@ const (
 	EventOrgCreated        = "organization.created"
 	EventOrgRenamed        = "organization.renamed"
 	EventOrgDeleted        = "organization.deleted"
+	EventOrgUpdated        = "organization.updated"
+	EventOrgDeactivated    = "organization.deactivated"
+	EventOrgActivated      = "organization.activated"
 	EventEmailChanged      = "account.email_changed"
 	EventPasswordChanged   = "account.password_changed"
 	EventMemberJoined      = "member.joined"
@@ -79,7 +82,7 @@ const (
 
 // EventTypes lists every event type, for validating a filter.
 var EventTypes = []string{
-	EventOrgCreated, EventOrgRenamed, EventOrgDeleted, EventEmailChanged, EventPasswordChanged,
+	EventOrgCreated, EventOrgRenamed, EventOrgDeleted, EventOrgUpdated, EventOrgDeactivated, EventOrgActivated, EventEmailChanged, EventPasswordChanged,
 	EventMemberJoined, EventMemberRoleChanged, EventMemberRemoved, EventInvitationCreated, EventInvitationRevoked,
 	EventWebhookCreated, EventWebhookDeleted, EventWebhookRotated, EventWebhookEnabled, EventWebhookDisabled,
 }

@@ -57,13 +57,16 @@ const (
 	// FindingMissingWebhook: a webhook endpoint an organization lists and
 	// the store lacks.
 	FindingMissingWebhook FindingKind = "missing_webhook"
+	// FindingExternalIDClaim: an organization's external id is not claimed
+	// for it.
+	FindingExternalIDClaim FindingKind = "external_id_claim"
 )
 
 // FindingKinds lists every kind, in the order reports give them.
 var FindingKinds = []FindingKind{
 	FindingNameClaim, FindingEmailClaim, FindingAdmin, FindingCollection, FindingOrphan,
 	FindingDeadClaim, FindingStaleIntent, FindingStaleMarker, FindingStrayAdmin,
-	FindingStrayRoster, FindingStrayInvitation, FindingUnplacedEvents, FindingStrayWebhook, FindingMissingWebhook,
+	FindingStrayRoster, FindingStrayInvitation, FindingUnplacedEvents, FindingStrayWebhook, FindingMissingWebhook, FindingExternalIDClaim,
 }
 
 // Finding is one thing the audit found wrong.
@@ -157,7 +160,7 @@ func (s *Service) readStore(ctx context.Context) (storeState, error) {
 	if err != nil {
 		return st, fmt.Errorf("integrity check: list organizations: %w", err)
 	}
-	for _, k := range []claimKind{s.names, s.emails} {
+	for _, k := range s.registries() {
 		claims, err := k.reg.All(ctx)
 		if err != nil {
 			return st, fmt.Errorf("integrity check: list claims: %w", err)

@@ -84,6 +84,15 @@ func (a *checker) check(ctx context.Context, org domain.Organization, v orgView)
 		}
 		add(*f)
 	}
+	if x, ok := org.ExternalIDClaim(); ok && a.s.extIDs.reg != nil {
+		f, err := claimFinding(ctx, v, FindingExternalIDClaim, x)
+		if err != nil {
+			return nil, err
+		}
+		if f != nil {
+			add(*f)
+		}
+	}
 	if ok, err := v.collection(ctx, org); err != nil {
 		return nil, err
 	} else if !ok {

@@ -81,6 +81,9 @@ func (s *Service) Login(ctx context.Context, in LoginInput) (LoginResult, error)
 	if err != nil {
 		return LoginResult{}, err
 	}
+	if org.Deactivated() {
+		return LoginResult{}, domain.ErrDeactivated // told only with the right password
+	}
 	return s.issue(admin, org)
 }
 

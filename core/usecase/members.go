@@ -53,6 +53,9 @@ func callerActor(caller domain.Admin) domain.Actor {
 // authenticated (rights follow changes at once), or it may be gone, or
 // have changed its password (its token dead either way).
 func (s *Service) caller(ctx context.Context, org domain.Organization, p domain.Principal) (domain.Admin, error) {
+	if org.Deactivated() {
+		return domain.Admin{}, domain.ErrDeactivated
+	}
 	admin, err := s.current(ctx, org, p.AdminID)
 	if errors.Is(err, domain.ErrMemberNotFound) || (err == nil && admin.CredentialsVersion != p.CredentialsVersion) {
 		return admin, domain.ErrInvalidToken

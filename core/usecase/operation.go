@@ -56,6 +56,8 @@ var operations = map[domain.Op]func() operation{
 	opWebhookRotate:  func() operation { return new(webhookRotateOp) },
 	opWebhookEnable:  func() operation { return new(webhookEnableOp) },
 	opWebhookDisable: func() operation { return new(webhookDisableOp) },
+	opDeactivate:     func() operation { return new(deactivateOp) },
+	opActivate:       func() operation { return new(activateOp) },
 }
 
 // opOf decodes the operation intent p names.
@@ -118,6 +120,9 @@ func intentClaims(org domain.Organization) []domain.Claim {
 // on its email is held by the member: see domain.Member.EmailClaim.)
 func holds(org domain.Organization, c domain.Claim) bool {
 	if c.Same(org.NameClaim()) {
+		return true
+	}
+	if x, ok := org.ExternalIDClaim(); ok && c.Same(x) {
 		return true
 	}
 	for _, ic := range intentClaims(org) {

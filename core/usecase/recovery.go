@@ -193,7 +193,7 @@ func (s *Service) releaseAbandoned(ctx context.Context, rep *RecoveryReport) err
 		members[a.ID] = a
 	}
 	var errs []error
-	for _, k := range []claimKind{s.names, s.emails} {
+	for _, k := range s.registries() {
 		claims, err := k.reg.All(ctx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list claims: %w", err))

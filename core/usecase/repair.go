@@ -72,7 +72,7 @@ func (s *Service) Repair(ctx context.Context, offline bool) (RepairReport, error
 // what takes them.
 var repairOrder = []FindingKind{
 	FindingStaleMarker, FindingDeadClaim, FindingStrayAdmin, FindingStrayRoster, FindingStrayInvitation, FindingOrphan,
-	FindingNameClaim, FindingEmailClaim, FindingCollection, FindingUnplacedEvents, FindingStrayWebhook,
+	FindingNameClaim, FindingEmailClaim, FindingExternalIDClaim, FindingCollection, FindingUnplacedEvents, FindingStrayWebhook,
 }
 
 // giveBack pairs orphan collections with the organizations they belong
@@ -102,7 +102,7 @@ func giveBack(findings []Finding) map[domain.TenantCollection]string {
 // repair fixes f if that is safe, and says what it did.
 func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.TenantCollection]string) (string, error) {
 	switch f.Kind {
-	case FindingNameClaim, FindingEmailClaim:
+	case FindingNameClaim, FindingEmailClaim, FindingExternalIDClaim:
 		return s.repairClaim(ctx, f)
 	case FindingOrphan:
 		return s.repairOrphan(ctx, f, back)

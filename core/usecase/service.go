@@ -29,9 +29,12 @@ const (
 // Deps are the Service's collaborators. Orgs, Names, Emails, Admins,
 // Rosters, Invitations, Events, Tenants, Hasher and Tokens are required.
 type Deps struct {
-	Orgs        ports.OrgRepository
-	Names       ports.ClaimRegistry // organization name keys
-	Emails      ports.ClaimRegistry // admin emails
+	Orgs   ports.OrgRepository
+	Names  ports.ClaimRegistry // organization name keys
+	Emails ports.ClaimRegistry // admin emails
+	// ExternalIDs holds organizations' external ids (none: organizations
+	// have none, and setting one answers unsupported).
+	ExternalIDs ports.ClaimRegistry
 	Admins      ports.AdminRepository
 	Rosters     ports.Rosters
 	Invitations ports.Invitations
@@ -80,6 +83,7 @@ type Service struct {
 	orgs      ports.OrgRepository
 	names     claimKind
 	emails    claimKind
+	extIDs    claimKind // reg nil: no external ids
 	admins    ports.AdminRepository
 	rosters   ports.Rosters
 	invites   ports.Invitations
@@ -123,6 +127,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
 		names:  claimKind{reg: d.Names, taken: domain.ErrOrgExists},
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
+		extIDs: claimKind{reg: d.ExternalIDs, taken: domain.ErrExternalIDExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 		rosters: d.Rosters, invites: d.Invitations, eventLog: d.Events, inviteTTL: d.InvitationTTL,

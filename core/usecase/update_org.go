@@ -24,6 +24,12 @@ type UpdateOrgInput struct {
 	Name     *string // new organization name: renames it and its collection
 	Email    *string // the admin's new email
 	Password *string // the admin's new password; revokes older tokens
+	// Metadata changes its metadata (admins and owners) and its external
+	// id (the super admin).
+	Metadata MetadataInput
+	// Org names the organization the super admin updates (its metadata
+	// and external id only); a member updates its own.
+	Org string
 	// IfMatch, if not nil, makes the update conditional: it is made only
 	// if the organization is at one of these revisions (an empty list
 	// matches none), else domain.ErrPrecondition and nothing changes.
@@ -43,10 +49,19 @@ type UpdateOrgInput struct {
 // name key and email.
 func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOrgInput) (domain.Organization, error) {
 	if p.Super {
-		return domain.Organization{}, domain.ErrNoOrganization
+		return s.superUpdate(ctx, p, in)
+	}
+	if in.Org != "" {
+		return domain.Organization{}, domain.Errorf(domain.CodeInvalid, "organization_name in the query is for the super admin; a member updates its own organization")
 	}
 	if in.Name != nil && !domain.Allowed(p.OrgRole, domain.ActRename) {
 		return domain.Organization{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRename)
+	}
+	if in.Metadata.ExternalID != nil {
+		return domain.Organization{}, errExternalIDBySuper
+	}
+	if in.Metadata.given() && !domain.Allowed(p.OrgRole, domain.ActEditMetadata) {
+		return domain.Organization{}, domain.ErrNotAllowed(p.OrgRole, domain.ActEditMetadata)
 	}
 	ch, err := s.parseUpdate(ctx, in)
 	if err != nil {
@@ -64,7 +79,13 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 			if ch.name != nil && !domain.Allowed(caller.OrgRole, domain.ActRename) {
 				return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActRename)
 			}
+			if ch.metadataGiven && !domain.Allowed(caller.OrgRole, domain.ActEditMetadata) {
+				return org, domain.ErrNotAllowed(caller.OrgRole, domain.ActEditMetadata)
+			}
 			op := planUpdate(org, caller, ch)
+			if op.Meta, err = planMetadata(org, ch.meta); err != nil {
+				return org, err
+			}
 			if !op.changes() {
 				return org, errUnchanged
 			}
@@ -80,18 +101,84 @@ func (s *Service) UpdateOrg(ctx context.Context, p domain.Principal, in UpdateOr
 	return after, nil
 }
 
+// errExternalIDBySuper refuses a member setting its organization's
+// external id: the product's id for it is the platform's to give.
+var errExternalIDBySuper = domain.Errorf(domain.CodeForbidden, "external_id is set by the super admin, or at create")
+
+// superUpdate is the super admin's update of organization in.Org: its
+// metadata and external id, nothing else.
+func (s *Service) superUpdate(ctx context.Context, p domain.Principal, in UpdateOrgInput) (domain.Organization, error) {
+	if in.Name != nil || in.Email != nil || in.Password != nil {
+		if in.Org == "" {
+			return domain.Organization{}, domain.ErrNoOrganization
+		}
+		return domain.Organization{}, domain.Errorf(domain.CodeInvalid, "the super admin sets only public_metadata, private_metadata and external_id; a name, email or password is a member's to change")
+	}
+	if in.Org == "" {
+		return domain.Organization{}, domain.Errorf(domain.CodeInvalid, "organization_name query parameter is required for the super admin")
+	}
+	if !in.Metadata.given() {
+		return domain.Organization{}, domain.ErrNothingToUpdate
+	}
+	meta, err := s.parseMetadata(in.Metadata)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	target, err := s.GetOrg(ctx, in.Org)
+	if err != nil {
+		return domain.Organization{}, err
+	}
+	key := target.Name.Key()
+	before, after, _, err := s.perform(ctx, target.ID, change{reserved: FPUpdateReserved, begun: FPUpdatePending,
+		plan: func(org domain.Organization) (domain.Organization, error) {
+			if org.Name.Key() != key || !org.Visible() {
+				return org, domain.ErrOrgNotFound // renamed meanwhile, or going
+			}
+			if org.Deactivated() {
+				return org, domain.ErrDeactivated
+			}
+			if in.IfMatch != nil && !org.Matches(in.IfMatch) {
+				return org, domain.ErrPrecondition
+			}
+			op := &updateOp{}
+			var err error
+			if op.Meta, err = planMetadata(org, meta); err != nil {
+				return org, err
+			}
+			if !op.changes() {
+				return org, errUnchanged
+			}
+			pending, err := s.intent(ctx, domain.ActorOf(p), opUpdate, s.opID(), op)
+			if err != nil {
+				return org, err
+			}
+			return org.Begin(pending), nil
+		}})
+	if err != nil {
+		return before, err
+	}
+	return after, nil
+}
+
 // updateInput is an update's validated input.
 type updateInput struct {
-	name     *domain.OrgName
-	email    *domain.Email
-	password string // the new password's hash
+	name          *domain.OrgName
+	email         *domain.Email
+	password      string // the new password's hash
+	meta          metadataChange
+	metadataGiven bool
 }
 
 func (s *Service) parseUpdate(ctx context.Context, in UpdateOrgInput) (updateInput, error) {
 	var ch updateInput
-	if in.Name == nil && in.Email == nil && in.Password == nil {
+	if in.Name == nil && in.Email == nil && in.Password == nil && !in.Metadata.given() {
 		return ch, domain.ErrNothingToUpdate
 	}
+	var err error
+	if ch.meta, err = s.parseMetadata(in.Metadata); err != nil {
+		return ch, err
+	}
+	ch.metadataGiven = in.Metadata.given()
 	if in.Name != nil {
 		n, err := domain.NewOrgName(*in.Name)
 		if err != nil {
@@ -136,6 +223,8 @@ type updateOp struct {
 	NewName domain.OrgName `json:"new_name,omitzero"`
 	// NewEmail is Member's new email.
 	NewEmail domain.Email `json:"new_email,omitempty"`
+	// Meta is what it does to the metadata and external id.
+	Meta metadataUpdate `json:"meta,omitzero"`
 }
 
 // planUpdate is the update applying ch (a rename, the caller's own email
@@ -157,7 +246,7 @@ func planUpdate(org domain.Organization, caller domain.Admin, ch updateInput) *u
 
 // changes reports whether the update changes anything.
 func (op *updateOp) changes() bool {
-	return !op.NewName.IsZero() || op.NewEmail != "" || op.PasswordHash != ""
+	return !op.NewName.IsZero() || op.NewEmail != "" || op.PasswordHash != "" || op.Meta.changes()
 }
 
 // renames reports whether the update moves org to another name key (and
@@ -175,7 +264,7 @@ func (op *updateOp) claims(org domain.Organization) []domain.Claim {
 	if op.NewEmail != "" {
 		out = append(out, domain.Claim{Kind: domain.KindEmail, Key: string(op.NewEmail), OrgID: org.ID, AdminID: op.Member.AdminID, Op: org.Pending.ID})
 	}
-	return out
+	return append(out, op.Meta.claim(org)...)
 }
 
 // account is the member's, if its email or password changes (a rename
@@ -216,6 +305,9 @@ func (op *updateOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	if op.NewEmail != "" {
 		next = next.EmailChanged(op.Member.AdminID, op.NewEmail)
 	}
+	if op.Meta.changes() {
+		next = op.Meta.apply(next, org.Pending.ID)
+	}
 	out, err := s.commit(ctx, op, org, next)
 	if err != nil {
 		return domain.Organization{}, err
@@ -231,6 +323,9 @@ func (op *updateOp) finish(ctx context.Context, s *Service, org domain.Organizat
 	}
 	if op.NewEmail != "" {
 		old = append(old, op.Member.EmailClaim(org.ID))
+	}
+	if x, ok := org.ExternalIDClaim(); ok && op.Meta.SetsExternalID {
+		old = append(old, x)
 	}
 	if releaseErr := s.releaseAll(ctx, old); releaseErr != nil {
 		// The update is done; recovery frees the old claims later.
@@ -265,7 +360,7 @@ func (op *updateOp) events(org, _ domain.Organization) []domain.Event {
 	if op.PasswordHash != "" {
 		out = append(out, happened(EventPasswordChanged, account{op.Member.AdminID, email}))
 	}
-	return out
+	return append(out, op.Meta.event()...)
 }
 
 // updateCredentials writes the member's new email (with the claim the
@@ -300,6 +395,11 @@ func (op *updateOp) lose(ctx context.Context, s *Service, org domain.Organizatio
 	for _, c := range lost {
 		name = name || c.Kind == domain.KindName
 		email = email || c.Kind == domain.KindEmail
+		if c.Kind == domain.KindExternalID {
+			// Another organization took the external id meanwhile: the
+			// update goes on without it.
+			op.Meta.SetsExternalID, op.Meta.ExternalID = false, ""
+		}
 	}
 	if name {
 		if err := s.moveBack(ctx, org, op.NewName); err != nil {

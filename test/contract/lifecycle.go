@@ -43,7 +43,7 @@ func newRig(t *testing.T, newStores NewStores) *rig {
 // means the system clock (for races, which wait on real time).
 func (r *rig) service(t *testing.T, fp ports.Failpoints, clock ports.Clock) *usecase.Service {
 	s, err := usecase.New(context.Background(), usecase.Deps{
-		Orgs: r.st.Orgs, Names: r.st.Names, Emails: r.st.Emails, Admins: r.st.Admins, Tenants: r.st.Tenants,
+		Orgs: r.st.Orgs, Names: r.st.Names, Emails: r.st.Emails, ExternalIDs: r.st.ExternalIDs, Admins: r.st.Admins, Tenants: r.st.Tenants,
 		Rosters: r.st.Rosters, Invitations: r.st.Invitations, Events: r.st.Events,
 		Webhooks: r.st.Webhooks, WebhookSender: &fakes.Receiver{}, Sealer: r.sealer,
 		Hasher: fakes.Hasher{}, Tokens: r.tokens, Clock: clock, Failpoints: fp,

@@ -37,6 +37,7 @@ type Stores struct {
 	Orgs        ports.OrgRepository
 	Names       ports.ClaimRegistry
 	Emails      ports.ClaimRegistry
+	ExternalIDs ports.ClaimRegistry
 	Admins      AdminFixture
 	Rosters     ports.Rosters
 	Invitations ports.Invitations

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -166,11 +167,22 @@ func TestAPIReferenceFlow(t *testing.T) {
 	at, err := time.Parse(time.RFC3339, created.body["created_at"].(string))
 	require.NoError(t, err, "created_at is ISO-8601")
 	assert.WithinDuration(t, time.Now(), at, time.Minute)
-	assert.Len(t, created.body, 4)
+	// The reference's four fields, then what orgd adds: its state and
+	// public metadata for anyone, and for its creator (and members) its
+	// private metadata and external id.
+	assert.Equal(t, "active", created.body["state"])
+	assert.Equal(t, map[string]any{}, created.body["public_metadata"])
+	assert.Equal(t, map[string]any{}, created.body["private_metadata"])
+	assert.Contains(t, created.body, "external_id")
+	assert.Nil(t, created.body["external_id"])
+	assert.Len(t, created.body, 8)
 
 	got := c.call(http.MethodGet, "/org/get?organization_name=acme_corp", nil, "")
 	require.Equal(t, http.StatusOK, got.status)
-	assert.Equal(t, created.body, got.body)
+	public := maps.Clone(created.body)
+	delete(public, "private_metadata")
+	delete(public, "external_id")
+	assert.Equal(t, public, got.body, "anyone reads the public part")
 
 	login := c.call(http.MethodPost, "/admin/login", map[string]string{"email": "admin@acme.com", "password": "SecurePass123"}, "")
 	require.Equal(t, http.StatusOK, login.status)

@@ -156,6 +156,12 @@ func changes(st, next *state, id string) []string {
 	if before.Name != after.Name {
 		out = append(out, "organization.renamed")
 	}
+	switch {
+	case !before.Deactivated && after.Deactivated:
+		out = append(out, "organization.deactivated")
+	case before.Deactivated && !after.Deactivated:
+		out = append(out, "organization.activated")
+	}
 	accounts := func(s *state) map[string]account {
 		m := map[string]account{}
 		for _, a := range s.accounts {

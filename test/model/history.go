@@ -26,6 +26,9 @@ type API interface {
 	Accept(ctx context.Context, token, password string) Output
 	SetRole(ctx context.Context, as Session, email, role string) Output
 	Remove(ctx context.Context, as Session, email string) Output
+	// Deactivate and Activate are the super admin's.
+	Deactivate(ctx context.Context, name string) Output
+	Activate(ctx context.Context, name string) Output
 	// Events reads the event log whole: an organization's stream, or
 	// with org empty the whole log's. A request's context names its
 	// request id (CallID), which its events record.
@@ -238,6 +241,10 @@ func (c *client) draw(p Plan) Input {
 			c.tokens = slices.Delete(c.tokens, i, i+1)
 		}
 	}
+	if c.rng.IntN(25) == 0 {
+		// The super admin steps in: a deactivation, or an activation.
+		return Input{Kind: [...]OpKind{OpDeactivate, OpActivate}[c.rng.IntN(2)], Name: name()}
+	}
 	if c.session == 0 {
 		return [...]Input{create, login, accept}[c.rng.IntN(3)]
 	}
@@ -315,6 +322,10 @@ func (r *run) send(ctx context.Context, c *client, in Input) {
 			out = r.api.SetRole(ctx, as, in.Email, in.Role)
 		case OpRemove:
 			out = r.api.Remove(ctx, as, in.Email)
+		case OpDeactivate:
+			out = r.api.Deactivate(ctx, in.Name)
+		case OpActivate:
+			out = r.api.Activate(ctx, in.Name)
 		}
 		return out
 	})

@@ -209,14 +209,40 @@ func (a HTTPAPI) Remove(ctx context.Context, as Session, email string) Output {
 	return classified(a.do(ctx, http.MethodDelete, "/org/members", map[string]string{"email": email}, as.Token), true)
 }
 
+// root logs the super admin in.
+func (a HTTPAPI) root(ctx context.Context) (string, error) {
+	login := a.do(ctx, http.MethodPost, "/admin/login", map[string]string{"email": a.RootEmail, "password": a.RootPassword}, "")
+	if login.err != nil || login.status != http.StatusOK {
+		return "", fmt.Errorf("the super admin's login: %d %s: %w", login.status, login.str("detail"), login.err)
+	}
+	return login.str("access_token"), nil
+}
+
+// Deactivate implements API, as the super admin.
+func (a HTTPAPI) Deactivate(ctx context.Context, name string) Output {
+	return a.suspension(ctx, "/org/deactivate", name)
+}
+
+// Activate implements API, as the super admin.
+func (a HTTPAPI) Activate(ctx context.Context, name string) Output {
+	return a.suspension(ctx, "/org/activate", name)
+}
+
+func (a HTTPAPI) suspension(ctx context.Context, path, name string) Output {
+	root, err := a.root(ctx)
+	if err != nil {
+		return Output{Result: Unknown} // cut off: a kill
+	}
+	return orgReply(a.do(ctx, http.MethodPost, path, map[string]string{"organization_name": name, "reason": "model"}, root), true)
+}
+
 // Events implements API, as the super admin: GET /events, with
 // organization_id for one organization's stream.
 func (a HTTPAPI) Events(ctx context.Context, org string) ([]Event, error) {
-	login := a.do(ctx, http.MethodPost, "/admin/login", map[string]string{"email": a.RootEmail, "password": a.RootPassword}, "")
-	if login.err != nil || login.status != http.StatusOK {
-		return nil, fmt.Errorf("the super admin's login: %d %s: %w", login.status, login.str("detail"), login.err)
+	root, err := a.root(ctx)
+	if err != nil {
+		return nil, err
 	}
-	root := login.str("access_token")
 	var out []Event
 	after := ""
 	for {

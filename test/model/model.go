@@ -31,6 +31,9 @@ const (
 	OpAccept  OpKind = "accept"
 	OpSetRole OpKind = "setrole"
 	OpRemove  OpKind = "remove"
+	// The super admin's: deactivate and activate an organization by name.
+	OpDeactivate OpKind = "deactivate"
+	OpActivate   OpKind = "activate"
 )
 
 // The roles, as the API spells them.
@@ -183,6 +186,8 @@ func stepAnswer(st *state, in opInput, out Output) (bool, *state) {
 		return stepLogin(st, in, out)
 	case OpAccept:
 		return stepAccept(st, in, out)
+	case OpDeactivate, OpActivate:
+		return stepSuspend(st, in, out)
 	}
 	// Every other operation carries a token: a dead one is refused first.
 	// An answer racing the token's death may also name what went with it
@@ -194,6 +199,9 @@ func stepAnswer(st *state, in opInput, out Output) (bool, *state) {
 			return true, st
 		}
 		return false, st
+	}
+	if o, _ := st.org(caller.Org); o.Deactivated {
+		return refused(st, out, Forbidden) // its token waits for the activation
 	}
 	switch in.Kind {
 	case OpUpdate:
@@ -274,10 +282,16 @@ func stepLogin(st *state, in opInput, out Output) (bool, *state) {
 		return true, st
 	case !ok:
 		return out.Result == Invalid, st
+	case out.Result == Forbidden:
+		o, _ := st.org(a.Org)
+		return o.Deactivated, st
 	case out.Result != OK:
 		return false, st
 	}
 	o, _ := st.org(a.Org)
+	if o.Deactivated {
+		return out.Result == Forbidden, st
+	}
 	if out.Name != o.Name || out.Role != a.Role {
 		return false, st
 	}
@@ -317,7 +331,8 @@ func stepUpdate(st *state, caller account, in opInput, out Output) (bool, *state
 		}
 		next := st.clone()
 		if in.Name != "" {
-			next.setOrg(org{ID: o.ID, Name: in.Name, Events: o.Events})
+			o.Name = in.Name
+			next.setOrg(o)
 		}
 		a := caller
 		if in.Email != "" {
@@ -393,7 +408,12 @@ func stepAccept(st *state, in opInput, out Output) (bool, *state) {
 		_, taken := st.accountByEmail(in.Email)
 		return out.Result == Invalid || out.Result == Unknown || (taken && out.Result == EmailTaken), st
 	}
-	if _, taken := st.accountByEmail(inv.Email); taken {
+	_, taken := st.accountByEmail(inv.Email)
+	if o, _ := st.org(inv.Org); o.Deactivated {
+		// Refused either way while it is deactivated.
+		return out.Result == Forbidden || out.Result == Unknown || (taken && out.Result == EmailTaken), st
+	}
+	if taken {
 		return refused(st, out, EmailTaken)
 	}
 	switch out.Result {
@@ -450,5 +470,24 @@ func stepRemove(st *state, caller account, in opInput, out Output) (bool, *state
 	}
 	next := st.clone()
 	next.dropAccounts(func(a account) bool { return a.ID == target.ID })
+	return true, next.sorted()
+}
+
+// stepSuspend is the super admin's deactivation or activation of the
+// organization named in.Name: found, it is (again) deactivated or active.
+func stepSuspend(st *state, in opInput, out Output) (bool, *state) {
+	o, ok := st.orgByKey(in.Name)
+	if !ok {
+		return refused(st, out, NotFound)
+	}
+	if out.Result != OK && out.Result != Unknown {
+		return false, st
+	}
+	if out.Result == OK && (out.Name != o.Name || out.Email != st.adminEmail(o.ID)) {
+		return false, st
+	}
+	next := st.clone()
+	o.Deactivated = in.Kind == OpDeactivate
+	next.setOrg(o)
 	return true, next.sorted()
 }

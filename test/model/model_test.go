@@ -103,7 +103,7 @@ func TestHistories(t *testing.T) {
 				// table and the last-owner rule give, must have happened.
 				for _, k := range []string{"create ok", "login ok", "update ok", "delete ok", "invite ok", "accept ok",
 					"setrole ok", "remove ok", "get ok", "invite forbidden", "remove last_owner",
-					"accept invalid", "update unauthorized"} {
+					"accept invalid", "update unauthorized", "deactivate ok", "activate ok", "login forbidden", "update forbidden"} {
 					require.Positive(t, counts[k], "no %q in %d histories", k, n)
 				}
 			}

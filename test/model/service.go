@@ -165,6 +165,18 @@ func (a ServiceAPI) Remove(ctx context.Context, as Session, email string) Output
 	})
 }
 
+// Deactivate implements API, as the super admin.
+func (a ServiceAPI) Deactivate(ctx context.Context, name string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
+	return orgOutput(a.S.Deactivate(ctx, domain.Principal{Super: true}, name, "model"))
+}
+
+// Activate implements API, as the super admin.
+func (a ServiceAPI) Activate(ctx context.Context, name string) Output {
+	ctx = usecase.WithRequestID(ctx, CallID(ctx))
+	return orgOutput(a.S.Activate(ctx, domain.Principal{Super: true}, name, "model"))
+}
+
 // Events implements API: it reads as the super admin does.
 func (a ServiceAPI) Events(ctx context.Context, org string) ([]Event, error) {
 	root := domain.Principal{Super: true}

@@ -15,6 +15,8 @@ type org struct {
 	ID, Name string
 	// Events counts the events committed to it (its stream's length).
 	Events int64
+	// Deactivated says the super admin deactivated it.
+	Deactivated bool
 }
 
 // account is a member of an organization. Rank orders its organization's
@@ -59,6 +61,9 @@ func (s *state) String() string {
 	var b strings.Builder
 	for _, o := range s.orgs {
 		fmt.Fprintf(&b, "%s %s:", o.ID, o.Name)
+		if o.Deactivated {
+			b.WriteString(" (deactivated)")
+		}
 		for _, a := range s.accounts {
 			if a.Org == o.ID {
 				fmt.Fprintf(&b, " %s/%s/%s#%d", a.Email, a.Password, a.Role, a.Gen)
