@@ -168,6 +168,23 @@ type Webhooks interface {
 	All(ctx context.Context) ([]domain.Webhook, error)
 }
 
+// IdempotencyKeys stores what is kept of requests sent with an
+// Idempotency-Key, by key. Writes are compare-and-set on the version.
+type IdempotencyKeys interface {
+	// Insert stores a new record; domain.ErrIdempotencyRecordExists if
+	// one of its key is stored.
+	Insert(ctx context.Context, rec domain.IdempotencyRecord) error
+	// Get returns the record of key, or
+	// domain.ErrIdempotencyRecordNotFound.
+	Get(ctx context.Context, key string) (domain.IdempotencyRecord, error)
+	// Replace writes rec if the stored version is expected;
+	// domain.ErrStale if not, or if it is gone.
+	Replace(ctx context.Context, rec domain.IdempotencyRecord, expected int64) error
+	// Purge removes up to limit records that expired before t, and
+	// returns how many it removed.
+	Purge(ctx context.Context, before time.Time, limit int) (int, error)
+}
+
 // WebhookRequest is one delivery attempt: the event with ID, its body,
 // signed at Timestamp with each of Secrets (the plain secrets).
 type WebhookRequest struct {

@@ -27,6 +27,7 @@ var statusByCode = map[domain.Code]int{
 	domain.CodeStorageFull:  http.StatusInsufficientStorage,
 	domain.CodeUnsupported:  http.StatusNotImplemented,
 	domain.CodePrecondition: http.StatusPreconditionFailed,
+	domain.CodeInProgress:   http.StatusConflict,
 }
 
 // Detail is the body of every error response.

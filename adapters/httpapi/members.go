@@ -169,26 +169,28 @@ func (h *handlers) revoke(c *echo.Context, p domain.Principal) error {
 }
 
 func (h *handlers) accept(c *echo.Context) error {
-	var req acceptRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	in := usecase.AcceptInput{Client: c.RealIP()}
-	var err error
-	if in.Token, err = required(req.Token, "token"); err != nil {
-		return err
-	}
-	if in.Password, err = required(req.Password, "password"); err != nil {
-		return err
-	}
-	m, org, err := h.svc.Accept(c.Request().Context(), in)
-	if err != nil {
-		if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeRateLimited {
-			h.event(c, "invitation.accept_failed", nil, "reason", string(code))
+	return h.keyed(c, "accept", false, func(*usecase.IdempotentIDs) (int, any, error) {
+		var req acceptRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return 0, nil, err
 		}
-		return err
-	}
-	return c.JSON(http.StatusCreated, membershipResponse{memberResponse: newMemberResponse(m), OrganizationName: org.Name.String()})
+		in := usecase.AcceptInput{Client: c.RealIP()}
+		var err error
+		if in.Token, err = required(req.Token, "token"); err != nil {
+			return 0, nil, err
+		}
+		if in.Password, err = required(req.Password, "password"); err != nil {
+			return 0, nil, err
+		}
+		m, org, err := h.svc.Accept(c.Request().Context(), in)
+		if err != nil {
+			if code := domain.ErrorCode(err); code == domain.CodeUnauthorized || code == domain.CodeRateLimited {
+				h.event(c, "invitation.accept_failed", nil, "reason", string(code))
+			}
+			return 0, nil, err
+		}
+		return http.StatusCreated, membershipResponse{memberResponse: newMemberResponse(m), OrganizationName: org.Name.String()}, nil
+	})
 }
 
 // emailAndRole reads a body {email, role}, both required.

@@ -148,35 +148,38 @@ func (h *handlers) event(c *echo.Context, action string, p *domain.Principal, at
 
 func (h *handlers) createOrg(c *echo.Context) error {
 	var in usecase.CreateOrgInput
+	scope := "create"
 	if c.Request().Header.Get("Authorization") != "" {
 		p, err := h.authenticate(c)
 		if err != nil {
 			return err
 		}
-		in.By = &p
+		in.By, scope = &p, "create:"+string(p.AdminID)
 	}
-	var req createOrgRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	var err error
-	if in.Name, err = required(req.OrganizationName, "organization_name"); err != nil {
-		return err
-	}
-	if in.Email, err = required(req.Email, "email"); err != nil {
-		return err
-	}
-	if in.Password, err = required(req.Password, "password"); err != nil {
-		return err
-	}
-	in.Metadata = req.metadata()
-	org, err := h.svc.CreateOrg(c.Request().Context(), in)
-	if err != nil {
-		return err
-	}
-	setETag(c, org)
-	// Its creator sees what it set.
-	return c.JSON(http.StatusCreated, orgResponseFor(org, &domain.Principal{OrgID: org.ID}))
+	return h.keyed(c, scope, false, func(ids *usecase.IdempotentIDs) (int, any, error) {
+		var req createOrgRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return 0, nil, err
+		}
+		var err error
+		if in.Name, err = required(req.OrganizationName, "organization_name"); err != nil {
+			return 0, nil, err
+		}
+		if in.Email, err = required(req.Email, "email"); err != nil {
+			return 0, nil, err
+		}
+		if in.Password, err = required(req.Password, "password"); err != nil {
+			return 0, nil, err
+		}
+		in.Metadata, in.IDs = req.metadata(), ids
+		org, err := h.svc.CreateOrg(c.Request().Context(), in)
+		if err != nil {
+			return 0, nil, err
+		}
+		setETag(c, org)
+		// Its creator sees what it set.
+		return http.StatusCreated, orgResponseFor(org, &domain.Principal{OrgID: org.ID}), nil
+	})
 }
 
 // getOrg serves GET /org/get, by organization_name for anyone, or by

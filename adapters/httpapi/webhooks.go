@@ -88,10 +88,15 @@ func newWebhookResponse(w domain.Webhook) webhookResponse {
 // withSecret answers an endpoint with its new secret, which no cache
 // may keep.
 func withSecret(c *echo.Context, status int, w usecase.WebhookWithSecret) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(status, secretResponse(w))
+}
+
+// secretResponse is an endpoint with its new secret.
+func secretResponse(w usecase.WebhookWithSecret) webhookResponse {
 	out := newWebhookResponse(w.Webhook)
 	out.Secret = w.Secret
-	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.JSON(status, out)
+	return out
 }
 
 // scoped adapts a webhook handler to its path: /webhooks is the super
@@ -109,23 +114,30 @@ func scoped(super bool, fn func(*echo.Context, domain.Principal) error) func(*ec
 }
 
 func (h *handlers) createWebhook(c *echo.Context, p domain.Principal) error {
-	var req webhookRequest
-	if err := decodeJSON(c, &req); err != nil {
-		return err
-	}
-	url, err := required(req.URL, "url")
-	if err != nil {
-		return err
-	}
-	var types []string
-	if req.Types != nil {
-		types = *req.Types
-	}
-	w, err := h.svc.CreateWebhook(c.Request().Context(), p, url, types)
-	if err != nil {
-		return err
-	}
-	return withSecret(c, http.StatusCreated, w)
+	return h.keyed(c, "webhook:"+string(p.AdminID), true, func(ids *usecase.IdempotentIDs) (int, any, error) {
+		var req webhookRequest
+		if err := decodeJSON(c, &req); err != nil {
+			return 0, nil, err
+		}
+		url, err := required(req.URL, "url")
+		if err != nil {
+			return 0, nil, err
+		}
+		var types []string
+		if req.Types != nil {
+			types = *req.Types
+		}
+		var w usecase.WebhookWithSecret
+		if ids != nil {
+			w, err = h.svc.CreateWebhookUnder(c.Request().Context(), p, *ids, url, types)
+		} else {
+			w, err = h.svc.CreateWebhook(c.Request().Context(), p, url, types)
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		return http.StatusCreated, secretResponse(w), nil
+	})
 }
 
 func (h *handlers) listWebhooks(c *echo.Context, p domain.Principal) error {

@@ -28,6 +28,7 @@ type Store struct {
 	rosters map[rosterKey][]domain.Member
 	invites map[domain.ID]domain.Invitation
 	hooks   map[domain.ID]domain.Webhook
+	idem    map[string]domain.IdempotencyRecord
 	tenants map[string][]map[string]any
 	head    domain.LogHead
 	events  map[place]domain.Event
@@ -46,6 +47,7 @@ func New() *Store {
 		rosters: map[rosterKey][]domain.Member{},
 		invites: map[domain.ID]domain.Invitation{},
 		hooks:   map[domain.ID]domain.Webhook{},
+		idem:    map[string]domain.IdempotencyRecord{},
 		tenants: map[string][]map[string]any{},
 		events:  map[place]domain.Event{},
 		chunks:  map[place][]domain.Event{},

@@ -11,7 +11,7 @@ import (
 
 func newStores(*testing.T) contract.Stores {
 	s := memory.New()
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), ExternalIDs: s.ExternalIDs(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), ExternalIDs: s.ExternalIDs(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Idempotency: s.IdempotencyKeys(), Tenants: s.Tenants()}
 }
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
@@ -34,3 +34,4 @@ func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) 
 func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }
 func TestEventLog(t *testing.T)        { contract.EventLog(t, newStores) }
 func TestWebhooks(t *testing.T)        { contract.Webhooks(t, newStores) }
+func TestIdempotencyKeys(t *testing.T) { contract.IdempotencyKeys(t, newStores) }

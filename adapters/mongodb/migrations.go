@@ -77,6 +77,19 @@ var Migrations = []Migration{
 		Up:      func(ctx context.Context, s *Store) error { return createCollections(ctx, s.db, collExtIDs) },
 		Down:    dropExternalIDs,
 		CanUndo: metadataUndoable},
+	{Version: 11, Name: "Idempotency-Key records",
+		Up: func(ctx context.Context, s *Store) error {
+			if err := createCollections(ctx, s.db, collIdem); err != nil {
+				return err
+			}
+			return s.createIndexes(ctx, idxIdemExpiry)
+		},
+		Down: func(ctx context.Context, s *Store) error {
+			if err := s.db.Collection(collIdem).Drop(ctx); err != nil && !hasCode(err, codeNamespaceNotFound) {
+				return fmt.Errorf("drop %s: %w", collIdem, translate(err))
+			}
+			return nil
+		}},
 }
 
 // index is one index of a master collection.
@@ -104,14 +117,16 @@ var (
 	idxPendingOp = index{coll: collOrgs, name: "pending_op", keys: bson.D{{Key: "pending.op", Value: 1}}, sparse: true}
 	idxEmail     = index{coll: collAdmins, name: "email_unique", keys: bson.D{{Key: "email", Value: 1}}, unique: true}
 	idxStateName = index{coll: collOrgs, name: "state_name_key", keys: bson.D{{Key: "state", Value: 1}, {Key: "name_key", Value: 1}}}
+	// idxIdemExpiry finds the Idempotency-Key records to purge.
+	idxIdemExpiry = index{coll: collIdem, name: "expires_at", keys: bson.D{{Key: "expires_at", Value: 1}}}
 )
 
 // The master database's schema: what the migrations set up, re-checked at
 // every start by ensureSchema, since a restore by other tools (mongorestore
 // --drop) or a hand can remove it after its migration ran.
 var (
-	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents, collHooks, collExtIDs}
-	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName}
+	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents, collHooks, collExtIDs, collIdem}
+	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName, idxIdemExpiry}
 )
 
 // dropIndexes drops idx, those already gone too.

@@ -48,6 +48,7 @@ const (
 	collEvents  = "event_log"
 	collHooks   = "webhooks"
 	collExtIDs  = "external_id_claims"
+	collIdem    = "idempotency_keys"
 )
 
 // TenantDatabases is how many tenant databases share the tenant
@@ -123,6 +124,7 @@ type Store struct {
 	names        *Claims
 	emails       *Claims
 	extIDs       *Claims
+	idem         *IdempotencyKeys
 	events       *EventLog
 	hooks        *Webhooks
 }
@@ -164,6 +166,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
 	s.extIDs = &Claims{c: db.Collection(collExtIDs), cas: s.newCAS(), kind: domain.KindExternalID}
+	s.idem = &IdempotencyKeys{c: db.Collection(collIdem), cas: s.newCAS()}
 	s.events = &EventLog{c: db.Collection(collEvents), cas: s.newCAS()}
 	s.hooks = &Webhooks{c: db.Collection(collHooks), cas: s.newCAS()}
 	if !o.AnySchema && o.SkipMigrations { // Migrate checks it otherwise
@@ -318,6 +321,10 @@ func (s *Store) Names() *Claims { return s.names }
 
 // Emails returns the claims on admin emails.
 func (s *Store) Emails() *Claims { return s.emails }
+
+// IdempotencyKeys returns the records of requests sent with an
+// Idempotency-Key.
+func (s *Store) IdempotencyKeys() *IdempotencyKeys { return s.idem }
 
 // ExternalIDs returns the claims on organizations' external ids.
 func (s *Store) ExternalIDs() *Claims { return s.extIDs }

@@ -20,7 +20,7 @@ func TestMain(m *testing.M) { os.Exit(mongotest.Main(m)) }
 
 func newStores(t *testing.T) contract.Stores {
 	s := mongotest.NewStore(t)
-	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), ExternalIDs: s.ExternalIDs(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Tenants: s.Tenants()}
+	return contract.Stores{Orgs: s.Orgs(), Names: s.Names(), Emails: s.Emails(), ExternalIDs: s.ExternalIDs(), Admins: s.Admins(), Rosters: s.Rosters(), Invitations: s.Invitations(), Events: s.Events(), Webhooks: s.Webhooks(), Idempotency: s.IdempotencyKeys(), Tenants: s.Tenants()}
 }
 
 func TestOrgRepository(t *testing.T) { contract.OrgRepository(t, newStores) }
@@ -43,6 +43,7 @@ func TestTenantInventory(t *testing.T) { contract.TenantInventory(t, newStores) 
 func TestMarkers(t *testing.T)         { contract.Markers(t, newStores) }
 func TestEventLog(t *testing.T)        { contract.EventLog(t, newStores) }
 func TestWebhooks(t *testing.T)        { contract.Webhooks(t, newStores) }
+func TestIdempotencyKeys(t *testing.T) { contract.IdempotencyKeys(t, newStores) }
 
 // TestConditionalWritesAtomic: the single-writer path is chosen from what
 // the server's code does, told by its buildInfo, whatever it calls itself.

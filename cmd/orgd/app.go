@@ -192,7 +192,7 @@ func (a *app) service() (*usecase.Service, ratelimit.Stores, error) {
 // dependencies.
 func (a *app) newService(d usecase.Deps) (*usecase.Service, error) {
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = a.st.Orgs(), a.st.Names(), a.st.Emails(), a.st.Admins(), a.st.Tenants()
-	d.ExternalIDs = a.st.ExternalIDs()
+	d.ExternalIDs, d.Idempotency = a.st.ExternalIDs(), a.st.IdempotencyKeys()
 	d.Rosters, d.Invitations, d.Events, d.Webhooks = a.st.Rosters(), a.st.Invitations(), a.st.Events(), a.st.Webhooks()
 	d.Logger, d.Lease = a.log, a.cfg.OperationLease
 	if a.server != nil {

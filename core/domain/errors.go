@@ -24,6 +24,7 @@ const (
 	CodeStorageFull  Code = "storage_full" // the store has no room to write: 507
 	CodeUnsupported  Code = "unsupported"  // this deployment does not offer it: 501
 	CodePrecondition Code = "precondition" // the resource is not as the request expects: 412
+	CodeInProgress   Code = "in_progress"  // the same request is still being answered: 409
 )
 
 // Error is a failure a client can be told about. Message is safe to show.

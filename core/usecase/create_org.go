@@ -29,6 +29,11 @@ type CreateOrgInput struct {
 	// By is the authenticated caller, if any. Under the super-admin-only
 	// creation policy it must be the super admin.
 	By *domain.Principal
+	// IDs, if set, are the ids to create it under: an Idempotency-Key's,
+	// the same on every retry, so that a retry finishes the organization
+	// an earlier attempt began (and answers it) rather than making
+	// another.
+	IDs *IdempotentIDs
 }
 
 // CreateOrg creates an organization, its first owner and its tenant
@@ -44,6 +49,12 @@ type CreateOrgInput struct {
 func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Organization, error) {
 	if err := s.authorizeCreate(in.By); err != nil {
 		return domain.Organization{}, err
+	}
+	if in.IDs != nil {
+		org, done, err := s.begunBefore(ctx, in.IDs.Org)
+		if done || err != nil {
+			return org, err
+		}
 	}
 	org, err := s.newOrg(ctx, in)
 	if err != nil {
@@ -67,6 +78,23 @@ func (s *Service) CreateOrg(ctx context.Context, in CreateOrgInput) (domain.Orga
 		return domain.Organization{}, err
 	}
 	return s.finish(ctx, org)
+}
+
+// begunBefore looks for the organization an earlier attempt of a create
+// (under the same ids) began: one there is finished, or waited for, and
+// is the answer (done); one it rolled back, or never inserted, is
+// created again.
+func (s *Service) begunBefore(ctx context.Context, id domain.ID) (domain.Organization, bool, error) {
+	org, err := s.settle(ctx, id)
+	switch {
+	case errors.Is(err, domain.ErrOrgNotFound):
+		return domain.Organization{}, false, nil
+	case err != nil:
+		return domain.Organization{}, false, err
+	case org.Visible():
+		return org, true, nil
+	}
+	return domain.Organization{}, false, nil
 }
 
 // authorizeCreate applies the creation policy to the caller.
@@ -119,8 +147,11 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 	if err != nil {
 		return domain.Organization{}, fmt.Errorf("hash password: %w", err)
 	}
-	now, id := s.now(), s.opID()
-	creator := domain.Member{AdminID: domain.NewID(now), Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: id}
+	now, id, orgID, adminID := s.now(), s.opID(), domain.NewID(s.now()), domain.NewID(s.now())
+	if in.IDs != nil {
+		id, orgID, adminID = in.IDs.Op, in.IDs.Org, in.IDs.Admin
+	}
+	creator := domain.Member{AdminID: adminID, Email: email, Role: domain.RoleOwner, JoinedAt: now, EmailOp: id}
 	actor := domain.Actor{ID: creator.AdminID, Email: email, Kind: domain.ActorAdmin}
 	if in.By != nil {
 		actor = domain.ActorOf(*in.By) // the super admin, creating for someone
@@ -130,7 +161,7 @@ func (s *Service) newOrg(ctx context.Context, in CreateOrgInput) (domain.Organiz
 		return domain.Organization{}, err
 	}
 	org := domain.Organization{
-		ID:        domain.NewID(now),
+		ID:        orgID,
 		Name:      name,
 		CreatedAt: now,
 		State:     domain.StateCreating,

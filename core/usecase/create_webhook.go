@@ -2,6 +2,7 @@ package usecase
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 
@@ -15,6 +16,19 @@ import (
 // its registration on, its own webhook.created first (for an
 // organization's endpoint).
 func (s *Service) CreateWebhook(ctx context.Context, p domain.Principal, url string, types []string) (WebhookWithSecret, error) {
+	return s.createWebhook(ctx, p, url, types, nil)
+}
+
+// CreateWebhookUnder is CreateWebhook under an Idempotency-Key's ids: the
+// endpoint is ids.Org, and a retry of a registration that was carried
+// out (its answer lost with the process that made it) answers the
+// endpoint it made, with the secret stored for it, rather than making
+// another.
+func (s *Service) CreateWebhookUnder(ctx context.Context, p domain.Principal, ids IdempotentIDs, url string, types []string) (WebhookWithSecret, error) {
+	return s.createWebhook(ctx, p, url, types, &ids)
+}
+
+func (s *Service) createWebhook(ctx context.Context, p domain.Principal, url string, types []string, ids *IdempotentIDs) (WebhookWithSecret, error) {
 	if err := s.deliveryOn(); err != nil {
 		return WebhookWithSecret{}, err
 	}
@@ -31,20 +45,29 @@ func (s *Service) CreateWebhook(ctx context.Context, p domain.Principal, url str
 	if err := s.hooks.sender.Check(ctx, url); err != nil {
 		return WebhookWithSecret{}, err
 	}
+	if ids != nil {
+		if made, ok, err := s.madeBefore(ctx, p, ids.Org); ok || err != nil {
+			return made, err
+		}
+	}
 	shown, sealed, err := s.newSecret()
 	if err != nil {
 		return WebhookWithSecret{}, err
 	}
 	now := s.now()
+	id, opID := domain.NewID(now), s.opID()
+	if ids != nil {
+		id, opID = ids.Org, ids.Op
+	}
 	w := domain.Webhook{
-		ID: domain.NewID(now), OrgID: p.OrgID, URL: url, Types: types,
+		ID: id, OrgID: p.OrgID, URL: url, Types: types,
 		Secrets: []domain.WebhookSecret{{Sealed: sealed, CreatedAt: now}}, CreatedAt: now,
 	}
 	if p.Super {
 		w.OrgID = ""
 		w, err = s.createGlobal(ctx, p, w)
 	} else {
-		w, err = s.createOrgWebhook(ctx, p, w)
+		w, err = s.createOrgWebhook(ctx, p, w, opID)
 	}
 	if err != nil {
 		return WebhookWithSecret{}, err
@@ -53,9 +76,30 @@ func (s *Service) CreateWebhook(ctx context.Context, p domain.Principal, url str
 	return WebhookWithSecret{Webhook: w, Secret: shown}, nil
 }
 
+// madeBefore finds endpoint id, made by an earlier attempt of a keyed
+// registration, and answers it with its newest secret (ok: newest first), or says it
+// was not made.
+func (s *Service) madeBefore(ctx context.Context, p domain.Principal, id domain.ID) (WebhookWithSecret, bool, error) {
+	w, _, err := s.endpointOf(ctx, p, string(id))
+	switch {
+	case errors.Is(err, domain.ErrWebhookNotFound):
+		return WebhookWithSecret{}, false, nil
+	case err != nil:
+		return WebhookWithSecret{}, false, err
+	case len(w.Secrets) == 0:
+		return WebhookWithSecret{}, false, errors.New("webhook endpoint without a secret")
+	}
+	raw, err := s.hooks.sealer.Open(w.Secrets[0].Sealed)
+	if err != nil {
+		return WebhookWithSecret{}, false, domain.Errorf(domain.CodeConflict, "This Idempotency-Key's endpoint was made, but its secret can no longer be opened (SECRET_KEY changed); rotate it")
+	}
+	w.Outbox = nil
+	return WebhookWithSecret{Webhook: withoutSecrets(w), Secret: secretPrefix + base64.StdEncoding.EncodeToString(raw)}, true, nil
+}
+
 // createOrgWebhook registers w, an endpoint of p's organization, through
 // the organization's lifecycle: stored, then listed with its event.
-func (s *Service) createOrgWebhook(ctx context.Context, p domain.Principal, w domain.Webhook) (domain.Webhook, error) {
+func (s *Service) createOrgWebhook(ctx context.Context, p domain.Principal, w domain.Webhook, opID domain.ID) (domain.Webhook, error) {
 	_, _, _, err := s.perform(ctx, p.OrgID, change{begun: FPWebhookCreatePending, plan: func(org domain.Organization) (domain.Organization, error) {
 		me, err := s.caller(ctx, org, p)
 		if err != nil {
@@ -70,7 +114,7 @@ func (s *Service) createOrgWebhook(ctx context.Context, p domain.Principal, w do
 		// It starts at its own webhook.created: the commit places that at
 		// the organization's next place.
 		w.Cursor = org.EventSeq
-		pending, err := s.intent(ctx, callerActor(me), opWebhookCreate, s.opID(), &webhookCreateOp{Webhook: w})
+		pending, err := s.intent(ctx, callerActor(me), opWebhookCreate, opID, &webhookCreateOp{Webhook: w})
 		if err != nil {
 			return org, err
 		}

@@ -263,6 +263,9 @@ func (s *Service) deleteStrayInvitations(ctx context.Context, orgs map[domain.ID
 // this many events (four writes each) are dropped.
 const prunePerSweep = 1000
 
+// purgePerSweep bounds the Idempotency-Key records removed per sweep.
+const purgePerSweep = 1000
+
 // RecoverEvery finishes, every interval until ctx ends, the operations
 // whose lease ran out (a request that failed midway, or a replica that
 // died), even if nobody touches their organization, and places the
@@ -270,7 +273,8 @@ const prunePerSweep = 1000
 // frees abandoned claims; that is only needed when other processes share
 // the store, since this process's own leftovers are freed at its next
 // start or when someone reserves the key. With a retention, it also
-// prunes events older than that, a bounded batch each time. Errors are
+// prunes events older than that, a bounded batch each time. It removes
+// expired Idempotency-Key records, a bounded batch each time. Errors are
 // logged.
 func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool, retention time.Duration) {
 	t := time.NewTicker(interval)
@@ -291,6 +295,11 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, swee
 				if n > 0 {
 					s.log.InfoContext(ctx, "event log: old events pruned", "events", n)
 				}
+			}
+			n, perr := s.PurgeIdempotencyKeys(ctx, purgePerSweep)
+			err = errors.Join(err, perr)
+			if n > 0 {
+				s.log.InfoContext(ctx, "idempotency: expired keys removed", "keys", n)
 			}
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)

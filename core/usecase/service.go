@@ -76,6 +76,9 @@ type Deps struct {
 	// RetrySchedule is how long delivery waits after each failed attempt
 	// (default DefaultRetrySchedule).
 	RetrySchedule []time.Duration
+	// Idempotency keeps the answers of requests sent with an
+	// Idempotency-Key (none: such requests answer unsupported).
+	Idempotency ports.IdempotencyKeys
 }
 
 // Service runs the use cases.
@@ -104,6 +107,7 @@ type Service struct {
 	busyWait  time.Duration
 	inviteTTL time.Duration
 	hooks     *webhookDeps // nil: no webhooks
+	idem      ports.IdempotencyKeys
 
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.
@@ -130,7 +134,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		extIDs: claimKind{reg: d.ExternalIDs, taken: domain.ErrExternalIDExists},
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
-		rosters: d.Rosters, invites: d.Invitations, eventLog: d.Events, inviteTTL: d.InvitationTTL,
+		rosters: d.Rosters, invites: d.Invitations, eventLog: d.Events, inviteTTL: d.InvitationTTL, idem: d.Idempotency,
 	}
 	s.inventory = d.Inventory
 	if inv, ok := d.Tenants.(ports.TenantInventory); ok && s.inventory == nil {

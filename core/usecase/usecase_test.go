@@ -41,6 +41,7 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 		d.Rosters = st.Rosters()
 	}
 	d.Invitations, d.Events, d.Webhooks, d.ExternalIDs = st.Invitations(), st.Events(), st.Webhooks(), st.ExternalIDs()
+	d.Idempotency = st.IdempotencyKeys()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}
@@ -76,7 +77,7 @@ func (h *harness) with(t *testing.T, d usecase.Deps) *usecase.Service {
 	st := h.store
 	d.Orgs, d.Names, d.Emails, d.Admins, d.Tenants = st.Orgs(), st.Names(), st.Emails(), st.Admins(), st.Tenants()
 	d.Rosters, d.Invitations, d.Events, d.Webhooks = st.Rosters(), st.Invitations(), st.Events(), st.Webhooks()
-	d.ExternalIDs = st.ExternalIDs()
+	d.ExternalIDs, d.Idempotency = st.ExternalIDs(), st.IdempotencyKeys()
 	if d.Hasher == nil {
 		d.Hasher = fakes.Hasher{}
 	}

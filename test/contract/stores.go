@@ -43,6 +43,7 @@ type Stores struct {
 	Invitations ports.Invitations
 	Events      ports.EventLog
 	Webhooks    ports.Webhooks
+	Idempotency ports.IdempotencyKeys
 	Tenants     TenantFixture
 }
 

@@ -17,7 +17,9 @@ import (
 // model classifies it. A session is what a login gives: a token for one
 // account.
 type API interface {
-	Create(ctx context.Context, name, email, password string) Output
+	// Create creates an organization; with a key, under that
+	// Idempotency-Key.
+	Create(ctx context.Context, key, name, email, password string) Output
 	Get(ctx context.Context, name string) Output
 	Login(ctx context.Context, email, password string) (Output, Session)
 	Update(ctx context.Context, as Session, name, email, password string) Output
@@ -118,6 +120,8 @@ type client struct {
 	known   [][2]string
 	invited []string // emails it invited: its role changes and removals aim at them more often than not
 	next    *Input   // sent next, before any drawn
+	keys    int      // Idempotency-Keys it drew
+	keyBase string   // its keys' prefix: unique to the history and client
 	handOn  bool     // its newest invitation is accepted next
 }
 
@@ -144,7 +148,7 @@ func Run(ctx context.Context, api API, plan Plan, seed int64, hooks Hooks) (Hist
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x6f726764))
 	clients := make([]*client, plan.Clients)
 	for i := range clients {
-		clients[i] = &client{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i)))}
+		clients[i] = &client{id: i, rng: rand.New(rand.NewPCG(rng.Uint64(), uint64(i))), keyBase: fmt.Sprintf("h%d.c%d", seed, i)}
 	}
 	r := &run{seed: seed, api: api, rec: &recorder{}, sessions: map[int]Session{}}
 	for round := range plan.Rounds {
@@ -223,6 +227,12 @@ func (c *client) draw(p Plan) Input {
 		return n
 	}
 	create := Input{Kind: OpCreate, Name: name(), Email: pick(p.Emails), Password: pick(p.Passwords)}
+	if c.rng.IntN(2) == 0 {
+		// Half the creates carry a key of their own (the same key is
+		// always the same request).
+		c.keys++
+		create.Key = fmt.Sprintf("%s.%d", c.keyBase, c.keys)
+	}
 	login := Input{Kind: OpLogin, Email: pick(p.Emails), Password: pick(p.Passwords)}
 	if len(c.known) > 0 && c.rng.IntN(3) > 0 {
 		k := c.known[c.rng.IntN(len(c.known))]
@@ -305,7 +315,7 @@ func (r *run) send(ctx context.Context, c *client, in Input) {
 		var out Output
 		switch in.Kind {
 		case OpCreate:
-			out = r.api.Create(ctx, in.Name, in.Email, in.Password)
+			out = r.api.Create(ctx, in.Key, in.Name, in.Email, in.Password)
 		case OpLogin:
 			out, s = r.api.Login(ctx, in.Email, in.Password)
 		case OpGet:
@@ -341,6 +351,13 @@ func (r *run) send(ctx context.Context, c *client, in Input) {
 		c.tokens = append(c.tokens, held{out.Token, in.Email})
 		c.invited = append(c.invited, in.Email)
 		c.handOn = c.rng.IntN(3) > 0
+	case in.Kind == OpCreate && in.Key != "" && c.rng.IntN(3) == 0:
+		// A keyed create is sometimes sent again (a retry after a
+		// timeout): its answer, replayed.
+		c.next = &in
+		if out.Result == OK {
+			c.known = append(c.known, [2]string{in.Email, in.Password})
+		}
 	case in.Kind == OpCreate && out.Result == OK:
 		c.known = append(c.known, [2]string{in.Email, in.Password})
 	case in.Kind == OpAccept && out.Result == OK:
@@ -354,7 +371,12 @@ func (r *run) send(ctx context.Context, c *client, in Input) {
 // ok"), so that a test can show what its histories exercised.
 func (h History) Tally(counts map[string]int) {
 	for _, op := range h.Ops {
-		counts[string(op.Input.(opInput).Kind)+" "+string(op.Output.(Output).Result)]++
+		in := op.Input.(opInput)
+		kind := string(in.Kind)
+		if in.Key != "" {
+			kind += "(keyed)"
+		}
+		counts[kind+" "+string(op.Output.(Output).Result)]++
 	}
 }
 

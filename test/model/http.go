@@ -32,7 +32,9 @@ type reply struct {
 	err    error
 }
 
-func (a HTTPAPI) do(ctx context.Context, method, path string, body any, token string) reply {
+// do sends a request; header is name, value pairs (a pair with an empty
+// value is left out).
+func (a HTTPAPI) do(ctx context.Context, method, path string, body any, token string, header ...string) reply {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -53,6 +55,11 @@ func (a HTTPAPI) do(ctx context.Context, method, path string, body any, token st
 	}
 	if id := CallID(ctx); id != "" {
 		req.Header.Set("X-Request-ID", id)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		if header[i+1] != "" {
+			req.Header.Set(header[i], header[i+1])
+		}
 	}
 	resp, err := a.Client.Do(req)
 	if err != nil {
@@ -94,6 +101,8 @@ func (r reply) result(auth bool) Result {
 		return Invalid
 	case r.status == http.StatusTooManyRequests:
 		return Limited
+	case r.status == http.StatusConflict:
+		return Busy
 	case r.status == http.StatusServiceUnavailable, r.status == http.StatusInsufficientStorage,
 		r.status >= 502 && r.status <= 504:
 		return Unknown
@@ -121,8 +130,8 @@ func orgReply(r reply, auth bool) Output {
 
 // Create implements API. Its answer does not give the organization's or
 // the account's ID: the first login binds them.
-func (a HTTPAPI) Create(ctx context.Context, name, email, password string) Output {
-	r := a.do(ctx, http.MethodPost, "/org/create", map[string]string{"organization_name": name, "email": email, "password": password}, "")
+func (a HTTPAPI) Create(ctx context.Context, key, name, email, password string) Output {
+	r := a.do(ctx, http.MethodPost, "/org/create", map[string]string{"organization_name": name, "email": email, "password": password}, "", "Idempotency-Key", key)
 	return orgReply(r, false)
 }
 

@@ -63,6 +63,9 @@ type Input struct {
 	// Session is the call of the login whose token the request carries
 	// (update, delete, invite, setrole, remove); 0 for none.
 	Session int
+	// Key is a create's Idempotency-Key (empty for none). A key is drawn
+	// for one request: the same key is always the same request.
+	Key string
 }
 
 // Result classifies an answer.
@@ -82,6 +85,9 @@ const (
 	LastOwner    Result = "last_owner" // 400: the last owner cannot go
 	// Limited is a refusal under back-off (429): it changes nothing.
 	Limited Result = "limited"
+	// Busy is a keyed request refused while another with its key is in
+	// flight (409): it changes nothing.
+	Busy Result = "busy"
 	// Unknown: the operation may or may not have taken effect (a failure
 	// injected midway, a 503, a connection cut by a kill); it may take
 	// effect at any time after its call, or never.
@@ -144,7 +150,7 @@ func describe(in Input) string {
 	if in.Session != 0 {
 		parts = append(parts, fmt.Sprintf("session=%d", in.Session))
 	}
-	for _, kv := range [][2]string{{"name", in.Name}, {"email", in.Email}, {"password", in.Password}, {"role", in.Role}, {"token", short(in.Token)}} {
+	for _, kv := range [][2]string{{"name", in.Name}, {"email", in.Email}, {"password", in.Password}, {"role", in.Role}, {"token", short(in.Token)}, {"key", in.Key}} {
 		if kv[1] != "" {
 			parts = append(parts, kv[0]+"="+kv[1])
 		}
@@ -179,6 +185,9 @@ func stepAnswer(st *state, in opInput, out Output) (bool, *state) {
 	}
 	switch in.Kind {
 	case OpCreate:
+		if in.Key != "" {
+			return stepKeyedCreate(st, in, out)
+		}
 		return stepCreate(st, in, out)
 	case OpGet:
 		return stepGet(st, in, out)
@@ -260,6 +269,53 @@ func stepCreate(st *state, in opInput, out Output) (bool, *state) {
 		return true, next.sorted()
 	}
 	return false, st
+}
+
+// stepKeyedCreate is a create with an Idempotency-Key: the first request
+// under the key that is answered (or, answered Unknown, took effect) is
+// kept; every later one with the key is its replay and changes nothing.
+// A request refused as busy changes nothing. An Unknown one that took no
+// effect keeps nothing: its key is free for a retry (what orgd does with
+// an answer worth retrying: a 5xx, or a crash).
+func stepKeyedCreate(st *state, in opInput, out Output) (bool, *state) {
+	if out.Result == Busy {
+		return true, st
+	}
+	if k, ok := st.key(in.Key); ok {
+		switch {
+		case out.Result == Unknown:
+			return true, st
+		case out.Result != k.Result:
+			return false, st
+		case out.Result != OK:
+			return true, st
+		case out.Name != in.Name || out.Email != in.Email:
+			return false, st
+		}
+		next := st.clone()
+		if !next.bind(k.Org, out.OrgID) {
+			return false, st
+		}
+		return true, next.sorted()
+	}
+	ok, next := stepCreate(st, in, out)
+	if !ok {
+		return false, st
+	}
+	kept := keyed{Key: in.Key, Result: out.Result}
+	switch {
+	case out.Result == OK, out.Result == Unknown && next != st:
+		kept.Result = OK
+		o, _ := next.orgByKey(in.Name)
+		kept.Org = o.ID
+	case out.Result == Unknown:
+		return true, next // took no effect: nothing kept
+	}
+	if next == st {
+		next = st.clone()
+	}
+	next.keys = append(next.keys, kept)
+	return true, next.sorted()
 }
 
 // bindable is the ID an answer gave, or while none has (an answer lost,

@@ -32,6 +32,7 @@ type stores struct {
 	invites       ports.Invitations
 	events        ports.EventLog
 	tenants       ports.TenantStore
+	idem          ports.IdempotencyKeys
 }
 
 // adapter is a store to run histories on, with a lease fit for its speed
@@ -47,13 +48,13 @@ type adapter struct {
 var adapters = []adapter{
 	{"memory", 150 * time.Millisecond, 300, func(*testing.T) stores {
 		s := memory.New()
-		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Events(), s.Tenants()}
+		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Events(), s.Tenants(), s.IdempotencyKeys()}
 	}},
 	// The mongodb adapter on the embedded store, or on the server
 	// ORGD_TEST_MONGODB_URI names.
 	{"mongodb", 900 * time.Millisecond, 40, func(t *testing.T) stores {
 		s := mongotest.NewStore(t)
-		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Events(), s.Tenants()}
+		return stores{s.Orgs(), s.Names(), s.Emails(), s.Admins(), s.Rosters(), s.Invitations(), s.Events(), s.Tenants(), s.IdempotencyKeys()}
 	}},
 }
 
@@ -120,7 +121,7 @@ func runHistory(t *testing.T, a adapter, seed int64, counts map[string]int) (fir
 	fp := model.NewRandomFailpoints(seed, 0.04)
 	svc, err := usecase.New(context.Background(), usecase.Deps{
 		Orgs: st.orgs, Names: st.names, Emails: st.emails, Admins: st.admins, Tenants: st.tenants,
-		Rosters: st.rosters, Invitations: st.invites, Events: st.events,
+		Rosters: st.rosters, Invitations: st.invites, Events: st.events, Idempotency: st.idem,
 		Hasher: fakes.Hasher{}, Tokens: tok, Failpoints: fp, Logger: slog.New(slog.DiscardHandler),
 		Lease: a.lease, BusyWait: 2 * a.lease,
 	})

@@ -70,13 +70,39 @@ func (a ServiceAPI) as(ctx context.Context, s Session, do func(domain.Principal)
 	return do(p)
 }
 
-// Create implements API.
-func (a ServiceAPI) Create(ctx context.Context, name, email, password string) Output {
+// Create implements API. With a key it runs as the HTTP API runs a keyed
+// request: its answer kept unless worth retrying, and replayed.
+func (a ServiceAPI) Create(ctx context.Context, key, name, email, password string) Output {
 	ctx = usecase.WithRequestID(ctx, CallID(ctx))
-	org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password})
-	out := orgOutput(org, err)
-	if err == nil {
-		out.OrgID, out.AccountID = string(org.ID), string(org.Owners[0].AdminID)
+	create := func(ids *usecase.IdempotentIDs) Output {
+		org, err := a.S.CreateOrg(ctx, usecase.CreateOrgInput{Name: name, Email: email, Password: password, IDs: ids})
+		out := orgOutput(org, err)
+		if err == nil {
+			out.OrgID, out.AccountID = string(org.ID), string(org.Owners[0].AdminID)
+		}
+		return out
+	}
+	if key == "" {
+		return create(nil)
+	}
+	call := usecase.IdempotentCall{Scope: "create", Key: key, Fingerprint: name + "\x00" + email + "\x00" + password}
+	ans, _, err := a.S.Idempotently(ctx, call, func(ids usecase.IdempotentIDs) (usecase.Answer, bool, error) {
+		out := create(&ids)
+		if out.Result == Unknown || out.Result == Limited {
+			return usecase.Answer{}, false, errors.New("not kept")
+		}
+		b, err := json.Marshal(out)
+		return usecase.Answer{Status: 201, Body: b}, err == nil, err
+	})
+	if errors.Is(err, usecase.ErrIdempotencyBusy) {
+		return Output{Result: Busy}
+	}
+	if err != nil {
+		return Output{Result: Unknown}
+	}
+	var out Output
+	if err := json.Unmarshal(ans.Body, &out); err != nil {
+		return Output{Result: Result("unexpected: " + err.Error())}
 	}
 	return out
 }

@@ -46,15 +46,29 @@ type state struct {
 	accounts []account
 	sessions []session
 	invites  []invite
+	keys     []keyed
+}
+
+// keyed is what orgd keeps of a keyed create: its answer, and the
+// organization it made.
+type keyed struct {
+	Key    string
+	Result Result
+	Org    string
 }
 
 func (s *state) clone() *state {
-	return &state{slices.Clone(s.orgs), slices.Clone(s.accounts), slices.Clone(s.sessions), slices.Clone(s.invites)}
+	return &state{slices.Clone(s.orgs), slices.Clone(s.accounts), slices.Clone(s.sessions), slices.Clone(s.invites), slices.Clone(s.keys)}
 }
 
 func (s *state) equal(o *state) bool {
 	return slices.Equal(s.orgs, o.orgs) && slices.Equal(s.accounts, o.accounts) &&
-		slices.Equal(s.sessions, o.sessions) && slices.Equal(s.invites, o.invites)
+		slices.Equal(s.sessions, o.sessions) && slices.Equal(s.invites, o.invites) && slices.Equal(s.keys, o.keys)
+}
+
+// key is what is kept of a keyed create under key.
+func (s *state) key(key string) (keyed, bool) {
+	return find(s.keys, func(k keyed) bool { return k.Key == key })
 }
 
 func (s *state) String() string {
@@ -203,6 +217,11 @@ func (s *state) bind(id, real string) bool {
 			s.invites[i].Org = real
 		}
 	}
+	for i := range s.keys {
+		if s.keys[i].Org == id {
+			s.keys[i].Org = real
+		}
+	}
 	return true
 }
 
@@ -230,5 +249,6 @@ func (s *state) sorted() *state {
 	})
 	slices.SortFunc(s.sessions, func(a, b session) int { return cmp.Compare(a.Seq, b.Seq) })
 	slices.SortFunc(s.invites, func(a, b invite) int { return cmp.Compare(a.Token, b.Token) })
+	slices.SortFunc(s.keys, func(a, b keyed) int { return cmp.Compare(a.Key, b.Key) })
 	return s
 }

@@ -91,7 +91,7 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, err)
 	svc, err := usecase.New(ctx, usecase.Deps{
 		Orgs: st.Orgs(), Names: st.Names(), Emails: st.Emails(), Admins: st.Admins(), Tenants: st.Tenants(),
-		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(),
+		Rosters: st.Rosters(), Invitations: st.Invitations(), Events: st.Events(), Idempotency: st.IdempotencyKeys(),
 		Hasher: fakes.Hasher{}, Tokens: tok, Logger: slog.New(slog.DiscardHandler),
 	})
 	require.NoError(t, err)
@@ -153,6 +153,15 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	require.NoError(t, err)
 	_, err = svc.DeleteOrg(ctx, p, "acme2", nil)
 	require.NoError(t, err)
+	// A keyed create, and its replay.
+	for range 2 {
+		call := usecase.IdempotentCall{Scope: "create", Key: "k1", Fingerprint: "f1"}
+		_, _, err = svc.Idempotently(ctx, call, func(ids usecase.IdempotentIDs) (usecase.Answer, bool, error) {
+			_, err := svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "keyed", Email: "k@x.test", Password: "password1", IDs: &ids})
+			return usecase.Answer{Status: 201}, true, err
+		})
+		require.NoError(t, err)
+	}
 	rec.record(false)
 
 	require.NotEmpty(t, rec.queries)
