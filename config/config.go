@@ -38,6 +38,7 @@ type Config struct {
 	Algorithm                string        `mapstructure:"ALGORITHM" default:"HS256" help:"token signing algorithm: HS256, HS384 or HS512"`
 	AccessTokenExpireMinutes int           `mapstructure:"ACCESS_TOKEN_EXPIRE_MINUTES" default:"30" help:"access token lifetime"`
 	InvitationTTL            time.Duration `mapstructure:"INVITATION_TTL" default:"72h" help:"how long an invitation to join an organization may be accepted"`
+	InvitationRetention      time.Duration `mapstructure:"INVITATION_RETENTION" default:"168h" help:"how long an expired invitation stays listed (as expired) before the periodic sweep removes it; 0: until revoked"`
 	RateLimitPerMinute       int64         `mapstructure:"RATE_LIMIT_PER_MINUTE" default:"100" help:"requests per minute per client IP"`
 	Environment              string        `mapstructure:"ENVIRONMENT" default:"development" help:"development or production"`
 	LogLevel                 string        `mapstructure:"LOG_LEVEL" default:"info" help:"debug, info, warn or error"`
@@ -277,6 +278,9 @@ func (c Config) Validate() error {
 	}
 	if c.InvitationTTL < time.Minute {
 		errs = append(errs, errors.New("INVITATION_TTL must be 1m or more"))
+	}
+	if c.InvitationRetention < 0 {
+		errs = append(errs, errors.New("INVITATION_RETENTION must be 0 (until revoked) or more"))
 	}
 	if c.OperationLease < time.Second {
 		errs = append(errs, errors.New("OPERATION_LEASE must be 1s or more"))

@@ -148,6 +148,9 @@ type Invitations interface {
 	Delete(ctx context.Context, id domain.ID) error
 	// All lists every invitation, for the integrity audit.
 	All(ctx context.Context) ([]domain.Invitation, error)
+	// ExpiredBefore returns up to limit invitations that expired before
+	// t, those that expired first first.
+	ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]domain.Invitation, error)
 }
 
 // Webhooks stores webhook endpoints by ID. Writes are compare-and-set

@@ -66,7 +66,9 @@ type invitationResponse struct {
 	Role      string `json:"role"`
 	CreatedAt string `json:"created_at"`
 	ExpiresAt string `json:"expires_at"`
-	Token     string `json:"token,omitempty"`
+	// Status is pending or expired, in a listing and a creation's answer.
+	Status string `json:"status,omitempty"`
+	Token  string `json:"token,omitempty"`
 }
 
 func newInvitationResponse(inv domain.Invitation) invitationResponse {
@@ -81,18 +83,24 @@ type invitationListResponse struct {
 	Items []invitationResponse `json:"items"`
 }
 
+// orgNameQuery is the organization_name query parameter (empty if not
+// given): the super admin's target organization.
+func orgNameQuery(c *echo.Context) (string, error) {
+	org, err := queryParam(c, "organization_name")
+	if err != nil || org == nil {
+		return "", err
+	}
+	return *org, nil
+}
+
 func (h *handlers) listMembers(c *echo.Context, p domain.Principal) error {
 	page, size, err := pageParams(c)
 	if err != nil {
 		return err
 	}
-	org, err := queryParam(c, "organization_name")
+	name, err := orgNameQuery(c)
 	if err != nil {
 		return err
-	}
-	var name string
-	if org != nil {
-		name = *org
 	}
 	res, err := h.svc.ListMembers(c.Request().Context(), p, name, page, size)
 	if err != nil {
@@ -140,28 +148,37 @@ func (h *handlers) invite(c *echo.Context, p domain.Principal) error {
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")
 	out := newInvitationResponse(inv.Invitation)
-	out.Token = inv.Token
+	out.Token, out.Status = inv.Token, domain.InvitationPending
 	return c.JSON(http.StatusCreated, out)
 }
 
 func (h *handlers) listInvitations(c *echo.Context, p domain.Principal) error {
-	invs, err := h.svc.ListInvitations(c.Request().Context(), p)
+	name, err := orgNameQuery(c)
+	if err != nil {
+		return err
+	}
+	invs, err := h.svc.ListInvitations(c.Request().Context(), p, name)
 	if err != nil {
 		return err
 	}
 	out := invitationListResponse{Items: make([]invitationResponse, len(invs))}
 	for i, inv := range invs {
-		out.Items[i] = newInvitationResponse(inv)
+		out.Items[i] = newInvitationResponse(inv.Invitation)
+		out.Items[i].Status = inv.Status
 	}
 	return c.JSON(http.StatusOK, out)
 }
 
 func (h *handlers) revoke(c *echo.Context, p domain.Principal) error {
+	name, err := orgNameQuery(c)
+	if err != nil {
+		return err
+	}
 	id, err := bodyOrQuery(c, "id", func(r *idRequest) **string { return &r.ID })
 	if err != nil {
 		return err
 	}
-	inv, err := h.svc.Revoke(c.Request().Context(), p, id)
+	inv, err := h.svc.Revoke(c.Request().Context(), p, name, id)
 	if err != nil {
 		return err
 	}

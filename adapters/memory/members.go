@@ -4,6 +4,7 @@ import (
 	"context"
 	"maps"
 	"slices"
+	"time"
 
 	"orgd/core/domain"
 	"orgd/ports"
@@ -93,4 +94,18 @@ func (r *Invitations) All(context.Context) ([]domain.Invitation, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Collect(maps.Values(r.invites)), nil
+}
+
+// ExpiredBefore implements ports.Invitations.
+func (r *Invitations) ExpiredBefore(_ context.Context, t time.Time, limit int) ([]domain.Invitation, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.Invitation
+	for _, inv := range r.invites {
+		if inv.ExpiresAt.Before(t) {
+			out = append(out, inv)
+		}
+	}
+	slices.SortFunc(out, func(a, b domain.Invitation) int { return a.ExpiresAt.Compare(b.ExpiresAt) })
+	return out[:min(limit, len(out))], nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/core/domain"
 	"orgd/ports"
@@ -73,4 +74,11 @@ func (r *Invitations) Delete(ctx context.Context, id domain.ID) error {
 // All implements ports.Invitations.
 func (r *Invitations) All(ctx context.Context) ([]domain.Invitation, error) {
 	return findAll(ctx, r.c, bson.D{}, invitationDoc.toDomain)
+}
+
+// ExpiredBefore implements ports.Invitations: by the expires_at index on
+// MongoDB (the embedded store filters its documents itself).
+func (r *Invitations) ExpiredBefore(ctx context.Context, t time.Time, limit int) ([]domain.Invitation, error) {
+	filter := bson.D{{Key: "expires_at", Value: bson.D{{Key: "$lt", Value: t}}}}
+	return findAll(ctx, r.c, filter, invitationDoc.toDomain, options.Find().SetSort(bson.D{{Key: "expires_at", Value: 1}}).SetLimit(int64(limit)))
 }

@@ -90,6 +90,9 @@ var Migrations = []Migration{
 			}
 			return nil
 		}},
+	{Version: 12, Name: "invitation expiry index",
+		Up:   func(ctx context.Context, s *Store) error { return s.createIndexes(ctx, idxInviteExpiry) },
+		Down: func(ctx context.Context, s *Store) error { return s.dropIndexes(ctx, idxInviteExpiry) }},
 }
 
 // index is one index of a master collection.
@@ -119,6 +122,8 @@ var (
 	idxStateName = index{coll: collOrgs, name: "state_name_key", keys: bson.D{{Key: "state", Value: 1}, {Key: "name_key", Value: 1}}}
 	// idxIdemExpiry finds the Idempotency-Key records to purge.
 	idxIdemExpiry = index{coll: collIdem, name: "expires_at", keys: bson.D{{Key: "expires_at", Value: 1}}}
+	// idxInviteExpiry finds the expired invitations to remove.
+	idxInviteExpiry = index{coll: collInvites, name: "expires_at", keys: bson.D{{Key: "expires_at", Value: 1}}}
 )
 
 // The master database's schema: what the migrations set up, re-checked at
@@ -126,7 +131,7 @@ var (
 // --drop) or a hand can remove it after its migration ran.
 var (
 	masterCollections = []string{collOrgs, collNames, collAdmins, collEmails, collPending, collRosters, collInvites, collEvents, collHooks, collExtIDs, collIdem}
-	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName, idxIdemExpiry}
+	masterIndexes     = []index{idxNameKey, idxPendingOp, idxEmail, idxStateName, idxIdemExpiry, idxInviteExpiry}
 )
 
 // dropIndexes drops idx, those already gone too.

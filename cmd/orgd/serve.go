@@ -137,7 +137,10 @@ func (a *app) background(svc *usecase.Service) {
 		}
 		// When replicas share the store, the sweep also frees the claims of
 		// one that died; this process's own are freed at its next start.
-		svc.RecoverEvery(a.ctx, a.cfg.OperationLease, a.server == nil, a.cfg.EventRetention)
+		svc.RecoverEvery(a.ctx, usecase.Sweep{
+			Interval: a.cfg.OperationLease, Claims: a.server == nil,
+			EventRetention: a.cfg.EventRetention, InvitationRetention: a.cfg.InvitationRetention,
+		})
 	}()
 }
 

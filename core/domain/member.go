@@ -154,6 +154,20 @@ type Invitation struct {
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
+// The statuses of a listed invitation.
+const (
+	InvitationPending = "pending" // its token may still be accepted
+	InvitationExpired = "expired" // it may not; it is removed after the retention
+)
+
+// Status is the invitation's status at now.
+func (inv Invitation) Status(now time.Time) string {
+	if now.Before(inv.ExpiresAt) {
+		return InvitationPending
+	}
+	return InvitationExpired
+}
+
 // ErrInvitationInvalid answers any invitation token that cannot be used:
 // unknown, wrong, expired, used, revoked, or its organization gone. One
 // answer for all, so a guesser learns nothing.

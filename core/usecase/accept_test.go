@@ -25,11 +25,11 @@ func TestInvitationExpires(t *testing.T) {
 	h.clock.Advance(time.Hour)
 	_, _, err = h.svc.Accept(ctx, usecase.AcceptInput{Token: inv.Token, Password: "password1", Client: "c"})
 	require.ErrorIs(t, err, domain.ErrInvitationInvalid, "expired at its expiry")
-	list, err := h.svc.ListInvitations(ctx, owner)
+	list, err := h.svc.ListInvitations(ctx, owner, "")
 	require.NoError(t, err)
 	require.Len(t, list, 1, "listed until revoked, so its inviter sees it expired")
 	assert.Empty(t, list[0].Digest, "never the digest")
-	_, err = h.svc.Revoke(ctx, owner, string(inv.ID))
+	_, err = h.svc.Revoke(ctx, owner, "", string(inv.ID))
 	require.NoError(t, err)
 }
 

@@ -73,6 +73,7 @@ const (
 	EventMemberRemoved     = "member.removed"
 	EventInvitationCreated = "invitation.created"
 	EventInvitationRevoked = "invitation.revoked"
+	EventInvitationExpired = "invitation.expired"
 	EventWebhookCreated    = "webhook.created"
 	EventWebhookDeleted    = "webhook.deleted"
 	EventWebhookRotated    = "webhook.secret_rotated"
@@ -83,7 +84,7 @@ const (
 // EventTypes lists every event type, for validating a filter.
 var EventTypes = []string{
 	EventOrgCreated, EventOrgRenamed, EventOrgDeleted, EventOrgUpdated, EventOrgDeactivated, EventOrgActivated, EventEmailChanged, EventPasswordChanged,
-	EventMemberJoined, EventMemberRoleChanged, EventMemberRemoved, EventInvitationCreated, EventInvitationRevoked,
+	EventMemberJoined, EventMemberRoleChanged, EventMemberRemoved, EventInvitationCreated, EventInvitationRevoked, EventInvitationExpired,
 	EventWebhookCreated, EventWebhookDeleted, EventWebhookRotated, EventWebhookEnabled, EventWebhookDisabled,
 }
 

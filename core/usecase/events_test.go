@@ -58,7 +58,7 @@ func TestEveryChangeIsOneEvent(t *testing.T) {
 	require.NoError(t, err)
 	revoked, err := h.svc.Invite(ctx, owner, "c@x.test", "member")
 	require.NoError(t, err)
-	_, err = h.svc.Revoke(ctx, owner, string(revoked.ID))
+	_, err = h.svc.Revoke(ctx, owner, "", string(revoked.ID))
 	require.NoError(t, err)
 	_, err = h.svc.SetRole(ctx, owner, "b@x.test", "member")
 	require.NoError(t, err)

@@ -7,14 +7,24 @@ import (
 	"orgd/core/domain"
 )
 
-// ListInvitations returns the pending invitations of the caller's
-// organization (never their tokens).
-func (s *Service) ListInvitations(ctx context.Context, p domain.Principal) ([]domain.Invitation, error) {
-	org, err := s.memberOrg(ctx, p, "", domain.ActListInvitations)
+// ListedInvitation is an invitation as a listing shows it: never its
+// token's digest, with its status.
+type ListedInvitation struct {
+	domain.Invitation
+	Status string
+}
+
+// ListInvitations returns the invitations of the caller's organization,
+// or for the super admin of organization orgName (never their tokens),
+// each pending or expired (expired ones are removed after
+// INVITATION_RETENTION).
+func (s *Service) ListInvitations(ctx context.Context, p domain.Principal, orgName string) ([]ListedInvitation, error) {
+	org, err := s.memberOrg(ctx, p, orgName, domain.ActListInvitations)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]domain.Invitation, 0, len(org.Invitations))
+	now := s.now()
+	out := make([]ListedInvitation, 0, len(org.Invitations))
 	for _, id := range org.Invitations {
 		inv, err := s.invites.ByID(ctx, id)
 		if errors.Is(err, domain.ErrInvitationNotFound) {
@@ -24,7 +34,7 @@ func (s *Service) ListInvitations(ctx context.Context, p domain.Principal) ([]do
 			return nil, err
 		}
 		inv.Digest = ""
-		out = append(out, inv)
+		out = append(out, ListedInvitation{Invitation: inv, Status: inv.Status(now)})
 	}
 	return out, nil
 }

@@ -41,7 +41,7 @@ func TestMembershipRefusals(t *testing.T) {
 	require.ErrorIs(t, err, domain.ErrMemberNotFound, "another organization's admin is no member here")
 	_, err = h.svc.RemoveMember(ctx, member, "a@x.test")
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
-	_, err = h.svc.ListInvitations(ctx, member)
+	_, err = h.svc.ListInvitations(ctx, member, "")
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err))
 	_, err = h.svc.ListMembers(ctx, owner, "other", 1, 10)
 	assert.Equal(t, domain.CodeInvalid, domain.ErrorCode(err), "only the super admin names an organization")

@@ -50,6 +50,7 @@ var operations = map[domain.Op]func() operation{
 	opRemove:         func() operation { return new(removeOp) },
 	opInvite:         func() operation { return new(inviteOp) },
 	opRevoke:         func() operation { return new(revokeOp) },
+	opExpire:         func() operation { return new(expireOp) },
 	domain.OpDelete:  func() operation { return new(deleteOp) },
 	opWebhookCreate:  func() operation { return new(webhookCreateOp) },
 	opWebhookDelete:  func() operation { return new(webhookDeleteOp) },

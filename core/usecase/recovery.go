@@ -263,21 +263,33 @@ func (s *Service) deleteStrayInvitations(ctx context.Context, orgs map[domain.ID
 // this many events (four writes each) are dropped.
 const prunePerSweep = 1000
 
-// purgePerSweep bounds the Idempotency-Key records removed per sweep.
+// purgePerSweep bounds the Idempotency-Key records, and the expired
+// invitations, removed per sweep.
 const purgePerSweep = 1000
 
-// RecoverEvery finishes, every interval until ctx ends, the operations
+// Sweep is what the periodic sweep does.
+type Sweep struct {
+	// Interval is how often it runs.
+	Interval time.Duration
+	// Claims frees abandoned claims; that is only needed when other
+	// processes share the store, since this process's own leftovers are
+	// freed at its next start or when someone reserves the key.
+	Claims bool
+	// EventRetention, if set, prunes events older than that.
+	EventRetention time.Duration
+	// InvitationRetention, if set, removes invitations expired for longer
+	// than that.
+	InvitationRetention time.Duration
+}
+
+// RecoverEvery finishes, every w.Interval until ctx ends, the operations
 // whose lease ran out (a request that failed midway, or a replica that
 // died), even if nobody touches their organization, and places the
-// committed events left out of the event log. With sweepClaims it also
-// frees abandoned claims; that is only needed when other processes share
-// the store, since this process's own leftovers are freed at its next
-// start or when someone reserves the key. With a retention, it also
-// prunes events older than that, a bounded batch each time. It removes
-// expired Idempotency-Key records, a bounded batch each time. Errors are
-// logged.
-func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, sweepClaims bool, retention time.Duration) {
-	t := time.NewTicker(interval)
+// committed events left out of the event log; it also does what w asks
+// (each retention's work a bounded batch each time), and removes expired
+// Idempotency-Key records, a bounded batch each time. Errors are logged.
+func (s *Service) RecoverEvery(ctx context.Context, w Sweep) {
+	t := time.NewTicker(w.Interval)
 	defer t.Stop()
 	for {
 		select {
@@ -286,11 +298,18 @@ func (s *Service) RecoverEvery(ctx context.Context, interval time.Duration, swee
 		case <-t.C:
 			var rep RecoveryReport
 			err := s.resumePending(ctx, false, &rep)
-			if sweepClaims {
+			if w.Claims {
 				err = errors.Join(err, s.releaseAbandoned(ctx, &rep))
 			}
-			if retention > 0 {
-				n, perr := s.PruneEvents(ctx, s.clock.Now().Add(-retention), prunePerSweep)
+			if w.InvitationRetention > 0 {
+				n, ierr := s.RemoveExpiredInvitations(ctx, s.clock.Now().Add(-w.InvitationRetention), purgePerSweep)
+				err = errors.Join(err, ierr)
+				if n > 0 {
+					s.log.InfoContext(ctx, "invitations: expired invitations removed", "invitations", n)
+				}
+			}
+			if w.EventRetention > 0 {
+				n, perr := s.PruneEvents(ctx, s.clock.Now().Add(-w.EventRetention), prunePerSweep)
 				err = errors.Join(err, perr)
 				if n > 0 {
 					s.log.InfoContext(ctx, "event log: old events pruned", "events", n)

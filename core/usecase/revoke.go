@@ -7,40 +7,54 @@ import (
 	"orgd/core/domain"
 )
 
-// Revoke withdraws invitation id of the caller's organization, and
-// returns it: its token is dead from now on.
-func (s *Service) Revoke(ctx context.Context, p domain.Principal, id string) (domain.Invitation, error) {
-	if p.Super {
-		return domain.Invitation{}, domain.ErrNoOrganization
+// ErrBadInvitationID refuses an invitation id spelled otherwise than
+// its one spelling.
+var ErrBadInvitationID = domain.Errorf(domain.CodeInvalid, "id must be an invitation's id (24 lower-case hex digits)")
+
+// Revoke withdraws invitation id of the caller's organization, or for
+// the super admin of organization orgName, and returns it: its token is
+// dead from now on.
+func (s *Service) Revoke(ctx context.Context, p domain.Principal, orgName, id string) (domain.Invitation, error) {
+	if !domain.ID(id).Valid() {
+		return domain.Invitation{}, ErrBadInvitationID
 	}
-	if !domain.Allowed(p.OrgRole, domain.ActRevoke) {
-		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
+	org, err := s.memberOrg(ctx, p, orgName, domain.ActRevoke)
+	if err != nil {
+		return domain.Invitation{}, err
 	}
 	inv, err := s.invites.ByID(ctx, domain.ID(id))
-	if errors.Is(err, domain.ErrInvitationNotFound) || (err == nil && inv.OrgID != p.OrgID) {
+	if errors.Is(err, domain.ErrInvitationNotFound) || (err == nil && inv.OrgID != org.ID) {
 		return domain.Invitation{}, domain.ErrInvitationNotFound
 	}
 	if err != nil {
 		return domain.Invitation{}, err
 	}
-	if !domain.Allowed(p.OrgRole, domain.ActRevoke, inv.Role) {
+	if !p.Super && !domain.Allowed(p.OrgRole, domain.ActRevoke, inv.Role) {
 		return domain.Invitation{}, domain.ErrNotAllowed(p.OrgRole, domain.ActRevoke)
 	}
 	inv.Digest = ""
-	_, _, _, err = s.perform(ctx, p.OrgID, change{begun: FPRevokePending, plan: func(org domain.Organization) (domain.Organization, error) {
-		// The revoker's role, read again: it may have been demoted or
-		// removed since its request was authenticated.
-		me, err := s.caller(ctx, org, p)
-		if err != nil {
-			return org, err
-		}
-		if !domain.Allowed(me.OrgRole, domain.ActRevoke, inv.Role) {
-			return org, domain.ErrNotAllowed(me.OrgRole, domain.ActRevoke)
+	_, _, _, err = s.perform(ctx, org.ID, change{begun: FPRevokePending, plan: func(org domain.Organization) (domain.Organization, error) {
+		actor := domain.ActorOf(p)
+		if p.Super {
+			if org.Deactivated() {
+				return org, domain.ErrDeactivated // nothing of it changes until its activation
+			}
+		} else {
+			// The revoker's role, read again: it may have been demoted or
+			// removed since its request was authenticated.
+			me, err := s.caller(ctx, org, p)
+			if err != nil {
+				return org, err
+			}
+			if !domain.Allowed(me.OrgRole, domain.ActRevoke, inv.Role) {
+				return org, domain.ErrNotAllowed(me.OrgRole, domain.ActRevoke)
+			}
+			actor = callerActor(me)
 		}
 		if !containsID(org.Invitations, inv.ID) {
 			return org, domain.ErrInvitationNotFound // accepted or revoked meanwhile
 		}
-		pending, err := s.intent(ctx, callerActor(me), opRevoke, s.opID(), &revokeOp{Invitation: inv})
+		pending, err := s.intent(ctx, actor, opRevoke, s.opID(), &revokeOp{Invitation: inv})
 		if err != nil {
 			return org, err
 		}

@@ -28,17 +28,17 @@ func TestRevokeReadsTheRevokerAgain(t *testing.T) {
 
 	_, err = h.svc.SetRole(ctx, owner, "adm@x.test", "member")
 	require.NoError(t, err)
-	_, err = h.svc.Revoke(ctx, admin, string(inv.ID)) // authenticated as an admin, before the demotion
+	_, err = h.svc.Revoke(ctx, admin, "", string(inv.ID)) // authenticated as an admin, before the demotion
 	assert.Equal(t, domain.CodeForbidden, domain.ErrorCode(err), "%v", err)
 
 	_, err = h.svc.RemoveMember(ctx, owner, "gone@x.test")
 	require.NoError(t, err)
-	_, err = h.svc.Revoke(ctx, gone, string(inv.ID))
+	_, err = h.svc.Revoke(ctx, gone, "", string(inv.ID))
 	assert.ErrorIs(t, err, domain.ErrInvalidToken, "a removed admin's request is as its dead token")
 
-	list, err := h.svc.ListInvitations(ctx, owner)
+	list, err := h.svc.ListInvitations(ctx, owner, "")
 	require.NoError(t, err)
 	require.Len(t, list, 1, "the invitation stands")
-	_, err = h.svc.Revoke(ctx, owner, string(inv.ID))
+	_, err = h.svc.Revoke(ctx, owner, "", string(inv.ID))
 	require.NoError(t, err)
 }

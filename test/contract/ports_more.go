@@ -75,6 +75,27 @@ func Invitations(t *testing.T, newStores NewStores) {
 		_, err = r.ByID(ctx(t), inv.ID)
 		assert.ErrorIs(t, err, domain.ErrInvitationNotFound)
 	})
+	t.Run("expired-before", func(t *testing.T) {
+		r := newStores(t).Invitations
+		var invs []domain.Invitation
+		for _, h := range []int{3, 1, 2, 10} { // expiring in this many hours, inserted out of order
+			inv := domain.Invitation{
+				ID: domain.NewID(t0), OrgID: domain.NewID(t0), Email: "b@x.test", Role: domain.RoleMember,
+				Digest: "d", CreatedBy: domain.NewID(t0), CreatedAt: t0, ExpiresAt: t0.Add(time.Duration(h) * time.Hour),
+			}
+			require.NoError(t, r.Insert(ctx(t), inv))
+			invs = append(invs, inv)
+		}
+		got, err := r.ExpiredBefore(ctx(t), t0.Add(5*time.Hour), 2)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.Invitation{invs[1], invs[2]}, got, "the first to expire first, at most the limit")
+		got, err = r.ExpiredBefore(ctx(t), t0.Add(5*time.Hour), 10)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.Invitation{invs[1], invs[2], invs[0]}, got, "only those expired before")
+		got, err = r.ExpiredBefore(ctx(t), t0.Add(time.Hour), 10)
+		require.NoError(t, err)
+		assert.Empty(t, got, "expired before, not at")
+	})
 }
 
 // TenantInventory checks the ports.TenantInventory a TenantStore also is:
