@@ -85,6 +85,7 @@ type Deps struct {
 type Service struct {
 	orgs      ports.OrgRepository
 	names     claimKind
+	nameHint  *nameCache // which organization a name was last found to name
 	emails    claimKind
 	extIDs    claimKind // reg nil: no external ids
 	admins    ports.AdminRepository
@@ -131,7 +132,7 @@ func New(ctx context.Context, d Deps) (*Service, error) {
 		orgs: d.Orgs, admins: d.Admins, tenants: d.Tenants,
 		names:  claimKind{reg: d.Names, taken: domain.ErrOrgExists},
 		emails: claimKind{reg: d.Emails, taken: domain.ErrEmailExists},
-		extIDs: claimKind{reg: d.ExternalIDs, taken: domain.ErrExternalIDExists},
+		extIDs: claimKind{reg: d.ExternalIDs, taken: domain.ErrExternalIDExists}, nameHint: newNameCache(),
 		hasher: d.Hasher, tokens: d.Tokens, clock: d.Clock, fail: d.Failpoints, log: d.Logger, attempts: d.Attempts, snaps: d.Snapshots, policy: d.LoginPolicy, creation: d.Creation,
 		lease: d.Lease, tokenTTL: d.TokenTTL, busyWait: d.BusyWait,
 		rosters: d.Rosters, invites: d.Invitations, eventLog: d.Events, inviteTTL: d.InvitationTTL, idem: d.Idempotency,

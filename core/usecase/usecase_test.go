@@ -67,6 +67,17 @@ func newHarnessWith(t *testing.T, d usecase.Deps) *harness {
 // dependencies (failpoints, say): a second process sharing the store.
 func (h *harness) with(t *testing.T, d usecase.Deps) *usecase.Service {
 	t.Helper()
+	return h.withDeps(t, d, nil)
+}
+
+// withPorts is with, the ports then changed by wrap (to count calls, say).
+func (h *harness) withPorts(t *testing.T, wrap func(*usecase.Deps)) *usecase.Service {
+	t.Helper()
+	return h.withDeps(t, usecase.Deps{}, wrap)
+}
+
+func (h *harness) withDeps(t *testing.T, d usecase.Deps, wrap func(*usecase.Deps)) *usecase.Service {
+	t.Helper()
 	var opts []token.Option
 	if h.clock != nil {
 		d.Clock = h.clock
@@ -84,6 +95,9 @@ func (h *harness) with(t *testing.T, d usecase.Deps) *usecase.Service {
 	tok, err := token.New("HS256", []byte("unit-test-key-unit-test-key-unit"), opts...)
 	require.NoError(t, err)
 	d.Tokens, d.Logger = tok, slog.New(slog.DiscardHandler)
+	if wrap != nil {
+		wrap(&d)
+	}
 	svc, err := usecase.New(context.Background(), d)
 	require.NoError(t, err)
 	return svc
