@@ -36,6 +36,10 @@ type OrgRepository interface {
 	// List returns up to limit active organizations in name-key order,
 	// skipping offset, and how many active organizations there are.
 	List(ctx context.Context, offset, limit int) ([]domain.Organization, int64, error)
+	// ListAfter returns up to limit active organizations whose id comes
+	// after after (empty: from the first), in id order: keyset paging,
+	// whose cost is the page's, not the organizations'.
+	ListAfter(ctx context.Context, after domain.ID, limit int) ([]domain.Organization, error)
 	// Markers lists the markers that make WithPending's cost follow the
 	// pending operations (an adapter that needs none lists none).
 	Markers(ctx context.Context) ([]domain.Marker, error)

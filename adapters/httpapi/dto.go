@@ -136,6 +136,13 @@ type listResponse struct {
 	Total    int64         `json:"total"`
 }
 
+// keysetResponse is GET /org/list?after='s answer.
+type keysetResponse struct {
+	Items    []orgResponse `json:"items"`
+	PageSize int           `json:"page_size"`
+	Next     string        `json:"next"`
+}
+
 // messageResponse is the answer of DELETE /org/delete and of an endpoint's DELETE.
 type messageResponse struct {
 	Message string `json:"message"`

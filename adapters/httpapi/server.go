@@ -318,6 +318,24 @@ func (h *handlers) listOrgs(c *echo.Context, p domain.Principal) error {
 	if err != nil {
 		return err
 	}
+	after, err := queryParam(c, "after")
+	if err != nil {
+		return err
+	}
+	if after != nil {
+		if pg, _ := queryParam(c, "page"); pg != nil {
+			return invalid("page and after are two ways of paging; give one")
+		}
+		res, err := h.svc.ListOrgsAfter(c.Request().Context(), p, *after, size)
+		if err != nil {
+			return err
+		}
+		out := keysetResponse{Items: make([]orgResponse, len(res.Items)), PageSize: res.PageSize, Next: res.Next}
+		for i, o := range res.Items {
+			out.Items[i] = orgResponseFor(o, &p)
+		}
+		return c.JSON(http.StatusOK, out)
+	}
 	res, err := h.svc.ListOrgs(c.Request().Context(), p, page, size)
 	if err != nil {
 		return err

@@ -228,6 +228,20 @@ func (r *Orgs) List(_ context.Context, offset, limit int) ([]domain.Organization
 	return active[offset:min(offset+limit, len(active))], total, nil
 }
 
+// ListAfter implements ports.OrgRepository.
+func (r *Orgs) ListAfter(_ context.Context, after domain.ID, limit int) ([]domain.Organization, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.Organization
+	for _, o := range r.orgs {
+		if o.Visible() && o.ID > after {
+			out = append(out, clone(o))
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out[:min(limit, len(out))], nil
+}
+
 // Markers implements ports.OrgRepository: the memory store finds pending
 // operations by looking at every organization, and keeps no markers.
 func (r *Orgs) Markers(context.Context) ([]domain.Marker, error) { return nil, nil }

@@ -163,6 +163,9 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	}
 	s.client, s.db, s.singleWriter = client, db, single
 	s.orgs = &Orgs{c: db.Collection(collOrgs), pending: db.Collection(collPending), cas: s.newCAS()}
+	if s.orgs.cas.single {
+		s.orgs.index = &orgIndex{orgs: db.Collection(collOrgs)}
+	}
 	s.names = &Claims{c: db.Collection(collNames), cas: s.newCAS(), kind: domain.KindName}
 	s.emails = &Claims{c: db.Collection(collEmails), cas: s.newCAS(), kind: domain.KindEmail}
 	s.extIDs = &Claims{c: db.Collection(collExtIDs), cas: s.newCAS(), kind: domain.KindExternalID}
@@ -230,6 +233,17 @@ func ConditionalWritesAtomic(info bson.M) bool {
 
 // Close disconnects from the server.
 func (s *Store) Close(ctx context.Context) error { return s.client.Disconnect(ctx) }
+
+// Preload loads what the store keeps in memory for keyset listing (on a
+// single-writer store, the index of organization ids: one scan of the
+// organizations), so that the first listing after a start does not wait
+// for it. Without it, that listing loads it.
+func (s *Store) Preload(ctx context.Context) error {
+	if s.orgs.index == nil {
+		return nil
+	}
+	return s.orgs.index.load(ctx)
+}
 
 // Ping checks that the server answers, and that no command has found a
 // store file damaged since it opened.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -31,6 +32,7 @@ type Orgs struct {
 	c       *mongo.Collection
 	pending *mongo.Collection
 	cas     *cas
+	index   *orgIndex // on a single-writer store only
 }
 
 // pendingDoc is an intent: what every operation shares, and the
@@ -177,6 +179,9 @@ func (r *Orgs) Insert(ctx context.Context, org domain.Organization) error {
 	if isDuplicate(err) {
 		return fmt.Errorf("insert org %q: %w", org.Name.Key(), domain.ErrOrgExists)
 	}
+	if err == nil && r.index != nil {
+		r.index.changed(d.ID, true)
+	}
 	return translate(err)
 }
 
@@ -286,6 +291,9 @@ func (r *Orgs) Delete(ctx context.Context, id domain.ID, expected int64) error {
 	if !ok {
 		return domain.ErrStale
 	}
+	if r.index != nil {
+		r.index.changed(o, false)
+	}
 	return r.unmark(ctx, o, 0)
 }
 
@@ -362,6 +370,69 @@ func (r *Orgs) List(ctx context.Context, offset, limit int) ([]domain.Organizati
 	out, err := r.find(ctx, filter, options.Find().
 		SetSort(bson.D{{Key: "name_key", Value: 1}}).SetSkip(int64(offset)).SetLimit(int64(limit)))
 	return out, total, err
+}
+
+// ListAfter implements ports.OrgRepository: on a single-writer store
+// through the in-memory index (a point read per organization), on a
+// shared one by a range over the _id index.
+func (r *Orgs) ListAfter(ctx context.Context, after domain.ID, limit int) ([]domain.Organization, error) {
+	var from bson.ObjectID // zero: from the first
+	if after != "" {
+		var ok bool
+		if from, ok = oid(after); !ok {
+			return nil, fmt.Errorf("list orgs after %q: not an id", after)
+		}
+	}
+	if r.index == nil {
+		filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: from}}}, {Key: "state", Value: string(domain.StateActive)}}
+		return r.find(ctx, filter, options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
+	}
+	out := make([]domain.Organization, 0, limit)
+	for len(out) < limit {
+		ids, err := r.index.after(ctx, from, limit-len(out))
+		if err != nil || len(ids) == 0 {
+			return out, err
+		}
+		orgs, err := r.byIDs(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, org := range orgs {
+			if org != nil && org.State == domain.StateActive {
+				out = append(out, *org)
+			}
+		}
+		from = ids[len(ids)-1]
+	}
+	return out, nil
+}
+
+// byIDsAtOnce bounds the reads byIDs makes at once.
+const byIDsAtOnce = 8
+
+// byIDs reads organizations by _id, a few at once (the embedded store
+// runs nothing but an _id equality through an index, so a page is point
+// reads); nil for one gone.
+func (r *Orgs) byIDs(ctx context.Context, ids []bson.ObjectID) ([]*domain.Organization, error) {
+	out := make([]*domain.Organization, len(ids))
+	errs := make([]error, len(ids))
+	sem := make(chan struct{}, byIDsAtOnce)
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			org, err := r.ByID(ctx, domain.ID(id.Hex()))
+			switch {
+			case err == nil:
+				out[i] = &org
+			case !errors.Is(err, domain.ErrOrgNotFound): // gone meanwhile: nil
+				errs[i] = err
+			}
+		})
+	}
+	wg.Wait()
+	return out, errors.Join(errs...)
 }
 
 // metadataString is m as stored: its JSON, or empty for none.

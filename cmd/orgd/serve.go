@@ -127,6 +127,9 @@ func (a *app) background(svc *usecase.Service) {
 	}()
 	publish := a.metrics.Integrity(findingKinds())
 	go func() {
+		if err := a.st.Preload(a.ctx); err != nil && a.ctx.Err() == nil {
+			a.log.Warn("store: keyset listing index not loaded; the first listing loads it", "error", err)
+		}
 		rep, err := svc.ReleaseAbandoned(a.ctx)
 		if err != nil && a.ctx.Err() == nil {
 			a.log.Warn("lifecycle: abandoned claims not all released", "error", err)

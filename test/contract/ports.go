@@ -2,7 +2,9 @@ package contract
 
 import (
 	"fmt"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -84,6 +86,43 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 		page, _, err = r.List(ctx(t), 10, 2)
 		require.NoError(t, err)
 		assert.Empty(t, page)
+	})
+	t.Run("list-after-in-id-order", func(t *testing.T) {
+		r := newStores(t).Orgs
+		var ids []domain.ID
+		for _, n := range []string{"delta", "alpha", "charlie", "bravo", "echo"} {
+			o := sampleOrg(n)
+			require.NoError(t, r.Insert(ctx(t), o))
+			ids = append(ids, o.ID)
+		}
+		slices.Sort(ids) // one second's ids: in random order of creation
+		hidden := sampleOrg("creating")
+		hidden.State = domain.StateCreating
+		require.NoError(t, r.Insert(ctx(t), hidden))
+		idsOf := func(orgs []domain.Organization) []domain.ID {
+			out := []domain.ID{}
+			for _, o := range orgs {
+				out = append(out, o.ID)
+			}
+			return out
+		}
+		page, err := r.ListAfter(ctx(t), "", 2)
+		require.NoError(t, err)
+		assert.Equal(t, ids[:2], idsOf(page), "the first, in id order")
+		page, err = r.ListAfter(ctx(t), page[1].ID, 2)
+		require.NoError(t, err)
+		assert.Equal(t, ids[2:4], idsOf(page))
+		require.NoError(t, r.Delete(ctx(t), ids[4], 1))
+		page, err = r.ListAfter(ctx(t), ids[3], 2)
+		require.NoError(t, err)
+		assert.Empty(t, page, "deleted and not yet visible ones are not listed")
+		late := sampleOrg("foxtrot")
+		late.ID = domain.NewID(t0.Add(time.Hour)) // created later: a later id
+		require.NoError(t, r.Insert(ctx(t), late))
+		page, err = r.ListAfter(ctx(t), ids[3], 10)
+		require.NoError(t, err)
+		assert.Equal(t, []domain.ID{late.ID}, idsOf(page), "one created since is listed after")
+		assert.Equal(t, "foxtrot", page[0].Name.Key())
 	})
 	t.Run("with-pending", func(t *testing.T) {
 		r := newStores(t).Orgs

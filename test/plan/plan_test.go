@@ -102,8 +102,22 @@ func TestRequestPathUsesOnlyIndexedPointQueries(t *testing.T) {
 	}
 	_, err = svc.EnsureSuperAdmin(ctx, "root@x.test", "root-password")
 	require.NoError(t, err)
+	rootLogin, err := svc.Login(ctx, usecase.LoginInput{Email: "root@x.test", Password: "root-password"})
+	require.NoError(t, err)
+	root, err := svc.Authenticate(ctx, rootLogin.Token)
+	require.NoError(t, err)
+	// The embedded store's keyset listing loads its index of ids once,
+	// by one scan, at its first use after a start: not on every request.
+	_, err = svc.ListOrgsAfter(ctx, root, "", 5)
+	require.NoError(t, err)
 
 	rec.record(true)
+	// Keyset listing: a first page and the next.
+	page, err := svc.ListOrgsAfter(ctx, root, "", 5)
+	require.NoError(t, err)
+	require.Len(t, page.Items, 5)
+	_, err = svc.ListOrgsAfter(ctx, root, page.Next, 5)
+	require.NoError(t, err)
 	org, err := svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "Acme", Email: "a@acme.test", Password: "password1"})
 	require.NoError(t, err)
 	_, err = svc.CreateOrg(ctx, usecase.CreateOrgInput{Name: "acme", Email: "b@acme.test", Password: "password1"})
