@@ -96,6 +96,10 @@ type ClaimRegistry interface {
 	Release(ctx context.Context, claim domain.Claim) error
 	// All lists every claim.
 	All(ctx context.Context) ([]domain.Claim, error)
+	// Page returns up to limit claims whose key comes after after
+	// (empty: from the first), in key order: a bounded slice of the
+	// registry, for the periodic sweep.
+	Page(ctx context.Context, after string, limit int) ([]domain.Claim, error)
 }
 
 // AdminRepository stores admins by ID. Emails are unique among them; they

@@ -288,6 +288,20 @@ func (r *Claims) All(context.Context) ([]domain.Claim, error) {
 	return out, nil
 }
 
+// Page implements ports.ClaimRegistry.
+func (r *Claims) Page(_ context.Context, after string, limit int) ([]domain.Claim, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []domain.Claim
+	for k, c := range r.claims {
+		if k > after {
+			out = append(out, c)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out[:min(limit, len(out))], nil
+}
+
 // Insert implements ports.AdminRepository.
 func (r *Admins) Insert(_ context.Context, a domain.Admin) error {
 	r.mu.Lock()

@@ -7,6 +7,7 @@ import (
 
 	"go.mongodb.org/mongo-driver/v2/bson"
 	"go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
 
 	"orgd/core/domain"
 	"orgd/ports"
@@ -100,4 +101,13 @@ func (r *Claims) Release(ctx context.Context, c domain.Claim) error {
 // All implements ports.ClaimRegistry.
 func (r *Claims) All(ctx context.Context) ([]domain.Claim, error) {
 	return findAll(ctx, r.c, bson.D{}, func(d claimDoc) domain.Claim { return d.toDomain(r.kind) })
+}
+
+// Page implements ports.ClaimRegistry: a range over the _id index on
+// MongoDB (the embedded store, whose one writer sweeps only at its start,
+// filters its documents itself).
+func (r *Claims) Page(ctx context.Context, after string, limit int) ([]domain.Claim, error) {
+	filter := bson.D{{Key: "_id", Value: bson.D{{Key: "$gt", Value: after}}}}
+	return findAll(ctx, r.c, filter, func(d claimDoc) domain.Claim { return d.toDomain(r.kind) },
+		options.Find().SetSort(bson.D{{Key: "_id", Value: 1}}).SetLimit(int64(limit)))
 }

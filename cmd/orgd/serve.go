@@ -127,14 +127,16 @@ func (a *app) background(svc *usecase.Service) {
 	}()
 	publish := a.metrics.Integrity(findingKinds())
 	go func() {
-		if err := a.st.Preload(a.ctx); err != nil && a.ctx.Err() == nil {
-			a.log.Warn("store: keyset listing index not loaded; the first listing loads it", "error", err)
-		}
 		rep, err := svc.ReleaseAbandoned(a.ctx)
 		if err != nil && a.ctx.Err() == nil {
 			a.log.Warn("lifecycle: abandoned claims not all released", "error", err)
 		}
 		a.log.Info("recovery: abandoned claims released", "claims_released", rep.ClaimsReleased, "invitations_deleted", rep.InvitationsDeleted)
+		// After that pass, not beside it: two scans at once slow the
+		// first requests.
+		if err := a.st.Preload(a.ctx); err != nil && a.ctx.Err() == nil {
+			a.log.Warn("store: keyset listing index not loaded; the first listing loads it", "error", err)
+		}
 		if a.cfg.IntegrityCheckInterval > 0 {
 			go checkEvery(a.ctx, svc, a.log, a.cfg.IntegrityCheckInterval, publish)
 		}

@@ -13,8 +13,10 @@ import (
 // retention), each through its organization's lifecycle as a revocation
 // by orgd itself: crash-safe, one invitation.expired event each. A
 // deactivated organization's are left until its activation (nothing of it
-// changes meanwhile); those of an organization gone are strays, which
-// recovery deletes. It returns how many it removed.
+// changes meanwhile). Strays (an invite cut off between storing and
+// listing one, or left by an organization gone: nobody can accept them,
+// and no organization lists them) are deleted as they are, without an
+// event. It returns how many it removed, strays included.
 func (s *Service) RemoveExpiredInvitations(ctx context.Context, cutoff time.Time, limit int) (int, error) {
 	invs, err := s.invites.ExpiredBefore(ctx, cutoff, limit)
 	if err != nil {
@@ -24,9 +26,14 @@ func (s *Service) RemoveExpiredInvitations(ctx context.Context, cutoff time.Time
 	var errs []error
 	for _, inv := range invs {
 		inv.Digest = ""
+		stray := false
 		_, _, begun, err := s.perform(ctx, inv.OrgID, change{begun: FPExpirePending, plan: func(org domain.Organization) (domain.Organization, error) {
-			if org.Deactivated() || !containsID(org.Invitations, inv.ID) {
-				return org, errUnchanged // suspended; or accepted, revoked or gone meanwhile
+			if !containsID(org.Invitations, inv.ID) {
+				stray = true // accepted or revoked meanwhile (then gone already), or a stray
+				return org, errUnchanged
+			}
+			if org.Deactivated() {
+				return org, errUnchanged // suspended
 			}
 			pending, err := s.intent(ctx, domain.Actor{Kind: domain.ActorSystem}, opExpire, s.opID(), &expireOp{Invitation: inv})
 			if err != nil {
@@ -34,10 +41,22 @@ func (s *Service) RemoveExpiredInvitations(ctx context.Context, cutoff time.Time
 			}
 			return org.Begin(pending), nil
 		}})
+		if errors.Is(err, domain.ErrOrgNotFound) {
+			err, stray = nil, true
+		}
 		switch {
 		case err == nil && begun:
 			n++
-		case err == nil, errors.Is(err, errUnchanged), errors.Is(err, domain.ErrOrgNotFound):
+		case err == nil && stray && s.pastLease(inv.CreatedAt):
+			// Settled and not listing it (perform read it settled), and
+			// older than a lease (no invite storing it can still be
+			// about to list it): delete it as it is.
+			if err := s.invites.Delete(ctx, inv.ID); err != nil {
+				errs = append(errs, err)
+			} else {
+				n++
+			}
+		case err == nil, errors.Is(err, errUnchanged):
 		default:
 			errs = append(errs, err)
 		}

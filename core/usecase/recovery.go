@@ -299,7 +299,7 @@ func (s *Service) RecoverEvery(ctx context.Context, w Sweep) {
 			var rep RecoveryReport
 			err := s.resumePending(ctx, false, &rep)
 			if w.Claims {
-				err = errors.Join(err, s.releaseAbandoned(ctx, &rep))
+				err = errors.Join(err, s.sweepClaims(ctx, &rep))
 			}
 			if w.InvitationRetention > 0 {
 				n, ierr := s.RemoveExpiredInvitations(ctx, s.clock.Now().Add(-w.InvitationRetention), purgePerSweep)

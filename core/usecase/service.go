@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -83,32 +84,39 @@ type Deps struct {
 
 // Service runs the use cases.
 type Service struct {
-	orgs      ports.OrgRepository
-	names     claimKind
-	nameHint  *nameCache // which organization a name was last found to name
-	emails    claimKind
-	extIDs    claimKind // reg nil: no external ids
-	admins    ports.AdminRepository
-	rosters   ports.Rosters
-	invites   ports.Invitations
-	eventLog  ports.EventLog
-	tenants   ports.TenantStore
-	inventory ports.TenantInventory
-	hasher    ports.PasswordHasher
-	tokens    ports.TokenIssuer
-	clock     ports.Clock
-	fail      ports.Failpoints
-	attempts  ports.LoginAttempts
-	snaps     ports.Snapshots
-	policy    domain.LoginPolicy
-	creation  domain.OrgCreation
-	log       *slog.Logger
-	lease     time.Duration
-	tokenTTL  time.Duration
-	busyWait  time.Duration
-	inviteTTL time.Duration
-	hooks     *webhookDeps // nil: no webhooks
-	idem      ports.IdempotencyKeys
+	orgs     ports.OrgRepository
+	names    claimKind
+	nameHint *nameCache // which organization a name was last found to name
+
+	// sweepAfter is where the periodic claims sweep goes on from, per
+	// claim kind (registries' order), and sweepStarted when its pass
+	// began.
+	sweepMu      sync.Mutex
+	sweepAfter   [3]string
+	sweepStarted [3]time.Time
+	emails       claimKind
+	extIDs       claimKind // reg nil: no external ids
+	admins       ports.AdminRepository
+	rosters      ports.Rosters
+	invites      ports.Invitations
+	eventLog     ports.EventLog
+	tenants      ports.TenantStore
+	inventory    ports.TenantInventory
+	hasher       ports.PasswordHasher
+	tokens       ports.TokenIssuer
+	clock        ports.Clock
+	fail         ports.Failpoints
+	attempts     ports.LoginAttempts
+	snaps        ports.Snapshots
+	policy       domain.LoginPolicy
+	creation     domain.OrgCreation
+	log          *slog.Logger
+	lease        time.Duration
+	tokenTTL     time.Duration
+	busyWait     time.Duration
+	inviteTTL    time.Duration
+	hooks        *webhookDeps // nil: no webhooks
+	idem         ports.IdempotencyKeys
 
 	// dummyHash is verified against when a login names no admin, so that an
 	// unknown email costs what a wrong password does.

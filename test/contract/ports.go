@@ -3,6 +3,7 @@ package contract
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -169,6 +170,28 @@ func OrgRepository(t *testing.T, newStores NewStores) {
 // ClaimRegistry checks a ports.ClaimRegistry; pick chooses which of the
 // Stores' registries, and kind is the kind of the claims it holds.
 func ClaimRegistry(t *testing.T, newStores NewStores, pick func(Stores) ports.ClaimRegistry, kind domain.ClaimKind) {
+	t.Run("page-in-key-order", func(t *testing.T) {
+		r := pick(newStores(t))
+		var want []domain.Claim
+		for _, k := range []string{"delta", "alpha", "echo", "bravo", "charlie"} {
+			c := domain.Claim{Kind: kind, Key: k, OrgID: domain.NewID(t0), At: t0}
+			require.NoError(t, r.Reserve(ctx(t), c))
+			want = append(want, c)
+		}
+		slices.SortFunc(want, func(a, b domain.Claim) int { return strings.Compare(a.Key, b.Key) })
+		page, err := r.Page(ctx(t), "", 2)
+		require.NoError(t, err)
+		assert.Equal(t, want[:2], page)
+		page, err = r.Page(ctx(t), page[1].Key, 2)
+		require.NoError(t, err)
+		assert.Equal(t, want[2:4], page)
+		page, err = r.Page(ctx(t), "charlie", 10)
+		require.NoError(t, err)
+		assert.Equal(t, want[3:], page, "after a key, not at it")
+		page, err = r.Page(ctx(t), "echo", 10)
+		require.NoError(t, err)
+		assert.Empty(t, page)
+	})
 	t.Run("reserve-claim-release", func(t *testing.T) {
 		r := pick(newStores(t))
 		a, b := domain.NewID(t0), domain.NewID(t0)
