@@ -47,7 +47,7 @@ func (a *app) serve() error {
 	// The embedded store's data directory is locked to this process, so
 	// nothing else can be running an operation: every pending one is taken
 	// over at once.
-	rep, err := svc.RecoverPending(a.ctx, a.server != nil)
+	rep, err := svc.RecoverAtStart(a.ctx, a.server != nil)
 	if err != nil {
 		a.log.Error("recovery incomplete", "error", err)
 	}
@@ -127,6 +127,12 @@ func (a *app) background(svc *usecase.Service) {
 	}()
 	publish := a.metrics.Integrity(findingKinds())
 	go func() {
+		// What the start left: the outboxes of organizations whose events
+		// are all placed. Not exclusive: requests run now, and an
+		// operation in flight is theirs.
+		if _, err := svc.RecoverPending(a.ctx, false); err != nil && a.ctx.Err() == nil {
+			a.log.Warn("lifecycle: outboxes not all cleared; the sweep clears them", "error", err)
+		}
 		rep, err := svc.ReleaseAbandoned(a.ctx)
 		if err != nil && a.ctx.Err() == nil {
 			a.log.Warn("lifecycle: abandoned claims not all released", "error", err)

@@ -158,14 +158,14 @@ func (s *Service) unplaced(ctx context.Context, outbox []domain.Event) ([]domain
 	return nil, nil
 }
 
-// settleOutbox places org's committed events in the log and takes them
-// out of its outbox, unless an operation is under way on org (its commit
-// takes them out). It is the sweep's, for organizations that stay still;
-// it returns how many events it placed itself (their committer died, or
-// the log could not take them then).
-func (s *Service) settleOutbox(ctx context.Context, org domain.Organization) (int, error) {
+// settleOutbox places org's committed events in the log and, with
+// clear, takes them out of its outbox, unless an operation is under way
+// on org (its commit takes them out). It is the sweep's, for
+// organizations that stay still; it returns how many events it placed
+// itself (their committer died, or the log could not take them then).
+func (s *Service) settleOutbox(ctx context.Context, org domain.Organization, clear bool) (int, error) {
 	n, err := s.placeAll(ctx, org.Outbox)
-	if err != nil || org.Pending != nil {
+	if err != nil || org.Pending != nil || !clear {
 		return n, err
 	}
 	next := org

@@ -53,12 +53,25 @@ func (s *Service) Recover(ctx context.Context, exclusive bool) (RecoveryReport, 
 // abandoned. Otherwise only operations whose lease has run out are. Its
 // cost grows with the number of pending operations, not of organizations.
 func (s *Service) RecoverPending(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	return s.recoverPending(ctx, exclusive, true)
+}
+
+// RecoverAtStart is RecoverPending as a start needs it before serving:
+// every operation settled and every committed event placed, but the
+// outboxes of organizations whose events are all placed left for
+// RecoverPending in the background (clearing one is a write each: after
+// many changes, thousands of them, and a start would wait for them all).
+func (s *Service) RecoverAtStart(ctx context.Context, exclusive bool) (RecoveryReport, error) {
+	return s.recoverPending(ctx, exclusive, false)
+}
+
+func (s *Service) recoverPending(ctx context.Context, exclusive, clear bool) (RecoveryReport, error) {
 	if exclusive {
 		now := s.now()
 		s.exclusive.CompareAndSwap(nil, &now)
 	}
 	var rep RecoveryReport
-	return rep, s.resumePending(ctx, exclusive, &rep)
+	return rep, s.resumePending(ctx, exclusive, clear, &rep)
 }
 
 // ReleaseAbandoned frees the claims no operation will ever use and
@@ -111,7 +124,7 @@ func transient(err error) bool {
 // exclusive, else those whose lease has run out. Its cost grows with the
 // number of pending operations only. An operation that fails for a
 // reason that will not pass by itself is reported as stuck.
-func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *RecoveryReport) error {
+func (s *Service) resumePending(ctx context.Context, exclusive, clear bool, rep *RecoveryReport) error {
 	pending, err := s.orgs.WithPending(ctx)
 	if err != nil {
 		return fmt.Errorf("list pending: %w", err)
@@ -120,7 +133,7 @@ func (s *Service) resumePending(ctx context.Context, exclusive bool, rep *Recove
 	for _, org := range pending {
 		if org.Pending == nil {
 			// Committed, its events not all placed: place them.
-			n, err := s.settleOutbox(ctx, org)
+			n, err := s.settleOutbox(ctx, org, clear)
 			rep.EventsPlaced += n
 			if err != nil {
 				errs = append(errs, fmt.Errorf("place events of %s: %w", org.ID, err))
@@ -297,7 +310,7 @@ func (s *Service) RecoverEvery(ctx context.Context, w Sweep) {
 			return
 		case <-t.C:
 			var rep RecoveryReport
-			err := s.resumePending(ctx, false, &rep)
+			err := s.resumePending(ctx, false, true, &rep)
 			if w.Claims {
 				err = errors.Join(err, s.sweepClaims(ctx, &rep))
 			}

@@ -134,7 +134,7 @@ func (s *Service) repair(ctx context.Context, f *Finding, back map[domain.Tenant
 		if err != nil || len(org.Outbox) == 0 {
 			return "", err // a stream shorter than it counts: an operator decides
 		}
-		n, err := s.settleOutbox(ctx, org)
+		n, err := s.settleOutbox(ctx, org, true)
 		return fmt.Sprintf("placed %d in the event log", n), err
 	case FindingStrayInvitation:
 		return "deleted", s.invites.Delete(ctx, f.invitation)
