@@ -339,17 +339,18 @@ func (r *Orgs) WithPending(ctx context.Context) ([]domain.Organization, error) {
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]bson.ObjectID, len(marks))
+	for i, m := range marks {
+		ids[i] = m.ID
+	}
+	orgs, err := r.byIDs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	var out []domain.Organization
-	for _, m := range marks {
-		org, err := r.ByID(ctx, domain.ID(m.ID.Hex()))
-		if errors.Is(err, domain.ErrOrgNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if org.Unsettled() {
-			out = append(out, org)
+	for _, org := range orgs {
+		if org != nil && org.Unsettled() {
+			out = append(out, *org)
 		}
 	}
 	return out, nil

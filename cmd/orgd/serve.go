@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync/atomic"
 	"time"
 
@@ -143,6 +144,9 @@ func (a *app) background(svc *usecase.Service) {
 		if err := a.st.Preload(a.ctx); err != nil && a.ctx.Err() == nil {
 			a.log.Warn("store: keyset listing index not loaded; the first listing loads it", "error", err)
 		}
+		// Those passes read every organization once: give the memory
+		// they went through back now rather than over the next minutes.
+		debug.FreeOSMemory()
 		if a.cfg.IntegrityCheckInterval > 0 {
 			go checkEvery(a.ctx, svc, a.log, a.cfg.IntegrityCheckInterval, publish)
 		}

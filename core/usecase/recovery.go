@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"orgd/core/domain"
@@ -129,16 +130,10 @@ func (s *Service) resumePending(ctx context.Context, exclusive, clear bool, rep 
 	if err != nil {
 		return fmt.Errorf("list pending: %w", err)
 	}
-	var errs []error
+	errs := s.settleOutboxes(ctx, pending, clear, rep)
 	for _, org := range pending {
 		if org.Pending == nil {
-			// Committed, its events not all placed: place them.
-			n, err := s.settleOutbox(ctx, org, clear)
-			rep.EventsPlaced += n
-			if err != nil {
-				errs = append(errs, fmt.Errorf("place events of %s: %w", org.ID, err))
-			}
-			continue
+			continue // settled above
 		}
 		if !exclusive && !s.expired(org) {
 			continue
@@ -156,6 +151,40 @@ func (s *Service) resumePending(ctx context.Context, exclusive, clear bool, rep 
 		}
 	}
 	return errors.Join(append(errs, s.clearMarkers(ctx))...)
+}
+
+// outboxesAtOnce bounds the organizations settleOutboxes works on at once.
+const outboxesAtOnce = 8
+
+// settleOutboxes places the events of the committed organizations among
+// orgs (those with no operation under way: their events not all placed,
+// or their outbox not cleared yet), a few organizations at once: after a
+// burst of changes there are as many as organizations changed.
+func (s *Service) settleOutboxes(ctx context.Context, orgs []domain.Organization, clear bool, rep *RecoveryReport) []error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, outboxesAtOnce)
+	for _, org := range orgs {
+		if org.Pending != nil {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			n, err := s.settleOutbox(ctx, org, clear)
+			mu.Lock()
+			defer mu.Unlock()
+			rep.EventsPlaced += n
+			if err != nil {
+				errs = append(errs, fmt.Errorf("place events of %s: %w", org.ID, err))
+			}
+		})
+	}
+	wg.Wait()
+	return errs
 }
 
 // clearMarkers removes the pending markers left without an operation (a
