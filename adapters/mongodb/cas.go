@@ -46,6 +46,18 @@ func (c *cas) lock(id any) func() {
 	return m.Unlock
 }
 
+// replaceAt replaces the document with _id id by d if its version is
+// expected, and reports whether it did. The caller holds lock(id).
+func (c *cas) replaceAt(ctx context.Context, coll *mongo.Collection, id any, expected int64, d any) (bool, error) {
+	return c.write(ctx, coll, id, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
+		res, err := coll.ReplaceOne(ctx, filter, d)
+		if err != nil {
+			return 0, err
+		}
+		return res.MatchedCount, nil
+	})
+}
+
 // write calls do with a filter that matches the document with _id id only
 // while every field in cond has the given value (a nil value: the field is
 // absent). It reports whether do's write matched; do returns the number of

@@ -172,13 +172,7 @@ func (l *EventLog) PutHead(ctx context.Context, h domain.LogHead, expected int64
 	if expected == 0 {
 		return l.insert(ctx, d)
 	}
-	ok, err := l.cas.write(ctx, l.c, headID, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
-		res, err := l.c.ReplaceOne(ctx, filter, d)
-		if err != nil {
-			return 0, err
-		}
-		return res.MatchedCount, nil
-	})
+	ok, err := l.cas.replaceAt(ctx, l.c, headID, expected, d)
 	if err != nil {
 		return fmt.Errorf("event log head: %w", translate(err))
 	}

@@ -249,13 +249,7 @@ func (r *Orgs) Replace(ctx context.Context, org domain.Organization, expected in
 			return err
 		}
 	}
-	ok, err := r.cas.write(ctx, r.c, d.ID, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
-		res, err := r.c.ReplaceOne(ctx, filter, d)
-		if err != nil {
-			return 0, err
-		}
-		return res.MatchedCount, nil
-	})
+	ok, err := r.cas.replaceAt(ctx, r.c, d.ID, expected, d)
 	if isDuplicate(err) {
 		return fmt.Errorf("replace org %s: %w", org.ID, domain.ErrOrgExists)
 	}

@@ -144,13 +144,7 @@ func (r *Webhooks) Replace(ctx context.Context, w domain.Webhook, expected int64
 		return err
 	}
 	defer r.cas.lock(d.ID)()
-	ok, err := r.cas.write(ctx, r.c, d.ID, bson.D{{Key: "version", Value: expected}}, func(filter bson.D) (int64, error) {
-		res, err := r.c.ReplaceOne(ctx, filter, d)
-		if err != nil {
-			return 0, err
-		}
-		return res.MatchedCount, nil
-	})
+	ok, err := r.cas.replaceAt(ctx, r.c, d.ID, expected, d)
 	if err != nil {
 		return fmt.Errorf("replace webhook %s: %w", w.ID, translate(err))
 	}
