@@ -338,30 +338,7 @@ func (s *Service) RecoverEvery(ctx context.Context, w Sweep) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			var rep RecoveryReport
-			err := s.resumePending(ctx, false, true, &rep)
-			if w.Claims {
-				err = errors.Join(err, s.sweepClaims(ctx, &rep))
-			}
-			if w.InvitationRetention > 0 {
-				n, ierr := s.RemoveExpiredInvitations(ctx, s.clock.Now().Add(-w.InvitationRetention), purgePerSweep)
-				err = errors.Join(err, ierr)
-				if n > 0 {
-					s.log.InfoContext(ctx, "invitations: expired invitations removed", "invitations", n)
-				}
-			}
-			if w.EventRetention > 0 {
-				n, perr := s.PruneEvents(ctx, s.clock.Now().Add(-w.EventRetention), prunePerSweep)
-				err = errors.Join(err, perr)
-				if n > 0 {
-					s.log.InfoContext(ctx, "event log: old events pruned", "events", n)
-				}
-			}
-			n, perr := s.PurgeIdempotencyKeys(ctx, purgePerSweep)
-			err = errors.Join(err, perr)
-			if n > 0 {
-				s.log.InfoContext(ctx, "idempotency: expired keys removed", "keys", n)
-			}
+			rep, err := s.SweepOnce(ctx, w)
 			if err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "lifecycle: periodic recovery incomplete", "error", err)
 			}
@@ -371,4 +348,34 @@ func (s *Service) RecoverEvery(ctx context.Context, w Sweep) {
 			}
 		}
 	}
+}
+
+// SweepOnce is one run of the periodic sweep w describes (its Interval
+// aside): what RecoverEvery does at each tick.
+func (s *Service) SweepOnce(ctx context.Context, w Sweep) (RecoveryReport, error) {
+	var rep RecoveryReport
+	err := s.resumePending(ctx, false, true, &rep)
+	if w.Claims {
+		err = errors.Join(err, s.sweepClaims(ctx, &rep))
+	}
+	if w.InvitationRetention > 0 {
+		n, ierr := s.RemoveExpiredInvitations(ctx, s.clock.Now().Add(-w.InvitationRetention), purgePerSweep)
+		err = errors.Join(err, ierr)
+		if n > 0 {
+			s.log.InfoContext(ctx, "invitations: expired invitations removed", "invitations", n)
+		}
+	}
+	if w.EventRetention > 0 {
+		n, perr := s.PruneEvents(ctx, s.clock.Now().Add(-w.EventRetention), prunePerSweep)
+		err = errors.Join(err, perr)
+		if n > 0 {
+			s.log.InfoContext(ctx, "event log: old events pruned", "events", n)
+		}
+	}
+	n, perr := s.PurgeIdempotencyKeys(ctx, purgePerSweep)
+	err = errors.Join(err, perr)
+	if n > 0 {
+		s.log.InfoContext(ctx, "idempotency: expired keys removed", "keys", n)
+	}
+	return rep, err
 }
