@@ -3,10 +3,7 @@ package mongodb_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"slices"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,29 +30,15 @@ import (
 //
 //     go test -run '^$' -bench ListOrgs ./adapters/mongodb/
 func BenchmarkListOrgs(b *testing.B) {
-	counts := []int{10, 10_000}
-	if s := os.Getenv("ORGD_BENCH_ORGS"); s != "" {
-		counts = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(f)
-			require.NoError(b, err)
-			counts = append(counts, n)
-		}
-	}
-	for _, n := range counts {
+	for _, n := range mongotest.OrgCounts(b, 10, 10_000) {
 		st := mongotest.NewStore(b)
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		ids := make([]domain.ID, n)
 		for i := range n {
-			name, err := domain.NewOrgName(fmt.Sprintf("org%06d", i))
-			require.NoError(b, err)
-			ids[i] = domain.NewID(now)
-			require.NoError(b, st.Orgs().Insert(ctx, domain.Organization{
-				ID: ids[i], Name: name, CreatedAt: now, State: domain.StateActive, Version: 1,
-				Owners:  []domain.Owner{{AdminID: domain.NewID(now), Email: domain.Email(fmt.Sprintf("a%d@x.test", i)), Since: now}},
-				Members: 1, Roster: []int{1},
-			}))
+			org := mongotest.SeedOrg(i, now)
+			ids[i] = org.ID
+			require.NoError(b, st.Orgs().Insert(ctx, org))
 		}
 		slices.Sort(ids)
 		start := time.Now()

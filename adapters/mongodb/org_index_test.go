@@ -2,7 +2,6 @@ package mongodb_test
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -21,15 +20,7 @@ import (
 func TestKeysetIndexKeepsWritesDuringItsLoad(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
-	newOrg := func(i int) domain.Organization {
-		name, err := domain.NewOrgName(fmt.Sprintf("org%04d", i))
-		require.NoError(t, err)
-		return domain.Organization{
-			ID: domain.NewID(now), Name: name, CreatedAt: now, State: domain.StateActive, Version: 1,
-			Owners:  []domain.Owner{{AdminID: domain.NewID(now), Email: domain.Email(fmt.Sprintf("a%d@x.test", i)), Since: now}},
-			Members: 1, Roster: []int{1},
-		}
-	}
+	newOrg := func(i int) domain.Organization { return mongotest.SeedOrg(i, now) }
 	for round := range 5 {
 		st := mongotest.NewStore(t)
 		var want []domain.ID

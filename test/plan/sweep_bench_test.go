@@ -4,9 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -29,16 +26,7 @@ import (
 //
 //	ORGD_TEST_MONGODB_URI=… go test -run '^$' -bench Sweep ./test/plan
 func BenchmarkSweep(b *testing.B) {
-	counts := []int{10, 10_000}
-	if s := os.Getenv("ORGD_BENCH_ORGS"); s != "" {
-		counts = nil
-		for _, f := range strings.Split(s, ",") {
-			n, err := strconv.Atoi(f)
-			require.NoError(b, err)
-			counts = append(counts, n)
-		}
-	}
-	for _, n := range counts {
+	for _, n := range mongotest.OrgCounts(b, 10, 10_000) {
 		ctx := context.Background()
 		st := mongotest.NewStore(b)
 		tok, err := token.New("HS256", []byte("bench-key-bench-key-bench-key-ben"))
@@ -51,15 +39,10 @@ func BenchmarkSweep(b *testing.B) {
 		require.NoError(b, err)
 		now := time.Now().UTC().Truncate(time.Millisecond)
 		for i := range n {
-			name, err := domain.NewOrgName(fmt.Sprintf("org%06d", i))
-			require.NoError(b, err)
 			op := domain.NewID(now)
-			org := domain.Organization{
-				ID: domain.NewID(now), Name: name, NameOp: op, CreatedAt: now, State: domain.StateActive, Version: 1,
-				Owners:  []domain.Owner{{AdminID: domain.NewID(now), Email: domain.Email(fmt.Sprintf("a%d@x.test", i)), Since: now}},
-				Members: 1, Roster: []int{1},
-			}
-			require.NoError(b, st.Names().Reserve(ctx, domain.Claim{Kind: domain.KindName, Key: name.Key(), OrgID: org.ID, Op: op, At: now}))
+			org := mongotest.SeedOrg(i, now)
+			org.NameOp = op
+			require.NoError(b, st.Names().Reserve(ctx, domain.Claim{Kind: domain.KindName, Key: org.Name.Key(), OrgID: org.ID, Op: op, At: now}))
 			require.NoError(b, st.Emails().Reserve(ctx, domain.Claim{Kind: domain.KindEmail, Key: string(org.Owners[0].Email), OrgID: org.ID, AdminID: org.Owners[0].AdminID, Op: op, At: now}))
 			require.NoError(b, st.Orgs().Insert(ctx, org))
 		}
